@@ -1,0 +1,65 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// One set of settings for every target: Swift 6 language mode (strict concurrency) everywhere.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny")
+]
+
+let package = Package(
+    name: "Shelf",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "shelf", targets: ["shelf"]),
+        .library(name: "NuGetCore", targets: ["NuGetCore"]),
+        .library(name: "ShelfFeed", targets: ["ShelfFeed"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    ],
+    targets: [
+        // NuGet's own rules: versions, ranges, frameworks, ids, nuspec, nupkg reading. No I/O policy.
+        .target(
+            name: "NuGetCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The feed: scan, read, model, renderers (pure), local sink.
+        .target(
+            name: "ShelfFeed",
+            dependencies: ["NuGetCore"],
+            swiftSettings: swiftSettings
+        ),
+        // The thin command-line shell.
+        .executableTarget(
+            name: "shelf",
+            dependencies: [
+                "ShelfFeed",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "NuGetCoreTests",
+            dependencies: ["NuGetCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ShelfFeedTests",
+            dependencies: ["ShelfFeed"],
+            resources: [.copy("Golden")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ShelfEndToEndTests",
+            dependencies: ["ShelfFeed"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

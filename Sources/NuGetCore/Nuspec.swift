@@ -1,0 +1,283 @@
+import Foundation
+
+/// The metadata of a package, as its `.nuspec` declares it.
+///
+/// Field names follow the nuspec reference (learn.microsoft.com `nuget/reference/nuspec`) and
+/// NuGet.Client `src/NuGet.Core/NuGet.Packaging/NuspecReader.cs`. Text fields are trimmed; absent
+/// fields are nil or empty.
+public struct Nuspec: Sendable, Hashable {
+    public var id: String
+    /// The version exactly as written (`1.0.01`); `version` is its parsed form.
+    public var versionText: String
+    public var version: NuGetVersion
+    public var title: String?
+    public var authors: String?
+    public var owners: String?
+    public var description: String?
+    public var summary: String?
+    public var releaseNotes: String?
+    public var copyright: String?
+    public var language: String?
+    public var tags: [String]
+    public var projectUrl: String?
+    public var iconUrl: String?
+    /// Path of the embedded icon inside the package (`<icon>`).
+    public var icon: String?
+    /// Path of the embedded readme inside the package (`<readme>`).
+    public var readme: String?
+    public var licenseUrl: String?
+    public var license: License?
+    public var requireLicenseAcceptance: Bool
+    public var developmentDependency: Bool
+    public var serviceable: Bool
+    public var minClientVersion: String?
+    public var packageTypes: [PackageType]
+    public var repository: Repository?
+    public var dependencyGroups: [DependencyGroup]
+    public var frameworkAssemblies: [FrameworkAssembly]
+
+    /// `<license type="expression|file" version="...">`.
+    public struct License: Sendable, Hashable {
+        public enum Kind: String, Sendable, Hashable { case expression, file }
+        public var kind: Kind
+        public var text: String
+        public var version: String?
+    }
+
+    /// `<packageType name="..." version="..."/>`.
+    public struct PackageType: Sendable, Hashable {
+        public var name: String
+        public var version: String?
+    }
+
+    /// `<repository type url branch commit/>`.
+    public struct Repository: Sendable, Hashable {
+        public var type: String?
+        public var url: String?
+        public var branch: String?
+        public var commit: String?
+    }
+
+    /// One `<group targetFramework="...">`, or the flat `<dependency>` list as one group with no
+    /// framework.
+    public struct DependencyGroup: Sendable, Hashable {
+        /// The attribute as written (`.NETStandard2.0`, `net45`), nil when absent.
+        public var targetFramework: String?
+        public var dependencies: [Dependency]
+    }
+
+    /// `<dependency id version include exclude/>`.
+    public struct Dependency: Sendable, Hashable {
+        public var id: String
+        /// The `version` attribute as written; nil when absent or empty.
+        public var versionText: String?
+        /// The parsed range; `VersionRange.all` when no version is given.
+        public var range: VersionRange
+        public var include: String?
+        public var exclude: String?
+    }
+
+    /// `<frameworkAssembly assemblyName targetFramework/>`.
+    public struct FrameworkAssembly: Sendable, Hashable {
+        public var assemblyName: String
+        public var targetFramework: String?
+    }
+
+    /// True when the package is SemVer 2.0.0 for feed purposes: its own version is, or a
+    /// dependency range names a SemVer 2.0.0 version (nuget.org's rule; see
+    /// `../shared/protocol/README.md`).
+    public var isSemVer2: Bool {
+        version.isSemVer2 || dependencyGroups.contains { $0.dependencies.contains { $0.range.isSemVer2 } }
+    }
+}
+
+/// Why a nuspec cannot be read. Each message says what is wrong and what to do.
+public enum NuspecError: Error, Sendable, Equatable, CustomStringConvertible {
+    case doctype
+    case malformed(line: Int, reason: String)
+    case noMetadata
+    case missingId
+    case invalidId(String)
+    case missingVersion
+    case invalidVersion(String)
+    case dependencyWithoutId(group: String?)
+    case invalidDependencyRange(id: String, range: String)
+
+    public var description: String {
+        switch self {
+        case .doctype:
+            return "the nuspec has a DOCTYPE or entity declaration, which NuGet refuses; repack it without one"
+        case .malformed(let line, let reason):
+            return "the nuspec is not well-formed XML (line \(line): \(reason)); fix the nuspec and repack"
+        case .noMetadata:
+            return "the nuspec has no <metadata> element; repack with a valid nuspec"
+        case .missingId:
+            return "the nuspec has no <id>; set one and repack"
+        case .invalidId(let id):
+            return "the package id '\(id)' is not valid NuGet (letters, digits, _ in runs separated by . or -, "
+                + "at most \(PackageId.maxLength) characters); rename it and repack"
+        case .missingVersion:
+            return "the nuspec has no <version>; set one and repack"
+        case .invalidVersion(let v):
+            return "the version '\(v)' is not a valid NuGet version (like 1.2.3 or 1.2.3-beta.1); fix it and repack"
+        case .dependencyWithoutId(let group):
+            return "a <dependency> \(group.map { "in group '\($0)' " } ?? "")has no id, which makes the NuGet "
+                + "client fail on this package; fix the nuspec and repack"
+        case .invalidDependencyRange(let id, let range):
+            return "the dependency on '\(id)' has version '\(range)', which is not a valid NuGet version range; "
+                + "fix it and repack"
+        }
+    }
+}
+
+extension Nuspec {
+    /// Upper bound on a nuspec's size; real ones are a few KB, the largest seen well under 1 MB.
+    public static let maxSize = 4 * 1024 * 1024
+
+    /// Parses nuspec bytes. Any namespace (none, 2010/07 … 2013/05, or another) is accepted:
+    /// elements are matched by local name, as NuGet does. A DOCTYPE is refused, as NuGet's
+    /// `XmlReader` (DtdProcessing.Prohibit) refuses it, so no entity is ever expanded or fetched.
+    public init(data: Data) throws(NuspecError) {
+        if Self.declaresDoctype(data) { throw .doctype }
+        let root: XMLElementNode
+        do {
+            root = try XMLElementNode.parse(data)
+        } catch let error as XMLTreeError {
+            throw .malformed(line: error.line, reason: error.reason)
+        } catch {
+            throw .malformed(line: 0, reason: "\(error)")
+        }
+        guard root.name == "package", let md = root.child("metadata") else { throw .noMetadata }
+
+        func text(_ name: String) -> String? {
+            guard let s = md.child(name)?.text.trimmingCharacters(in: .whitespacesAndNewlines), !s.isEmpty else {
+                return nil
+            }
+            return s
+        }
+        func flag(_ name: String) -> Bool {
+            text(name).map { $0.lowercased() == "true" } ?? false
+        }
+
+        guard let id = text("id") else { throw .missingId }
+        guard PackageId.isValid(id) else { throw .invalidId(id) }
+        guard let versionText = text("version") else { throw .missingVersion }
+        guard let version = NuGetVersion(versionText) else { throw .invalidVersion(versionText) }
+
+        self.id = id
+        self.versionText = versionText
+        self.version = version
+        title = text("title")
+        authors = text("authors")
+        owners = text("owners")
+        description = text("description")
+        summary = text("summary")
+        releaseNotes = text("releaseNotes")
+        copyright = text("copyright")
+        language = text("language")
+        // NuspecReader.GetTags / nuget.org: tags are separated by spaces (commas and semicolons
+        // are also used in the wild and split the same way by the gallery).
+        tags = (text("tags") ?? "")
+            .split(whereSeparator: { $0 == " " || $0 == "," || $0 == ";" || $0 == "\t" || $0 == "\n" || $0 == "\r" })
+            .map(String.init)
+        projectUrl = text("projectUrl")
+        iconUrl = text("iconUrl")
+        icon = text("icon")
+        readme = text("readme")
+        licenseUrl = text("licenseUrl")
+        if let el = md.child("license") {
+            let value = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let kind = License.Kind(rawValue: (el.attributes["type"] ?? "").lowercased())
+            if let kind, !value.isEmpty {
+                license = License(kind: kind, text: value, version: el.attributes["version"])
+            } else {
+                license = nil
+            }
+        } else {
+            license = nil
+        }
+        requireLicenseAcceptance = flag("requireLicenseAcceptance")
+        developmentDependency = flag("developmentDependency")
+        serviceable = flag("serviceable")
+        minClientVersion = md.attributes["minClientVersion"].flatMap { $0.isEmpty ? nil : $0 }
+        packageTypes =
+            md.child("packageTypes")?.children(named: "packageType").compactMap { el in
+                guard let name = el.attributes["name"], !name.isEmpty else { return nil }
+                return PackageType(name: name, version: el.attributes["version"])
+            } ?? []
+        repository = md.child("repository").map {
+            Repository(
+                type: $0.attributes["type"], url: $0.attributes["url"], branch: $0.attributes["branch"],
+                commit: $0.attributes["commit"])
+        }
+        dependencyGroups = try Self.dependencyGroups(md.child("dependencies"))
+        frameworkAssemblies =
+            md.child("frameworkAssemblies")?.children(named: "frameworkAssembly").compactMap { el in
+                guard let name = el.attributes["assemblyName"], !name.isEmpty else { return nil }
+                return FrameworkAssembly(assemblyName: name, targetFramework: el.attributes["targetFramework"])
+            } ?? []
+    }
+
+    /// `NuspecReader.GetDependencyGroups`: when any `<group>` exists, the flat `<dependency>`
+    /// elements beside it are ignored; otherwise the flat list is one group with no framework.
+    private static func dependencyGroups(_ el: XMLElementNode?) throws(NuspecError) -> [DependencyGroup] {
+        guard let el else { return [] }
+        let groups = el.children(named: "group")
+        if !groups.isEmpty {
+            var result: [DependencyGroup] = []
+            for g in groups {
+                let tfm = g.attributes["targetFramework"].flatMap { $0.trimmingCharacters(in: .whitespaces) }
+                let deps = try dependencies(g.children(named: "dependency"), group: tfm)
+                result.append(DependencyGroup(targetFramework: tfm?.isEmpty == true ? nil : tfm, dependencies: deps))
+            }
+            return result
+        }
+        let flat = el.children(named: "dependency")
+        return flat.isEmpty ? [] : [DependencyGroup(targetFramework: nil, dependencies: try dependencies(flat, group: nil))]
+    }
+
+    private static func dependencies(_ els: [XMLElementNode], group: String?) throws(NuspecError) -> [Dependency] {
+        var result: [Dependency] = []
+        for d in els {
+            guard let id = d.attributes["id"]?.trimmingCharacters(in: .whitespaces), !id.isEmpty else {
+                throw .dependencyWithoutId(group: group)
+            }
+            let versionText = d.attributes["version"].flatMap {
+                $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0
+            }
+            var range = VersionRange.all
+            if let versionText {
+                guard let r = VersionRange(versionText) else {
+                    throw .invalidDependencyRange(id: id, range: versionText)
+                }
+                range = r
+            }
+            result.append(
+                Dependency(
+                    id: id, versionText: versionText, range: range, include: d.attributes["include"],
+                    exclude: d.attributes["exclude"]))
+        }
+        return result
+    }
+
+    /// True when the document declares a DOCTYPE or an entity before (or in) its root element.
+    static func declaresDoctype(_ data: Data) -> Bool {
+        let needleDoctype = Array("<!doctype".utf8)
+        let needleEntity = Array("<!entity".utf8)
+        let bytes = [UInt8](data)
+        guard bytes.count >= needleEntity.count else { return false }
+        var i = 0
+        while i + needleEntity.count <= bytes.count {
+            if bytes[i] == 0x3C, bytes[i + 1] == 0x21 {
+                let lowered = bytes[i..<min(bytes.count, i + needleDoctype.count)].map { $0 | 0x20 }
+                if lowered.starts(with: needleDoctype.map { $0 | 0x20 })
+                    || lowered.starts(with: needleEntity.map { $0 | 0x20 })
+                {
+                    return true
+                }
+            }
+            i += 1
+        }
+        return false
+    }
+}

@@ -155,18 +155,27 @@ extension PackageArchive {
     }
 
     private struct TooLarge: Error {}
+    private struct Corrupt: Error { var why: String }
 
+    /// Extracts an entry into memory. ZIPFoundation returns the CRC-32 it computed rather than
+    /// checking it for deflated entries, so the CRC and the size are checked here against the
+    /// central directory: a corrupt entry is never published.
     private static func extract(_ entry: Entry, from archive: Archive, limit: Int64) throws -> Data {
         var data = Data()
-        _ = try archive.extract(entry, skipCRC32: false) { chunk in
+        let crc = try archive.extract(entry, skipCRC32: false) { chunk in
             if Int64(data.count + chunk.count) > limit { throw TooLarge() }
             data.append(chunk)
         }
+        guard UInt64(data.count) == entry.uncompressedSize else {
+            throw Corrupt(why: "it inflates to \(data.count) bytes, not the \(entry.uncompressedSize) its header says")
+        }
+        guard crc == entry.checksum else { throw Corrupt(why: "CRC check failed") }
         return data
     }
 
     private static func describe(_ error: any Error) -> String {
         if error is TooLarge { return "larger than its limit" }
+        if let c = error as? Corrupt { return "the entry is corrupt: \(c.why)" }
         if let e = error as? Archive.ArchiveError {
             switch e {
             case .invalidCRC32: return "CRC check failed: the entry is corrupt"

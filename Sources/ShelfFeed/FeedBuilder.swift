@@ -1,0 +1,156 @@
+import Foundation
+import NuGetCore
+
+/// `shelf build`: scan → read → model → render → write.
+public struct FeedBuilder: Sendable {
+    public struct Options: Sendable {
+        public var input: String
+        public var output: String
+        public var baseURL: String
+        public var concurrency: Int
+
+        public init(
+            input: String, output: String, baseURL: String,
+            concurrency: Int = ProcessInfo.processInfo.activeProcessorCount
+        ) {
+            self.input = input
+            self.output = output
+            self.baseURL = baseURL
+            self.concurrency = max(1, concurrency)
+        }
+    }
+
+    /// What a build did, for the summary line and `--json`.
+    public struct Report: Sendable {
+        public var packageFiles = 0
+        public var packagesRead = 0
+        public var ids = 0
+        public var versions = 0
+        public var skipped: [Diagnostic] = []
+        public var warnings: [Diagnostic] = []
+        public var symbolPackages = 0
+        public var filesWritten = 0
+        public var filesUnchanged = 0
+        public var filesRemoved = 0
+        public var bytesWritten: Int64 = 0
+    }
+
+    /// Progress for a terminal: how far reading and writing have come.
+    public enum Progress: Sendable {
+        case reading(done: Int, total: Int)
+        case writing(done: Int, total: Int)
+    }
+
+    public enum BuildError: Error, CustomStringConvertible {
+        case inputMissing(String)
+        case outputInsideFeed(String)
+
+        public var description: String {
+            switch self {
+            case .inputMissing(let path):
+                return "the input folder \(path) does not exist or is not a folder; give the folder that holds your .nupkg files"
+            case .outputInsideFeed(let path):
+                return "the output folder \(path) is the input folder; choose a separate folder with --out"
+            }
+        }
+    }
+
+    public let options: Options
+
+    public init(options: Options) { self.options = options }
+
+    public func run(progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Report {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: options.input, isDirectory: &isDir), isDir.boolValue else {
+            throw BuildError.inputMissing(options.input)
+        }
+        let scanner = PackageScanner(root: options.input, excluding: [options.output])
+        if scanner.root == PackageScanner.standardize(options.output) { throw BuildError.outputInsideFeed(options.output) }
+        let scan = scanner.scan()
+        var report = Report()
+        report.packageFiles = scan.packages.count
+        report.symbolPackages = scan.symbolPackages.count
+        report.warnings += scan.problems
+
+        let results = await readAll(scan.packages, progress: progress)
+        var archives: [PackageArchive] = []
+        for (path, result) in zip(scan.packages, results) {
+            switch result {
+            case .success(let archive):
+                archives.append(archive)
+                for w in archive.warnings {
+                    report.warnings.append(Diagnostic(severity: .warning, file: scanner.relative(path), message: w))
+                }
+            case .failure(let error):
+                report.skipped.append(Diagnostic(severity: .error, file: scanner.relative(path), message: error.description))
+            }
+        }
+        report.packagesRead = archives.count
+
+        let model = FeedModel(packages: archives, relativePath: scanner.relative)
+        report.warnings += model.diagnostics
+        report.ids = model.registrations.count
+        report.versions = model.registrations.reduce(0) { $0 + $1.versions.count }
+
+        let documents = FeedRenderer(layout: FeedLayout(baseURL: options.baseURL)).render(model)
+        let total = documents.count
+        let sink = LocalFolderSink(root: options.output, concurrency: options.concurrency)
+        let summary = try await sink.write(documents) { done in progress?(.writing(done: done, total: total)) }
+        report.filesWritten = summary.written
+        report.filesUnchanged = summary.unchanged
+        report.filesRemoved = summary.removed
+        report.bytesWritten = summary.bytesWritten
+        return report
+    }
+
+    /// Reads every package, on all cores, in input order.
+    private func readAll(
+        _ paths: [String], progress: (@Sendable (Progress) -> Void)?
+    ) async -> [Result<PackageArchive, PackageArchiveError>] {
+        var results = [Result<PackageArchive, PackageArchiveError>?](repeating: nil, count: paths.count)
+        await withTaskGroup(of: (Int, Result<PackageArchive, PackageArchiveError>).self) { group in
+            var next = 0
+            var done = 0
+            func add() {
+                let i = next
+                next += 1
+                group.addTask {
+                    do throws(PackageArchiveError) {
+                        return (i, .success(try PackageArchive.read(path: paths[i])))
+                    } catch {
+                        return (i, .failure(error))
+                    }
+                }
+            }
+            while next < paths.count && next < options.concurrency { add() }
+            while let (i, result) = await group.next() {
+                results[i] = result
+                done += 1
+                progress?(.reading(done: done, total: paths.count))
+                if next < paths.count { add() }
+            }
+        }
+        return results.map { $0! }
+    }
+}
+
+/// All renderers together: the whole feed as documents.
+public struct FeedRenderer: Sendable {
+    public let layout: FeedLayout
+
+    public init(layout: FeedLayout) { self.layout = layout }
+
+    public func render(_ model: FeedModel) -> [FeedDocument] {
+        let flat = FlatContainerRenderer()
+        let semver1 = RegistrationRenderer(layout: layout, hive: .semVer1)
+        let semver2 = RegistrationRenderer(layout: layout, hive: .semVer2)
+        var docs: [FeedDocument] = []
+        for r in model.registrations {
+            docs += flat.render(r)
+            docs += semver1.render(r)
+            docs += semver2.render(r)
+        }
+        docs.append(ServiceIndexRenderer(layout: layout).render())
+        return docs
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+
+/// One file of the feed, as a renderer describes it; the sink does the I/O.
+public struct FeedDocument: Sendable {
+    /// Path relative to the output folder, `/`-separated, never starting with `/` or holding `..`.
+    public var path: String
+    public var content: Content
+    public var contentType: String
+    /// Writing order: a document is written only after every document of a lower phase, so that
+    /// no client following links from the service index meets a file that is not there yet.
+    public var phase: Phase
+
+    public enum Content: Sendable {
+        /// Bytes made by a renderer.
+        case bytes(Data)
+        /// A copy of an input file whose size and SHA-512 are known.
+        case file(path: String, size: Int64, sha512: String)
+        /// An entry of an input package, extracted (and CRC-checked) when written.
+        case packageEntry(package: String, entry: String, size: Int64)
+    }
+
+    public enum Phase: Int, Sendable, Comparable {
+        /// Packages and files inside a version folder.
+        case content
+        /// Per-version documents (registration leaves, external pages).
+        case leaves
+        /// Per-id documents that link to the above.
+        case indexes
+        /// The service index: written last.
+        case serviceIndex
+
+        public static func < (a: Phase, b: Phase) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    public init(path: String, content: Content, contentType: String, phase: Phase) {
+        self.path = path
+        self.content = content
+        self.contentType = contentType
+        self.phase = phase
+    }
+
+    public static func json(_ path: String, _ value: JSON, phase: Phase) -> FeedDocument {
+        FeedDocument(path: path, content: .bytes(value.encoded()), contentType: "application/json", phase: phase)
+    }
+}

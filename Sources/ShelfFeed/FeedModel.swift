@@ -1,0 +1,115 @@
+import Foundation
+import NuGetCore
+
+/// The whole feed as clients will see it: ids in canonical case, versions in NuGet order,
+/// duplicates resolved. Immutable; built by `FeedModel.init(packages:)`.
+public struct FeedModel: Sendable {
+    /// One entry per id, ordered by lowercase id.
+    public var registrations: [PackageRegistration]
+    /// What was noticed while putting the feed together (duplicates, casings).
+    public var diagnostics: [Diagnostic]
+
+    public init(registrations: [PackageRegistration], diagnostics: [Diagnostic]) {
+        self.registrations = registrations
+        self.diagnostics = diagnostics
+    }
+}
+
+/// Every version of one package id.
+public struct PackageRegistration: Sendable {
+    /// The id in lowercase, as in every path.
+    public var lowerId: String
+    /// The id as shown: the casing of the highest version's nuspec.
+    public var id: String
+    /// Versions in ascending NuGet order, one per normalized version.
+    public var versions: [PackageVersion]
+}
+
+/// One version of a package as the feed serves it.
+public struct PackageVersion: Sendable {
+    public var archive: PackageArchive
+    public var listed: Bool
+
+    public var nuspec: Nuspec { archive.nuspec }
+    public var version: NuGetVersion { archive.nuspec.version }
+    public var lowerVersion: String { archive.nuspec.version.pathSegment }
+}
+
+extension FeedModel {
+    /// Groups packages by id and version and picks one file per id+version.
+    ///
+    /// When several files hold the same id and normalized version (a signed and an unsigned copy,
+    /// `1.0.01` beside `1.0.1+abc`), the feed keeps, in this order of preference: a signed file
+    /// (the copy a registry published), the most recently packed one, then the first by path.
+    /// The choice depends only on the files, never on the order they were found in.
+    public init(packages: [PackageArchive], relativePath: (String) -> String = { $0 }) {
+        var diagnostics: [Diagnostic] = []
+        var byId: [String: [String: [PackageArchive]]] = [:]
+        for p in packages {
+            byId[p.nuspec.id.lowercased(), default: [:]][p.nuspec.version.pathSegment, default: []].append(p)
+        }
+        var registrations: [PackageRegistration] = []
+        for lowerId in byId.keys.sorted() {
+            var versions: [PackageVersion] = []
+            for (_, candidates) in byId[lowerId]! {
+                let ordered = candidates.sorted(by: Self.preferred)
+                let winner = ordered[0]
+                for loser in ordered.dropFirst() {
+                    diagnostics.append(
+                        Diagnostic(
+                            severity: .warning, file: relativePath(loser.path),
+                            message: "same package as \(relativePath(winner.path)) (\(winner.nuspec.id) "
+                                + "\(winner.nuspec.version.normalizedString)); the feed keeps "
+                                + "\(relativePath(winner.path)) because \(Self.reason(winner, over: loser)). "
+                                + "Remove one of the two files to silence this."))
+                }
+                versions.append(PackageVersion(archive: winner, listed: true))
+            }
+            versions.sort { $0.version < $1.version }
+            let id = versions.last!.nuspec.id
+            let casings = Set(versions.map(\.nuspec.id))
+            if casings.count > 1 {
+                diagnostics.append(
+                    Diagnostic(
+                        severity: .warning, file: nil,
+                        message: "the id \(id) is written in \(casings.count) casings (\(casings.sorted().joined(separator: ", "))); "
+                            + "the feed shows it as \(id), the casing of its highest version. Paths are lowercase, so "
+                            + "every version is still found."))
+            }
+            registrations.append(PackageRegistration(lowerId: lowerId, id: id, versions: versions))
+        }
+        self.init(registrations: registrations, diagnostics: diagnostics)
+    }
+
+    static func preferred(_ a: PackageArchive, _ b: PackageArchive) -> Bool {
+        if a.isSigned != b.isSigned { return a.isSigned }
+        if a.packedAt != b.packedAt { return a.packedAt > b.packedAt }
+        if a.path != b.path { return a.path.utf8.lexicographicallyPrecedes(b.path.utf8) }
+        return a.sha512 < b.sha512
+    }
+
+    static func reason(_ winner: PackageArchive, over loser: PackageArchive) -> String {
+        if winner.isSigned != loser.isSigned { return "it is signed" }
+        if winner.packedAt != loser.packedAt { return "it was packed later" }
+        return "its path sorts first"
+    }
+}
+
+/// A problem found in the input, for the user. One line each.
+public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
+    public enum Severity: String, Sendable, Hashable { case error, warning, note }
+    public var severity: Severity
+    /// The input file concerned, relative to the input folder, or nil for the feed as a whole.
+    public var file: String?
+    public var message: String
+
+    public init(severity: Severity, file: String?, message: String) {
+        self.severity = severity
+        self.file = file
+        self.message = message
+    }
+
+    public var description: String {
+        "\(severity.rawValue): " + (file.map { "\($0): " } ?? "") + message
+    }
+}

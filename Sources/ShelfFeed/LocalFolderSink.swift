@@ -1,0 +1,263 @@
+import Foundation
+import NuGetCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Writes feed documents into a local folder.
+///
+/// - Every file is written to a temporary name beside it and renamed into place, so a reader
+///   never sees a half-written file.
+/// - Documents go out phase by phase (packages, then per-version documents, then per-id indexes,
+///   then `index.json`), so a client following links from the service index never meets a file
+///   that is not there yet, even if the build is killed midway.
+/// - A file whose bytes would not change is not touched.
+/// - Files written by an earlier build and no longer part of the feed are removed after the
+///   service index is in place; the list of files Shelf owns is kept in `.shelf/files.txt`, so
+///   nothing else in the folder is ever removed.
+/// - A lock (`.shelf/lock`) keeps two builds from writing the same folder at once.
+public struct LocalFolderSink: Sendable {
+    public let root: String
+    public let concurrency: Int
+
+    public static let stateFolder = ".shelf"
+    static let manifestName = ".shelf/files.txt"
+    static let lockName = ".shelf/lock"
+
+    public init(root: String, concurrency: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.root = URL(fileURLWithPath: root).standardizedFileURL.path
+        self.concurrency = max(1, concurrency)
+    }
+
+    public struct Summary: Sendable {
+        public var written = 0
+        public var unchanged = 0
+        public var removed = 0
+        public var bytesWritten: Int64 = 0
+    }
+
+    public enum SinkError: Error, CustomStringConvertible {
+        case cannotCreate(String, String)
+        case locked(String)
+        case writeFailed(String, String)
+        case unsafePath(String)
+
+        public var description: String {
+            switch self {
+            case .cannotCreate(let path, let why):
+                return "cannot create \(path) (\(why)); check that the output folder is writable"
+            case .locked(let path):
+                return "another shelf build is writing to \(path); wait for it to finish, or remove "
+                    + "\(LocalFolderSink.lockName) there if no build is running"
+            case .writeFailed(let path, let why):
+                return "cannot write \(path) (\(why)); check free disk space and permissions. The previous feed is still served"
+            case .unsafePath(let path):
+                return "refusing to write \(path): it is outside the output folder"
+            }
+        }
+    }
+
+    /// Writes the documents, removes what the previous build wrote and this one does not.
+    public func write(_ documents: [FeedDocument], progress: (@Sendable (Int) -> Void)? = nil) async throws -> Summary {
+        try makeDirectory(root)
+        try makeDirectory(root + "/" + Self.stateFolder)
+        let lock = try acquireLock()
+        defer { close(lock) }
+
+        let previous = readManifest()
+        let paths = documents.map(\.path)
+        for p in paths where !Self.isSafe(p) { throw SinkError.unsafePath(p) }
+        // Until this build completes, the manifest names both feeds, so that a build that is
+        // killed midway leaves nothing the next build would not know to clean up.
+        try writeManifest(Set(previous).union(paths))
+
+        var summary = Summary()
+        let phases = Dictionary(grouping: documents, by: \.phase)
+        for phase in phases.keys.sorted() {
+            let docs = phases[phase]!.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+            try await withThrowingTaskGroup(of: (Bool, Int64).self) { group in
+                var next = 0
+                func add() {
+                    let doc = docs[next]
+                    next += 1
+                    group.addTask { try self.writeDocument(doc) }
+                }
+                while next < docs.count && next < concurrency * 2 { add() }
+                while let (changed, bytes) = try await group.next() {
+                    if changed {
+                        summary.written += 1
+                        summary.bytesWritten += bytes
+                    } else {
+                        summary.unchanged += 1
+                    }
+                    progress?(summary.written + summary.unchanged)
+                    if next < docs.count { add() }
+                }
+            }
+        }
+
+        let current = Set(paths)
+        for stale in previous where !current.contains(stale) {
+            let full = root + "/" + stale
+            if unlink(full) == 0 {
+                summary.removed += 1
+                removeEmptyParents(of: stale)
+            }
+        }
+        try writeManifest(current)
+        return summary
+    }
+
+    // MARK: Documents
+
+    /// Writes one document unless its bytes are already there; returns whether it wrote.
+    private func writeDocument(_ doc: FeedDocument) throws -> (Bool, Int64) {
+        let target = root + "/" + doc.path
+        switch doc.content {
+        case .bytes(let data):
+            return try writeIfChanged(data, to: target)
+        case .packageEntry(let package, let entry, let limit):
+            let data: Data
+            do {
+                data = try PackageArchive.extractEntry(entry, fromPackageAt: package, limit: limit)
+            } catch {
+                throw SinkError.writeFailed(doc.path, "cannot extract \(entry) from \(package): \(error)")
+            }
+            return try writeIfChanged(data, to: target)
+        case .file(let source, let size, _):
+            // A copy is unchanged when the size matches and the .sha512 beside it (written after
+            // the package, in a later phase) already records this package's hash.
+            if fileSize(target) == size, case .file(_, _, let sha512) = doc.content,
+                (try? String(contentsOfFile: target + ".sha512", encoding: .utf8)) == sha512
+            {
+                return (false, 0)
+            }
+            try makeDirectory((target as NSString).deletingLastPathComponent)
+            let temp = temporaryName(for: target)
+            do {
+                try copyFile(source, to: temp)
+            } catch {
+                unlink(temp)
+                throw SinkError.writeFailed(doc.path, "\(error)")
+            }
+            try rename(temp, to: target, doc.path)
+            return (true, size)
+        }
+    }
+
+    private func writeIfChanged(_ data: Data, to target: String) throws -> (Bool, Int64) {
+        if fileSize(target) == Int64(data.count), let existing = FileManager.default.contents(atPath: target),
+            existing == data
+        {
+            return (false, 0)
+        }
+        try makeDirectory((target as NSString).deletingLastPathComponent)
+        let temp = temporaryName(for: target)
+        do {
+            try data.write(to: URL(fileURLWithPath: temp))
+        } catch {
+            unlink(temp)
+            throw SinkError.writeFailed(relative(target), error.localizedDescription)
+        }
+        try rename(temp, to: target, relative(target))
+        return (true, Int64(data.count))
+    }
+
+    private func rename(_ temp: String, to target: String, _ display: String) throws {
+        if Glibc.rename(temp, target) != 0 {
+            let why = String(cString: strerror(errno))
+            unlink(temp)
+            throw SinkError.writeFailed(display, why)
+        }
+    }
+
+    private func temporaryName(for target: String) -> String {
+        let dir = (target as NSString).deletingLastPathComponent
+        let name = (target as NSString).lastPathComponent
+        return "\(dir)/.\(name).shelf-tmp"
+    }
+
+    private func relative(_ path: String) -> String {
+        path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : path
+    }
+
+    /// Copies through a 1 MiB buffer (the page cache makes this close to the cost of the read).
+    private func copyFile(_ source: String, to destination: String) throws {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw SinkError.writeFailed(source, String(cString: strerror(errno))) }
+        defer { close(input) }
+        let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw SinkError.writeFailed(destination, String(cString: strerror(errno))) }
+        defer { close(output) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if n == 0 { return }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SinkError.writeFailed(source, String(cString: strerror(errno)))
+            }
+            var offset = 0
+            while offset < n {
+                let w = buffer.withUnsafeBytes { Glibc.write(output, $0.baseAddress! + offset, n - offset) }
+                if w < 0 {
+                    if errno == EINTR { continue }
+                    throw SinkError.writeFailed(destination, String(cString: strerror(errno)))
+                }
+                offset += w
+            }
+        }
+    }
+
+    // MARK: Folder state
+
+    private func fileSize(_ path: String) -> Int64? {
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        return Int64(st.st_size)
+    }
+
+    private func makeDirectory(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw SinkError.cannotCreate(path, error.localizedDescription)
+        }
+    }
+
+    private func acquireLock() throws -> Int32 {
+        let path = root + "/" + Self.lockName
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SinkError.cannotCreate(path, String(cString: strerror(errno))) }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            close(fd)
+            throw SinkError.locked(root)
+        }
+        return fd
+    }
+
+    func readManifest() -> [String] {
+        guard let text = try? String(contentsOfFile: root + "/" + Self.manifestName, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").map(String.init).filter(Self.isSafe)
+    }
+
+    private func writeManifest(_ paths: Set<String>) throws {
+        let text = paths.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.joined(separator: "\n") + "\n"
+        _ = try writeIfChanged(Data(text.utf8), to: root + "/" + Self.manifestName)
+    }
+
+    private func removeEmptyParents(of path: String) {
+        var dir = (path as NSString).deletingLastPathComponent
+        while !dir.isEmpty, dir != "." {
+            if rmdir(root + "/" + dir) != 0 { return }
+            dir = (dir as NSString).deletingLastPathComponent
+        }
+    }
+
+    /// A relative path that stays inside the output folder.
+    static func isSafe(_ path: String) -> Bool {
+        !path.isEmpty && !path.hasPrefix("/") && !path.contains("\\") && !path.contains("\0")
+            && !path.split(separator: "/", omittingEmptySubsequences: false).contains { $0 == ".." || $0 == "." || $0.isEmpty }
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import ShelfFeed
+
+/// The end-of-build summary, as a sentence for people and as JSON for machines.
+struct Summary {
+    let report: FeedBuilder.Report
+    let seconds: Double
+
+    init(_ report: FeedBuilder.Report, seconds: Double) {
+        self.report = report
+        self.seconds = seconds
+    }
+
+    var text: String {
+        var s = "shelf: \(report.packageFiles) package files, \(report.packagesRead) read, "
+            + "\(report.versions) versions of \(report.ids) ids in the feed"
+        if !report.skipped.isEmpty { s += ", \(report.skipped.count) skipped (listed above)" }
+        if report.symbolPackages > 0 { s += ", \(report.symbolPackages) symbol packages ignored" }
+        s += "; files: \(report.filesWritten) written, \(report.filesUnchanged) unchanged, \(report.filesRemoved) removed"
+        s += String(format: "; %.1f s", seconds)
+        return s
+    }
+
+    var jsonText: String {
+        func diag(_ d: Diagnostic) -> [String: String] {
+            var o = ["severity": d.severity.rawValue, "message": d.message]
+            if let f = d.file { o["file"] = f }
+            return o
+        }
+        let object: [String: Any] = [
+            "packageFiles": report.packageFiles,
+            "packagesRead": report.packagesRead,
+            "ids": report.ids,
+            "versions": report.versions,
+            "skipped": report.skipped.map(diag),
+            "warnings": report.warnings.map(diag),
+            "symbolPackagesIgnored": report.symbolPackages,
+            "filesWritten": report.filesWritten,
+            "filesUnchanged": report.filesUnchanged,
+            "filesRemoved": report.filesRemoved,
+            "bytesWritten": report.bytesWritten,
+            "seconds": (seconds * 1000).rounded() / 1000,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -55,9 +55,10 @@ let package = Package(
             resources: [.copy("Golden")],
             swiftSettings: swiftSettings
         ),
+        // Runs the built `shelf` binary, feedcheck and real servers; never the internals.
         .testTarget(
             name: "ShelfEndToEndTests",
-            dependencies: ["ShelfFeed"],
+            dependencies: ["shelf"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -1,0 +1,178 @@
+import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Testing
+
+/// Paths and processes the end-to-end tests share.
+enum Repo {
+    /// The repository root (this file is Tests/ShelfEndToEndTests/Support.swift).
+    static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let sampleFeed = root.appendingPathComponent("SampleFeed").path
+    static let shared = root.deletingLastPathComponent().appendingPathComponent("shared")
+    static let corpus = shared.appendingPathComponent("corpus/public/packages").path
+    static let manifest = shared.appendingPathComponent("corpus/public/MANIFEST.tsv").path
+    static let feedcheck = shared.appendingPathComponent("tools/feedcheck.py").path
+
+    /// The `shelf` binary built beside the test bundle.
+    static let shelf: String = {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("shelf").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return root.appendingPathComponent(".build/debug/shelf").path
+    }()
+}
+
+final class DataBox: @unchecked Sendable { var data = Data() }
+
+struct ProcessResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs a program to completion and collects its output.
+@discardableResult
+func run(_ executable: String, _ arguments: [String], cwd: String? = nil) throws -> ProcessResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    // Read both pipes while the process runs so that neither fills up.
+    let errBox = DataBox()
+    let done = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async {
+        errBox.data = err.fileHandleForReading.readDataToEndOfFile()
+        done.signal()
+    }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    done.wait()
+    p.waitUntilExit()
+    let errData = errBox.data
+    return ProcessResult(
+        status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
+}
+
+func shelf(_ arguments: [String]) throws -> ProcessResult {
+    try run(Repo.shelf, arguments)
+}
+
+func python(_ arguments: [String]) throws -> ProcessResult {
+    // Bounded: a check that hangs fails the test instead of stalling the suite.
+    try run("/usr/bin/timeout", ["300", "python3"] + arguments)
+}
+
+/// Runs feedcheck and returns its error count (from the last line, `N checks, E errors, W warnings`).
+func feedcheck(_ feed: String, baseURL: String, extra: [String] = []) throws -> (errors: Int, output: String) {
+    let r = try python([Repo.feedcheck, feed, "--base-url", baseURL] + extra)
+    let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+    let parts = last.split(separator: " ")
+    guard parts.count >= 4, parts[1] == "checks,", let errors = Int(parts[2]) else {
+        return (Int.max, r.stdout + r.stderr)
+    }
+    let problems = r.stdout.split(separator: "\n").filter { $0.hasPrefix("ERROR") }.prefix(20).joined(separator: "\n")
+    return (errors, problems + "\n" + last)
+}
+
+/// A fresh temporary folder, removed by the caller with `cleanup()`.
+struct TemporaryFolder {
+    let path: String
+    init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("shelf-test-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    func sub(_ name: String) -> String { path + "/" + name }
+    func cleanup() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// `python3 -m http.server` on 127.0.0.1 and a free port, serving a folder; stopped by `stop()`.
+final class StaticServer {
+    let process = Process()
+    let port: Int
+
+    init(serving folder: String) throws {
+        port = try freePort()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", folder]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        try waitUntilListening(port: port, process: process)
+    }
+
+    var url: String { "http://127.0.0.1:\(port)/" }
+
+    /// SIGKILL: a child started from the test process may inherit a mask that blocks SIGTERM.
+    func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+enum ServerError: Error { case noPort, didNotStart(Int) }
+
+/// A port on 127.0.0.1 that nothing listens on now (the kernel's pick for port 0).
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw ServerError.noPort }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = 0
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+    }
+    guard bound else { throw ServerError.noPort }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// Polls until something accepts connections on the port (10 s at most).
+func waitUntilListening(port: Int, process: Process) throws {
+    for _ in 0..<200 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let ok = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        close(fd)
+        if ok { return }
+        if !process.isRunning { break }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    kill(process.processIdentifier, SIGKILL)
+    throw ServerError.didNotStart(port)
+}
+
+/// Every regular file below a folder, relative path to bytes.
+func snapshot(_ folder: String, excluding: (String) -> Bool = { _ in false }) throws -> [String: Data] {
+    var result: [String: Data] = [:]
+    let base = URL(fileURLWithPath: folder).standardizedFileURL.path
+    guard let e = FileManager.default.enumerator(atPath: base) else { return result }
+    while let rel = e.nextObject() as? String {
+        let full = base + "/" + rel
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue, !excluding(rel) else {
+            continue
+        }
+        result[rel] = try Data(contentsOf: URL(fileURLWithPath: full))
+    }
+    return result
+}

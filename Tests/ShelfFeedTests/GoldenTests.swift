@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+
+@testable import NuGetCore
+@testable import ShelfFeed
+
+/// Golden files: what a client receives, byte for byte. Regenerate deliberately with
+/// `SHELF_UPDATE_GOLDEN=1 swift test --filter GoldenTests`, then review the diff.
+struct GoldenTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let goldenDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+    static let baseURL = "https://feed.example.com/"
+    static var updating: Bool { ProcessInfo.processInfo.environment["SHELF_UPDATE_GOLDEN"] == "1" }
+
+    /// Compares generated documents with `Golden/<name>/<path>`.
+    static func compare(_ docs: [String: Data], under name: String) throws {
+        let dir = goldenDir.appendingPathComponent(name)
+        if updating {
+            try? FileManager.default.removeItem(at: dir)
+            for (path, data) in docs {
+                let url = dir.appendingPathComponent(path)
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try data.write(to: url)
+            }
+            return
+        }
+        var expected: [String: Data] = [:]
+        if let e = FileManager.default.enumerator(atPath: dir.path) {
+            while let rel = e.nextObject() as? String {
+                var isDir: ObjCBool = false
+                if FileManager.default.fileExists(atPath: dir.path + "/" + rel, isDirectory: &isDir), !isDir.boolValue {
+                    expected[rel] = try Data(contentsOf: dir.appendingPathComponent(rel))
+                }
+            }
+        }
+        #expect(Set(docs.keys) == Set(expected.keys), "documents differ from Golden/\(name)")
+        for (path, data) in docs.sorted(by: { $0.key < $1.key }) where expected[path] != nil && expected[path] != data {
+            Issue.record("Golden/\(name)/\(path) differs:\n\(String(decoding: data, as: UTF8.self).prefix(3000))")
+        }
+    }
+
+    static func documents(_ docs: [FeedDocument]) -> [String: Data] {
+        var out: [String: Data] = [:]
+        for d in docs { if case .bytes(let data) = d.content { out[d.path] = data } }
+        return out
+    }
+
+    @Test("SampleFeed: service index, flat container indexes, registration indexes and leaves, .sha512 files")
+    func sampleFeed() throws {
+        let scanner = PackageScanner(root: Self.root.appendingPathComponent("SampleFeed").path)
+        let archives = try scanner.scan().packages.map { try PackageArchive.read(path: $0) }
+        let model = FeedModel(packages: archives, relativePath: scanner.relative)
+        #expect(model.diagnostics.isEmpty)
+        let docs = FeedRenderer(layout: FeedLayout(baseURL: Self.baseURL)).render(model)
+        try Self.compare(Self.documents(docs), under: "SampleFeed")
+    }
+
+    static func nuspec(_ version: String) throws -> Nuspec {
+        try Nuspec(
+            data: Data(
+                "<package><metadata><id>Paged.Package</id><version>\(version)</version><authors>a</authors><description>d</description></metadata></package>".utf8))
+    }
+
+    static func registration(versionCount: Int) throws -> PackageRegistration {
+        var versions: [PackageVersion] = []
+        for i in 0..<versionCount {
+            let n = try nuspec("1.\(i / 10).\(i % 10)")
+            let archive = PackageArchive(
+                path: "/in/p\(i).nupkg", size: 100, sha512: "x", nuspec: n, nuspecEntry: "Paged.Package.nuspec",
+                packedAt: Date(timeIntervalSince1970: 1_700_000_000 + Double(i) * 3600), isSigned: false, icon: nil,
+                readme: nil, licenseFile: nil, warnings: [])
+            versions.append(PackageVersion(archive: archive, listed: true))
+        }
+        return PackageRegistration(lowerId: "paged.package", id: "Paged.Package", versions: versions)
+    }
+
+    @Test("an id with 130 versions: external pages of 64, 64 and 2 (golden)")
+    func pagedRegistration() throws {
+        let renderer = RegistrationRenderer(layout: FeedLayout(baseURL: Self.baseURL), hive: .semVer2)
+        let docs = renderer.render(try Self.registration(versionCount: 130))
+        let pages = docs.filter { $0.path.contains("/page/") }
+        #expect(pages.map(\.path).sorted() == [
+            "registration-semver2/paged.package/page/1.0.0/1.6.3.json",
+            "registration-semver2/paged.package/page/1.12.8/1.12.9.json",
+            "registration-semver2/paged.package/page/1.6.4/1.12.7.json",
+        ])
+        // The index and the external pages; leaves are the same shape as SampleFeed's.
+        try Self.compare(Self.documents(docs.filter { $0.path.hasSuffix("/index.json") || $0.path.contains("/page/") }), under: "Paged")
+    }
+
+    @Test("paging threshold: 127 versions inline in one page, 128 in external pages", arguments: [(127, true, 1), (128, false, 2)])
+    func threshold(count: Int, inline: Bool, pages: Int) throws {
+        let renderer = RegistrationRenderer(layout: FeedLayout(baseURL: Self.baseURL), hive: .semVer1)
+        let docs = renderer.render(try Self.registration(versionCount: count))
+        let index = try #require(docs.first { $0.path.hasSuffix("/index.json") })
+        guard case .bytes(let data) = index.content else { Issue.record("index is not bytes"); return }
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let items = try #require(json["items"] as? [[String: Any]])
+        #expect(items.count == pages)
+        #expect(items.allSatisfy { ($0["items"] != nil) == inline })
+        #expect(docs.contains { $0.path.contains("/page/") } == !inline)
+    }
+}

@@ -192,7 +192,10 @@ public struct NuGetFramework: Sendable, Hashable, CustomStringConvertible {
                 frameworks = list
             }
             let names = frameworks.split(separator: "+").map { Self.parse(String($0)).shortFolderName }
-            return "portable-" + names.sorted { $0.lowercased() < $1.lowercased() }.joined(separator: "+")
+            // The portable version is written when it is not 0.0 (`.NETPortable4.5-Profile111` is
+            // `portable45-net45+win8+wpa81`, as the NuGet client reads it back).
+            return "portable" + Self.versionString(version, short: short) + "-"
+                + names.sorted { $0.lowercased() < $1.lowercased() }.joined(separator: "+")
         }
         var s = short + Self.versionString(version, short: short)
         if !profile.isEmpty {

@@ -127,6 +127,11 @@ extension PackageArchive {
             }
             do {
                 _ = try extract(entry, from: archive, limit: maxEmbeddedFileSize)
+            } catch let corrupt as Corrupt {
+                warnings.append(
+                    "the \(what) '\(declared)' is corrupt (\(corrupt.why)); it is not published, and NuGet clients may "
+                        + "fail to extract this package: replace it with an intact copy")
+                return nil
             } catch {
                 warnings.append("the \(what) '\(declared)' cannot be extracted (\(describe(error))); it is not published")
                 return nil

@@ -18,7 +18,7 @@ struct NuGetFrameworkTests {
             (".NETCoreApp3.1", "netcoreapp3.1"), ("netcoreapp2.1", "netcoreapp2.1"), (".NETCoreApp5.0", "net5.0"),
             ("net5.0", "net5.0"), ("net8.0", "net8.0"), ("net10.0", "net10.0"), ("net8.0-windows7.0", "net8.0-windows7.0"),
             ("net6.0-android", "net6.0-android"), ("net5.0-windows", "net5.0-windows"),
-            (".NETPortable0.0-Profile259", "portable-net45+win8+wp8+wpa81"), (".NETPortable4.5-Profile7", "portable-net45+win8"),
+            (".NETPortable0.0-Profile259", "portable-net45+win8+wp8+wpa81"), (".NETPortable4.5-Profile7", "portable45-net45+win8"), (".NETPortable4.5-Profile111", "portable45-net45+win8+wpa81"),
             ("portable-net45+win8+wpa81", "portable-net45+win8+wpa81"), ("portable-win8+net45", "portable-net45+win8"),
             ("portable-net40+sl5+win8+wp8", "portable-net40+sl5+win8+wp8"),
             ("Silverlight4.0", "sl4"), ("sl5", "sl5"), ("WindowsPhone8.0", "wp8"), ("wp71", "wp71"), ("WindowsPhoneApp8.1", "wpa81"),

@@ -31,28 +31,17 @@ public struct FlatContainerRenderer: Sendable {
                     // After the .nupkg and .nuspec: a local-folder reader sees the version only
                     // once its .sha512 exists, so it never sees a half-copied one.
                     contentType: "text/plain", phase: .leaves))
-            if let icon = a.icon {
+            func embedded(_ file: PackageArchive.EmbeddedFile?, at path: (String) -> String, type: (String) -> String) {
+                guard let file else { return }
                 docs.append(
                     FeedDocument(
-                        path: FeedLayout.icon(lid, lv, icon.fileExtension),
-                        content: .packageEntry(package: a.path, entry: icon.entry, size: icon.size),
-                        contentType: Self.contentType(forExtension: icon.fileExtension), phase: .content))
+                        path: path(file.fileExtension),
+                        content: .packageEntry(package: a.path, entry: file.entry, size: file.size),
+                        contentType: type(file.fileExtension), phase: .content))
             }
-            if let readme = a.readme {
-                docs.append(
-                    FeedDocument(
-                        path: FeedLayout.readme(lid, lv),
-                        content: .packageEntry(package: a.path, entry: readme.entry, size: readme.size),
-                        contentType: "text/markdown; charset=utf-8", phase: .content))
-            }
-            if let license = a.licenseFile {
-                docs.append(
-                    FeedDocument(
-                        path: FeedLayout.license(lid, lv, license.fileExtension),
-                        content: .packageEntry(package: a.path, entry: license.entry, size: license.size),
-                        contentType: Self.contentType(forExtension: license.fileExtension.isEmpty ? ".txt" : license.fileExtension),
-                        phase: .content))
-            }
+            embedded(a.icon, at: { FeedLayout.icon(lid, lv, $0) }, type: Self.contentType(forExtension:))
+            embedded(a.readme, at: { _ in FeedLayout.readme(lid, lv) }, type: { _ in "text/markdown; charset=utf-8" })
+            embedded(a.licenseFile, at: { FeedLayout.license(lid, lv, $0) }, type: Self.contentType(forExtension:))
         }
         let versions = JSON.array(registration.versions.map { .string($0.lowerVersion) })
         docs.append(.json(FeedLayout.flatIndex(lid), .object([.init("versions", versions)]), phase: .indexes))

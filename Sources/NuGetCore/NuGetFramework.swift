@@ -20,7 +20,8 @@ public struct NuGetFramework: Sendable, Hashable, CustomStringConvertible {
     public var platform: String
     public var platformVersion: [Int]
 
-    public static let any = NuGetFramework(identifier: "Any", version: [], profile: "", platform: "", platformVersion: [])
+    public static let any = NuGetFramework(
+        identifier: "Any", version: [], profile: "", platform: "", platformVersion: [])
     public static let unsupported = NuGetFramework(
         identifier: "Unsupported", version: [], profile: "", platform: "", platformVersion: [])
 
@@ -81,7 +82,9 @@ public struct NuGetFramework: Sendable, Hashable, CustomStringConvertible {
         switch s.lowercased() {
         case "any", "agnostic": return .any
         case "unsupported": return .unsupported
-        case "native": return NuGetFramework(identifier: "native", version: [0, 0], profile: "", platform: "", platformVersion: [])
+        case "native":
+            return NuGetFramework(
+                identifier: "native", version: [0, 0], profile: "", platform: "", platformVersion: [])
         default: break
         }
         if s.contains(",") { return parseFrameworkName(s) }
@@ -150,13 +153,18 @@ public struct NuGetFramework: Sendable, Hashable, CustomStringConvertible {
         return make(canonical, version, profile: suffix, platform: "", platformVersion: [])
     }
 
-    static func make(_ id: String, _ version: [Int], profile: String, platform: String, platformVersion: [Int]) -> NuGetFramework {
-        NuGetFramework(identifier: id, version: version, profile: profile, platform: platform, platformVersion: platformVersion)
+    static func make(_ id: String, _ version: [Int], profile: String, platform: String, platformVersion: [Int])
+        -> NuGetFramework
+    {
+        NuGetFramework(
+            identifier: id, version: version, profile: profile, platform: platform, platformVersion: platformVersion)
     }
 
     static func canonicalIdentifier(_ s: String) -> String? {
         let lower = s.lowercased()
-        if let long = identifiers.first(where: { $0.long.lowercased() == lower || $0.short == lower }) { return long.long }
+        if let long = identifiers.first(where: { $0.long.lowercased() == lower || $0.short == lower }) {
+            return long.long
+        }
         return synonyms[lower]
     }
 
@@ -182,13 +190,17 @@ public struct NuGetFramework: Sendable, Hashable, CustomStringConvertible {
         let major = version.first ?? 0
         if identifier == ".NETCoreApp", major >= 5 {
             var s = "net" + Self.dotted(version)
-            if !platform.isEmpty { s += "-" + platform.lowercased() + (platformVersion.isEmpty ? "" : Self.dotted(platformVersion)) }
+            if !platform.isEmpty {
+                s += "-" + platform.lowercased() + (platformVersion.isEmpty ? "" : Self.dotted(platformVersion))
+            }
             return s
         }
         guard let short = Self.identifiers.first(where: { $0.long == identifier })?.short else { return "unsupported" }
         if identifier == ".NETPortable" {
             var frameworks = profile
-            if profile.lowercased().hasPrefix("profile"), let n = Int(profile.dropFirst(7)), let list = Self.portableProfiles[n] {
+            if profile.lowercased().hasPrefix("profile"), let n = Int(profile.dropFirst(7)),
+                let list = Self.portableProfiles[n]
+            {
                 frameworks = list
             }
             let names = frameworks.split(separator: "+").map { Self.parse(String($0)).shortFolderName }

@@ -233,7 +233,8 @@ extension Nuspec {
             return result
         }
         let flat = el.children(named: "dependency")
-        return flat.isEmpty ? [] : [DependencyGroup(targetFramework: nil, dependencies: try dependencies(flat, group: nil))]
+        return flat.isEmpty
+            ? [] : [DependencyGroup(targetFramework: nil, dependencies: try dependencies(flat, group: nil))]
     }
 
     private static func dependencies(_ els: [XMLElementNode], group: String?) throws(NuspecError) -> [Dependency] {

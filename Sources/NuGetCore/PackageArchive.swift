@@ -118,11 +118,13 @@ extension PackageArchive {
         func embedded(_ declared: String?, what: String) -> EmbeddedFile? {
             guard let declared else { return nil }
             guard let entry = findEntry(declared, in: entries) else {
-                warnings.append("the nuspec names the \(what) '\(declared)', which is not in the package; it is not published")
+                warnings.append(
+                    "the nuspec names the \(what) '\(declared)', which is not in the package; it is not published")
                 return nil
             }
             guard Int64(entry.uncompressedSize) <= maxEmbeddedFileSize else {
-                warnings.append("the \(what) '\(declared)' is larger than \(maxEmbeddedFileSize) bytes; it is not published")
+                warnings.append(
+                    "the \(what) '\(declared)' is larger than \(maxEmbeddedFileSize) bytes; it is not published")
                 return nil
             }
             do {
@@ -133,16 +135,19 @@ extension PackageArchive {
                         + "fail to extract this package: replace it with an intact copy")
                 return nil
             } catch {
-                warnings.append("the \(what) '\(declared)' cannot be extracted (\(describe(error))); it is not published")
+                warnings.append(
+                    "the \(what) '\(declared)' cannot be extracted (\(describe(error))); it is not published")
                 return nil
             }
-            return EmbeddedFile(entry: entry.path, size: Int64(entry.uncompressedSize), fileExtension: fileExtension(of: declared))
+            return EmbeddedFile(
+                entry: entry.path, size: Int64(entry.uncompressedSize), fileExtension: fileExtension(of: declared))
         }
         let icon = embedded(nuspec.icon, what: "icon")
         let readme = embedded(nuspec.readme, what: "readme")
         let license = nuspec.license?.kind == .file ? embedded(nuspec.license?.text, what: "license file") : nil
 
-        let packedAt = (nuspecEntry.fileAttributes[.modificationDate] as? Date) ?? Date(timeIntervalSince1970: 315_532_800)
+        let packedAt =
+            (nuspecEntry.fileAttributes[.modificationDate] as? Date) ?? Date(timeIntervalSince1970: 315_532_800)
         let isSigned = entries.contains { $0.path == ".signature.p7s" }
         return PackageArchive(
             path: path, size: size, sha512: sha512, nuspec: nuspec, nuspecEntry: nuspecEntry.path,

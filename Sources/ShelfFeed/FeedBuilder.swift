@@ -48,7 +48,8 @@ public struct FeedBuilder: Sendable {
         public var description: String {
             switch self {
             case .inputMissing(let path):
-                return "the input folder \(path) does not exist or is not a folder; give the folder that holds your .nupkg files"
+                return
+                    "the input folder \(path) does not exist or is not a folder; give the folder that holds your .nupkg files"
             case .outputInsideFeed(let path):
                 return "the output folder \(path) is the input folder; choose a separate folder with --out"
             }
@@ -65,7 +66,9 @@ public struct FeedBuilder: Sendable {
             throw BuildError.inputMissing(options.input)
         }
         let scanner = PackageScanner(root: options.input, excluding: [options.output])
-        if scanner.root == PackageScanner.standardize(options.output) { throw BuildError.outputInsideFeed(options.output) }
+        if scanner.root == PackageScanner.standardize(options.output) {
+            throw BuildError.outputInsideFeed(options.output)
+        }
         let scan = scanner.scan()
         var report = Report()
         report.packageFiles = scan.packages.count
@@ -82,7 +85,8 @@ public struct FeedBuilder: Sendable {
                     report.warnings.append(Diagnostic(severity: .warning, file: scanner.relative(path), message: w))
                 }
             case .failure(let error):
-                report.skipped.append(Diagnostic(severity: .error, file: scanner.relative(path), message: error.description))
+                report.skipped.append(
+                    Diagnostic(severity: .error, file: scanner.relative(path), message: error.description))
             }
         }
         report.packagesRead = archives.count

@@ -72,7 +72,8 @@ extension FeedModel {
                 diagnostics.append(
                     Diagnostic(
                         severity: .warning, file: nil,
-                        message: "the id \(id) is written in \(casings.count) casings (\(casings.sorted().joined(separator: ", "))); "
+                        message:
+                            "the id \(id) is written in \(casings.count) casings (\(casings.sorted().joined(separator: ", "))); "
                             + "the feed shows it as \(id), the casing of its highest version. Paths are lowercase, so "
                             + "every version is still found."))
             }

@@ -51,7 +51,8 @@ public struct LocalFolderSink: Sendable {
                 return "another shelf build is writing to \(path); wait for it to finish, or remove "
                     + "\(LocalFolderSink.lockName) there if no build is running"
             case .writeFailed(let path, let why):
-                return "cannot write \(path) (\(why)); check free disk space and permissions. The previous feed is still served"
+                return
+                    "cannot write \(path) (\(why)); check free disk space and permissions. The previous feed is still served"
             case .unsafePath(let path):
                 return "refusing to write \(path): it is outside the output folder"
             }
@@ -258,6 +259,8 @@ public struct LocalFolderSink: Sendable {
     /// A relative path that stays inside the output folder.
     static func isSafe(_ path: String) -> Bool {
         !path.isEmpty && !path.hasPrefix("/") && !path.contains("\\") && !path.contains("\0")
-            && !path.split(separator: "/", omittingEmptySubsequences: false).contains { $0 == ".." || $0 == "." || $0.isEmpty }
+            && !path.split(separator: "/", omittingEmptySubsequences: false).contains {
+                $0 == ".." || $0 == "." || $0.isEmpty
+            }
     }
 }

@@ -42,7 +42,8 @@ public struct PackageScanner: Sendable {
             names = try FileManager.default.contentsOfDirectory(atPath: dir)
         } catch {
             result.problems.append(
-                Diagnostic(severity: .warning, file: relative(dir), message: "cannot list this folder; check its permissions"))
+                Diagnostic(
+                    severity: .warning, file: relative(dir), message: "cannot list this folder; check its permissions"))
             return
         }
         for name in names.sorted() {

@@ -24,7 +24,10 @@ struct Build: AsyncParsableCommand {
     @Option(name: .long, help: "The folder to write the feed into. Created if missing.")
     var out: String
 
-    @Option(name: .customLong("base-url"), help: "The URL the feed will be served at, e.g. https://feed.example.com/. Every URL in the feed starts with it.")
+    @Option(
+        name: .customLong("base-url"),
+        help:
+            "The URL the feed will be served at, e.g. https://feed.example.com/. Every URL in the feed starts with it.")
     var baseURL: String
 
     @Flag(name: .long, help: "Print nothing but errors (for CI).")
@@ -37,10 +40,12 @@ struct Build: AsyncParsableCommand {
     var jobs: Int?
 
     func validate() throws {
-        guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(), ["http", "https", "file"].contains(scheme),
+        guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(),
+            ["http", "https", "file"].contains(scheme),
             url.host != nil || scheme == "file"
         else {
-            throw ValidationError("--base-url must be an absolute http(s) URL such as https://feed.example.com/ (got '\(baseURL)')")
+            throw ValidationError(
+                "--base-url must be an absolute http(s) URL such as https://feed.example.com/ (got '\(baseURL)')")
         }
         if baseURL.contains("?") || baseURL.contains("#") {
             throw ValidationError("--base-url must not have a query or fragment (got '\(baseURL)')")

@@ -12,11 +12,13 @@ struct Summary {
     }
 
     var text: String {
-        var s = "shelf: \(report.packageFiles) package files, \(report.packagesRead) read, "
+        var s =
+            "shelf: \(report.packageFiles) package files, \(report.packagesRead) read, "
             + "\(report.versions) versions of \(report.ids) ids in the feed"
         if !report.skipped.isEmpty { s += ", \(report.skipped.count) skipped (listed above)" }
         if report.symbolPackages > 0 { s += ", \(report.symbolPackages) symbol packages ignored" }
-        s += "; files: \(report.filesWritten) written, \(report.filesUnchanged) unchanged, \(report.filesRemoved) removed"
+        s +=
+            "; files: \(report.filesWritten) written, \(report.filesUnchanged) unchanged, \(report.filesRemoved) removed"
         s += String(format: "; %.1f s", seconds)
         return s
     }
@@ -41,7 +43,8 @@ struct Summary {
             "bytesWritten": report.bytesWritten,
             "seconds": (seconds * 1000).rounded() / 1000,
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 }

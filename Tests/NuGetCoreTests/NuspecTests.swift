@@ -6,7 +6,9 @@ import Testing
 struct NuspecTests {
     static func nuspec(namespace: String?, metadata: String, attributes: String = "") -> Data {
         let ns = namespace.map { " xmlns=\"\($0)\"" } ?? ""
-        return Data("<?xml version=\"1.0\" encoding=\"utf-8\"?><package\(ns)><metadata\(attributes)>\(metadata)</metadata></package>".utf8)
+        return Data(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><package\(ns)><metadata\(attributes)>\(metadata)</metadata></package>"
+                .utf8)
     }
 
     @Test(
@@ -20,7 +22,8 @@ struct NuspecTests {
             "http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd", "urn:something-else",
         ])
     func namespaces(ns: String?) throws {
-        let n = try Nuspec(data: Self.nuspec(namespace: ns, metadata: "<id>A.B</id><version>1.0</version><authors>x</authors>"))
+        let n = try Nuspec(
+            data: Self.nuspec(namespace: ns, metadata: "<id>A.B</id><version>1.0</version><authors>x</authors>"))
         #expect(n.id == "A.B")
         #expect(n.version.normalizedString == "1.0.0")
         #expect(n.versionText == "1.0")
@@ -49,7 +52,8 @@ struct NuspecTests {
         let flat = try Nuspec(
             data: Self.nuspec(
                 namespace: nil,
-                metadata: "<id>A</id><version>1.0</version><dependencies><dependency id=\"B\" version=\"1.0\"/><dependency id=\"C\"/></dependencies>"
+                metadata:
+                    "<id>A</id><version>1.0</version><dependencies><dependency id=\"B\" version=\"1.0\"/><dependency id=\"C\"/></dependencies>"
             ))
         #expect(flat.dependencyGroups.count == 1)
         #expect(flat.dependencyGroups[0].targetFramework == nil)
@@ -71,7 +75,11 @@ struct NuspecTests {
     @Test("a dependency without an id is refused")
     func dependencyWithoutId() {
         #expect(throws: NuspecError.dependencyWithoutId(group: nil)) {
-            try Nuspec(data: Self.nuspec(namespace: nil, metadata: "<id>A</id><version>1.0</version><dependencies><dependency version=\"1.0\"/></dependencies>"))
+            try Nuspec(
+                data: Self.nuspec(
+                    namespace: nil,
+                    metadata:
+                        "<id>A</id><version>1.0</version><dependencies><dependency version=\"1.0\"/></dependencies>"))
         }
     }
 
@@ -106,7 +114,10 @@ struct NuspecTests {
     func semVer2ByDependency() throws {
         let n = try Nuspec(
             data: Self.nuspec(
-                namespace: nil, metadata: "<id>A</id><version>1.0</version><dependencies><dependency id=\"B\" version=\"[1.0.0-rc.1, )\"/></dependencies>"))
+                namespace: nil,
+                metadata:
+                    "<id>A</id><version>1.0</version><dependencies><dependency id=\"B\" version=\"[1.0.0-rc.1, )\"/></dependencies>"
+            ))
         #expect(n.isSemVer2)
     }
 
@@ -118,7 +129,10 @@ struct NuspecTests {
             ("<package><metadata><id>A B</id><version>1.0</version></metadata></package>", .invalidId("A B")),
             ("<package><metadata><id>A</id><version>1.0.x</version></metadata></package>", .invalidVersion("1.0.x")),
             ("<package><other/></package>", .noMetadata),
-            ("<?xml version=\"1.0\"?><!DOCTYPE package [<!ENTITY x \"y\">]><package><metadata><id>&x;</id><version>1.0</version></metadata></package>", .doctype),
+            (
+                "<?xml version=\"1.0\"?><!DOCTYPE package [<!ENTITY x \"y\">]><package><metadata><id>&x;</id><version>1.0</version></metadata></package>",
+                .doctype
+            ),
         ])
     func broken(xml: String, expected: NuspecError) {
         #expect(throws: expected) { try Nuspec(data: Data(xml.utf8)) }

@@ -15,11 +15,14 @@ struct BuildTests {
         let r = try shelf(["build", Repo.sampleFeed, "--out", out, "--base-url", Self.baseURL, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.isEmpty, "--quiet prints nothing on success: \(r.stderr)")
-        let disk = try feedcheck(out, baseURL: Self.baseURL, extra: ["--nupkgs", Repo.sampleFeed, "--local-folder", out + "/flatcontainer", "--strict-paging"])
+        let disk = try feedcheck(
+            out, baseURL: Self.baseURL,
+            extra: ["--nupkgs", Repo.sampleFeed, "--local-folder", out + "/flatcontainer", "--strict-paging"])
         #expect(disk.errors == 0, "\(disk.output)")
         let server = try StaticServer(serving: out)
         defer { server.stop() }
-        let http = try feedcheck(out, baseURL: Self.baseURL, extra: ["--nupkgs", Repo.sampleFeed, "--http", server.url])
+        let http = try feedcheck(
+            out, baseURL: Self.baseURL, extra: ["--nupkgs", Repo.sampleFeed, "--http", server.url])
         #expect(http.errors == 0, "\(http.output)")
     }
 
@@ -29,7 +32,9 @@ struct BuildTests {
         var broken = Set<String>()
         for line in text.split(separator: "\n").dropFirst() {
             let cols = line.split(separator: "\t", omittingEmptySubsequences: false)
-            if cols.count > 2, cols[1].isEmpty, !cols[0].lowercased().hasSuffix(".snupkg") { broken.insert(String(cols[0])) }
+            if cols.count > 2, cols[1].isEmpty, !cols[0].lowercased().hasSuffix(".snupkg") {
+                broken.insert(String(cols[0]))
+            }
         }
         return broken
     }
@@ -53,7 +58,9 @@ struct BuildTests {
         #expect(summary?["ids"] as? Int == 284)
         #expect(summary?["versions"] as? Int == 362)
 
-        let disk = try feedcheck(out, baseURL: Self.baseURL, extra: ["--nupkgs", Repo.corpus, "--local-folder", out + "/flatcontainer", "--strict-paging"])
+        let disk = try feedcheck(
+            out, baseURL: Self.baseURL,
+            extra: ["--nupkgs", Repo.corpus, "--local-folder", out + "/flatcontainer", "--strict-paging"])
         #expect(disk.errors == 0, "\(disk.output)")
         let server = try StaticServer(serving: out)
         defer { server.stop() }
@@ -69,7 +76,9 @@ struct BuildTests {
         var names = try fm.contentsOfDirectory(atPath: Repo.sampleFeed).filter { $0.hasSuffix(".nupkg") }.sorted()
         names += try fm.contentsOfDirectory(atPath: Repo.corpus).sorted().prefix(120)
         // Copy A in one order with old times, copy B in the reverse order with new times.
-        for (folder, order, time) in [("a", names, Date(timeIntervalSince1970: 1_000_000_000)), ("b", names.reversed(), Date())] {
+        for (folder, order, time) in [
+            ("a", names, Date(timeIntervalSince1970: 1_000_000_000)), ("b", names.reversed(), Date()),
+        ] {
             let dir = tmp.sub(folder)
             try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
             for name in order {
@@ -79,7 +88,9 @@ struct BuildTests {
             }
         }
         _ = try shelf(["build", tmp.sub("a"), "--out", tmp.sub("out-a"), "--base-url", Self.baseURL, "--quiet"])
-        _ = try shelf(["build", tmp.sub("b"), "--out", tmp.sub("out-b"), "--base-url", Self.baseURL, "--quiet", "--jobs", "1"])
+        _ = try shelf([
+            "build", tmp.sub("b"), "--out", tmp.sub("out-b"), "--base-url", Self.baseURL, "--quiet", "--jobs", "1",
+        ])
         let a = try snapshot(tmp.sub("out-a"))
         let b = try snapshot(tmp.sub("out-b"))
         #expect(a.count > 100)
@@ -113,7 +124,8 @@ struct BuildTests {
         #expect((s3?["filesRemoved"] as? Int ?? 0) > 0)
         #expect(!FileManager.default.fileExists(atPath: out + "/flatcontainer/shelf.sample.preview"))
         #expect(!FileManager.default.fileExists(atPath: out + "/registration-semver2/shelf.sample.preview"))
-        let check = try feedcheck(out, baseURL: Self.baseURL, extra: ["--nupkgs", input, "--local-folder", out + "/flatcontainer"])
+        let check = try feedcheck(
+            out, baseURL: Self.baseURL, extra: ["--nupkgs", input, "--local-folder", out + "/flatcontainer"])
         #expect(check.errors == 0, "\(check.output)")
     }
 
@@ -126,7 +138,9 @@ struct BuildTests {
         let bad: [String: Data] = [
             "notzip.1.0.0.nupkg": Data("this is not a zip".utf8),
             "empty.1.0.0.nupkg": Data(),
-            "truncated.1.0.0.nupkg": try Data(contentsOf: URL(fileURLWithPath: Repo.sampleFeed + "/Shelf.Sample.Legacy.1.2.3.4.nupkg")).prefix(300),
+            "truncated.1.0.0.nupkg": try Data(
+                contentsOf: URL(fileURLWithPath: Repo.sampleFeed + "/Shelf.Sample.Legacy.1.2.3.4.nupkg")
+            ).prefix(300),
         ]
         for (name, data) in bad { try data.write(to: URL(fileURLWithPath: input + "/" + name)) }
         let out = tmp.sub("feed")

@@ -104,7 +104,9 @@ final class StaticServer {
     init(serving folder: String) throws {
         port = try freePort()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", folder]
+        process.arguments = [
+            "python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", folder,
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -133,7 +135,9 @@ func freePort() throws -> Int {
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     var len = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
+        }
     }
     guard bound else { throw ServerError.noPort }
     return Int(UInt16(bigEndian: addr.sin_port))
@@ -169,7 +173,8 @@ func snapshot(_ folder: String, excluding: (String) -> Bool = { _ in false }) th
     while let rel = e.nextObject() as? String {
         let full = base + "/" + rel
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue, !excluding(rel) else {
+        guard FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue, !excluding(rel)
+        else {
             continue
         }
         result[rel] = try Data(contentsOf: URL(fileURLWithPath: full))

@@ -20,7 +20,8 @@ struct GoldenTests {
             try? FileManager.default.removeItem(at: dir)
             for (path, data) in docs {
                 let url = dir.appendingPathComponent(path)
-                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try data.write(to: url)
             }
             return
@@ -59,7 +60,8 @@ struct GoldenTests {
     static func nuspec(_ version: String) throws -> Nuspec {
         try Nuspec(
             data: Data(
-                "<package><metadata><id>Paged.Package</id><version>\(version)</version><authors>a</authors><description>d</description></metadata></package>".utf8))
+                "<package><metadata><id>Paged.Package</id><version>\(version)</version><authors>a</authors><description>d</description></metadata></package>"
+                    .utf8))
     }
 
     static func registration(versionCount: Int) throws -> PackageRegistration {
@@ -80,16 +82,21 @@ struct GoldenTests {
         let renderer = RegistrationRenderer(layout: FeedLayout(baseURL: Self.baseURL), hive: .semVer2)
         let docs = renderer.render(try Self.registration(versionCount: 130))
         let pages = docs.filter { $0.path.contains("/page/") }
-        #expect(pages.map(\.path).sorted() == [
-            "registration-semver2/paged.package/page/1.0.0/1.6.3.json",
-            "registration-semver2/paged.package/page/1.12.8/1.12.9.json",
-            "registration-semver2/paged.package/page/1.6.4/1.12.7.json",
-        ])
+        #expect(
+            pages.map(\.path).sorted() == [
+                "registration-semver2/paged.package/page/1.0.0/1.6.3.json",
+                "registration-semver2/paged.package/page/1.12.8/1.12.9.json",
+                "registration-semver2/paged.package/page/1.6.4/1.12.7.json",
+            ])
         // The index and the external pages; leaves are the same shape as SampleFeed's.
-        try Self.compare(Self.documents(docs.filter { $0.path.hasSuffix("/index.json") || $0.path.contains("/page/") }), under: "Paged")
+        try Self.compare(
+            Self.documents(docs.filter { $0.path.hasSuffix("/index.json") || $0.path.contains("/page/") }),
+            under: "Paged")
     }
 
-    @Test("paging threshold: 127 versions inline in one page, 128 in external pages", arguments: [(127, true, 1), (128, false, 2)])
+    @Test(
+        "paging threshold: 127 versions inline in one page, 128 in external pages",
+        arguments: [(127, true, 1), (128, false, 2)])
     func threshold(count: Int, inline: Bool, pages: Int) throws {
         let renderer = RegistrationRenderer(layout: FeedLayout(baseURL: Self.baseURL), hive: .semVer1)
         let docs = renderer.render(try Self.registration(versionCount: count))

@@ -63,17 +63,21 @@ public struct RegistrationRenderer: Sendable {
             let leaves = JSON.array(chunk.map { leafInPage($0, lid: lid, indexURL: indexURL) })
             if inline {
                 pages.append(
-                    page(id: indexURL + "#page/\(lower)/\(upper)", count: chunk.count, items: leaves, indexURL: indexURL,
-                         lower: lower, upper: upper))
+                    page(
+                        id: indexURL + "#page/\(lower)/\(upper)", count: chunk.count, items: leaves, indexURL: indexURL,
+                        lower: lower, upper: upper))
             } else {
                 let pagePath = FeedLayout.registrationPage(hive.folder, lid, lower: lower, upper: upper)
                 let pageURL = layout.url(pagePath)
                 docs.append(
                     .json(
                         pagePath,
-                        page(id: pageURL, count: chunk.count, items: leaves, indexURL: indexURL, lower: lower, upper: upper),
+                        page(
+                            id: pageURL, count: chunk.count, items: leaves, indexURL: indexURL, lower: lower,
+                            upper: upper),
                         phase: .leaves))
-                pages.append(page(id: pageURL, count: chunk.count, items: nil, indexURL: indexURL, lower: lower, upper: upper))
+                pages.append(
+                    page(id: pageURL, count: chunk.count, items: nil, indexURL: indexURL, lower: lower, upper: upper))
             }
         }
         let index: JSON = .object([
@@ -141,7 +145,9 @@ public struct RegistrationRenderer: Sendable {
             case .expression:
                 licenseExpression = license.text
                 // nuget.org points licenseUrl at the expression's page.
-                licenseURL = "https://licenses.nuget.org/" + (license.text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? license.text)
+                licenseURL =
+                    "https://licenses.nuget.org/"
+                    + (license.text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? license.text)
             case .file:
                 if let file = a.licenseFile { licenseURL = layout.url(FeedLayout.license(lid, lv, file.fileExtension)) }
             }
@@ -195,7 +201,9 @@ public struct RegistrationRenderer: Sendable {
                         .init("@type", "PackageDependency"),
                         .init("id", .string(d.id)),
                         .init("range", .string(d.range.normalizedString)),
-                        .init("registration", .string(layout.url(FeedLayout.registrationIndex(hive.folder, d.id.lowercased())))),
+                        .init(
+                            "registration",
+                            .string(layout.url(FeedLayout.registrationIndex(hive.folder, d.id.lowercased())))),
                     ])
                 })
         return .object([

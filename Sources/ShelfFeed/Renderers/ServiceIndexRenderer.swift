@@ -17,13 +17,21 @@ public struct ServiceIndexRenderer: Sendable {
         let semver1 = layout.url(FeedLayout.registrationSemVer1)
         let semver2 = layout.url(FeedLayout.registrationSemVer2)
         var resources: [JSON] = [
-            resource(flat, "PackageBaseAddress/3.0.0", "Base URL of where NuGet packages are stored, in the format {@id}{id-lower}/{version-lower}/{id-lower}.{version-lower}.nupkg")
+            resource(
+                flat, "PackageBaseAddress/3.0.0",
+                "Base URL of where NuGet packages are stored, in the format {@id}{id-lower}/{version-lower}/{id-lower}.{version-lower}.nupkg"
+            )
         ]
-        let semver1Comment = "Base URL of where NuGet package registration info is stored. This base URL does not include SemVer 2.0.0 packages."
-        for type in ["RegistrationsBaseUrl", "RegistrationsBaseUrl/3.0.0-rc", "RegistrationsBaseUrl/3.0.0-beta", "RegistrationsBaseUrl/3.4.0"] {
+        let semver1Comment =
+            "Base URL of where NuGet package registration info is stored. This base URL does not include SemVer 2.0.0 packages."
+        for type in [
+            "RegistrationsBaseUrl", "RegistrationsBaseUrl/3.0.0-rc", "RegistrationsBaseUrl/3.0.0-beta",
+            "RegistrationsBaseUrl/3.4.0",
+        ] {
             resources.append(resource(semver1, type, semver1Comment))
         }
-        let semver2Comment = "Base URL of where NuGet package registration info is stored. This base URL includes SemVer 2.0.0 packages."
+        let semver2Comment =
+            "Base URL of where NuGet package registration info is stored. This base URL includes SemVer 2.0.0 packages."
         resources.append(resource(semver2, "RegistrationsBaseUrl/3.6.0", semver2Comment))
         resources.append(
             .object([

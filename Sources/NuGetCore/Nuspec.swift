@@ -261,23 +261,33 @@ extension Nuspec {
         return result
     }
 
-    /// True when the document declares a DOCTYPE or an entity before (or in) its root element.
+    /// True when the document declares a DOCTYPE or an entity. UTF-16 and UTF-32 documents (by
+    /// their byte order mark) are decoded first, so the check holds whatever the encoding.
     static func declaresDoctype(_ data: Data) -> Bool {
-        let needleDoctype = Array("<!doctype".utf8)
-        let needleEntity = Array("<!entity".utf8)
-        let bytes = [UInt8](data)
-        guard bytes.count >= needleEntity.count else { return false }
-        var i = 0
-        while i + needleEntity.count <= bytes.count {
-            if bytes[i] == 0x3C, bytes[i + 1] == 0x21 {
-                let lowered = bytes[i..<min(bytes.count, i + needleDoctype.count)].map { $0 | 0x20 }
-                if lowered.starts(with: needleDoctype.map { $0 | 0x20 })
-                    || lowered.starts(with: needleEntity.map { $0 | 0x20 })
-                {
-                    return true
-                }
+        let bytes = [UInt8](data.prefix(8))
+        let encoding: String.Encoding? =
+            bytes.starts(with: [0xFF, 0xFE, 0x00, 0x00])
+            ? .utf32LittleEndian
+            : bytes.starts(with: [0x00, 0x00, 0xFE, 0xFF])
+                ? .utf32BigEndian
+                : bytes.starts(with: [0xFF, 0xFE])
+                    ? .utf16LittleEndian
+                    : bytes.starts(with: [0xFE, 0xFF]) ? .utf16BigEndian : nil
+        if let encoding {
+            let body = data.dropFirst(encoding == .utf16LittleEndian || encoding == .utf16BigEndian ? 2 : 4)
+            guard let text = String(data: body, encoding: encoding) else { return true }
+            return containsDeclaration(Array(text.utf8))
+        }
+        return containsDeclaration([UInt8](data))
+    }
+
+    private static func containsDeclaration(_ bytes: [UInt8]) -> Bool {
+        let needles = ["<!doctype", "<!entity"].map { Array($0.utf8) }
+        guard bytes.count >= 8 else { return false }
+        for i in 0..<(bytes.count - 1) where bytes[i] == 0x3C && bytes[i + 1] == 0x21 {
+            for needle in needles where i + needle.count <= bytes.count {
+                if zip(bytes[i..<(i + needle.count)], needle).allSatisfy({ $0 | 0x20 == $1 | 0x20 }) { return true }
             }
-            i += 1
         }
         return false
     }

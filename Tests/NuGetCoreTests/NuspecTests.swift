@@ -37,6 +37,20 @@ struct NuspecTests {
         #expect(try Nuspec(data: data).id == "A")
     }
 
+    @Test("UTF-16 nuspecs are read, and a DOCTYPE in one is refused")
+    func utf16() throws {
+        let xml =
+            "<?xml version=\"1.0\" encoding=\"utf-16\"?><package><metadata><id>U</id><version>1.0</version></metadata></package>"
+        var le = Data([0xFF, 0xFE])
+        le.append(xml.data(using: .utf16LittleEndian)!)
+        #expect(try Nuspec(data: le).id == "U")
+        let doctype =
+            "<?xml version=\"1.0\" encoding=\"utf-16\"?><!DOCTYPE package [<!ENTITY x \"U\">]><package><metadata><id>&x;</id><version>1.0</version></metadata></package>"
+        var be = Data([0xFE, 0xFF])
+        be.append(doctype.data(using: .utf16BigEndian)!)
+        #expect(throws: NuspecError.doctype) { try Nuspec(data: be) }
+    }
+
     @Test("prefixed namespace elements are matched by local name")
     func prefixed() throws {
         let xml = """

@@ -153,6 +153,38 @@ struct BuildTests {
         #expect(check.errors == 0, "\(check.output)")
     }
 
+    @Test("Zip64 packages and UTF-16 nuspecs are read; a DOCTYPE is refused")
+    func zip64AndUTF16() throws {
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        let input = tmp.sub("in")
+        try FileManager.default.createDirectory(atPath: input, withIntermediateDirectories: true)
+        let script = """
+            import sys, zipfile
+            d = sys.argv[1]
+            def nuspec(pid, enc="utf-8"):
+                return f'<?xml version="1.0" encoding="{enc}"?><package><metadata><id>{pid}</id><version>1.0.0</version><authors>a</authors><description>d</description></metadata></package>'
+            with zipfile.ZipFile(d + "/Utf16.Pkg.1.0.0.nupkg", "w") as z:
+                z.writestr("Utf16.Pkg.nuspec", nuspec("Utf16.Pkg", "utf-16").encode("utf-16"))
+            with zipfile.ZipFile(d + "/Zip64.Pkg.1.0.0.nupkg", "w", zipfile.ZIP_DEFLATED) as z:
+                with z.open("Zip64.Pkg.nuspec", "w", force_zip64=True) as f:
+                    f.write(nuspec("Zip64.Pkg").encode())
+                with z.open("lib/net45/a.dll", "w", force_zip64=True) as f:
+                    f.write(b"x" * 100000)
+            with zipfile.ZipFile(d + "/Doctype.Pkg.1.0.0.nupkg", "w") as z:
+                z.writestr("Doctype.Pkg.nuspec", '<?xml version="1.0"?><!DOCTYPE p [<!ENTITY x "Doctype.Pkg">]><package><metadata><id>&x;</id><version>1.0.0</version></metadata></package>')
+            """
+        let gen = try python(["-c", script, input])
+        #expect(gen.status == 0, "\(gen.stderr)")
+        let out = tmp.sub("feed")
+        let r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--quiet"])
+        #expect(r.status == 2)
+        #expect(r.stderr.hasPrefix("error: Doctype.Pkg.1.0.0.nupkg: the nuspec has a DOCTYPE"), "\(r.stderr)")
+        for id in ["utf16.pkg", "zip64.pkg"] {
+            #expect(FileManager.default.fileExists(atPath: "\(out)/flatcontainer/\(id)/1.0.0/\(id).1.0.0.nupkg.sha512"))
+        }
+    }
+
     @Test("a missing input folder fails with status 1 and a clear message")
     func missingInput() throws {
         let tmp = try TemporaryFolder()

@@ -126,10 +126,10 @@ public struct LocalFolderSink: Sendable {
                 throw SinkError.writeFailed(doc.path, "cannot extract \(entry) from \(package): \(error)")
             }
             return try writeIfChanged(data, to: target)
-        case .file(let source, let size, _):
+        case .file(let source, let size, let sha512):
             // A copy is unchanged when the size matches and the .sha512 beside it (written after
             // the package, in a later phase) already records this package's hash.
-            if fileSize(target) == size, case .file(_, _, let sha512) = doc.content,
+            if fileSize(target) == size,
                 (try? String(contentsOfFile: target + ".sha512", encoding: .utf8)) == sha512
             {
                 return (false, 0)

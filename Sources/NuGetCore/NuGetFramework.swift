@@ -203,16 +203,30 @@ public struct NuGetFramework: Sendable, Hashable, CustomStringConvertible {
             {
                 frameworks = list
             }
-            let names = frameworks.split(separator: "+").map { Self.parse(String($0)).shortFolderName }
+            // NuGet leaves out the optional Mono/Xamarin members of a portable profile and names
+            // Windows Store by its `win` equivalent (`DefaultPortableFrameworkMappings`).
+            let optional: Set<String> = [
+                "MonoAndroid", "MonoTouch", "MonoMac", "Xamarin.iOS", "Xamarin.Mac", "Xamarin.PlayStation3",
+                "Xamarin.PlayStation4", "Xamarin.PlayStationVita", "Xamarin.WatchOS", "Xamarin.TVOS",
+                "Xamarin.Xbox360", "Xamarin.XboxOne",
+            ]
+            let names = frameworks.split(separator: "+").map { Self.parse(String($0)) }
+                .filter { !optional.contains($0.identifier) }
+                .map { f -> String in
+                    guard f.identifier == ".NETCore" else { return f.shortFolderName }
+                    return f.version.starts(with: [4, 5, 1])
+                        ? "win81" : f.version.starts(with: [4, 5]) ? "win8" : f.shortFolderName
+                }
             // The portable version is written when it is not 0.0 (`.NETPortable4.5-Profile111` is
             // `portable45-net45+win8+wpa81`, as the NuGet client reads it back).
             return "portable" + Self.versionString(version, short: short) + "-"
                 + names.sorted { $0.lowercased() < $1.lowercased() }.joined(separator: "+")
         }
         var s = short + Self.versionString(version, short: short)
-        if !profile.isEmpty {
+        // `-full` is the default profile and is not written.
+        if !profile.isEmpty, profile.lowercased() != "full" {
             let p = profile.lowercased()
-            s += "-" + (p == "client" ? "client" : p == "full" ? "full" : Self.profileShortName(p))
+            s += "-" + (p == "client" ? "client" : Self.profileShortName(p))
         }
         return s
     }

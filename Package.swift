@@ -32,7 +32,7 @@ let package = Package(
         // The feed: scan, read, model, renderers (pure), local sink.
         .target(
             name: "ShelfFeed",
-            dependencies: ["NuGetCore"],
+            dependencies: ["NuGetCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // The thin command-line shell.

@@ -33,6 +33,7 @@ public struct FeedBuilder: Sendable {
         public var filesUnchanged = 0
         public var filesRemoved = 0
         public var bytesWritten: Int64 = 0
+        public var catalogItemsAdded = 0
     }
 
     /// Progress for a terminal: how far reading and writing have come.
@@ -57,8 +58,13 @@ public struct FeedBuilder: Sendable {
     }
 
     public let options: Options
+    /// Renderers from other modules (the package site).
+    public let extras: [any FeedDocumentRenderer]
 
-    public init(options: Options) { self.options = options }
+    public init(options: Options, extras: [any FeedDocumentRenderer] = []) {
+        self.options = options
+        self.extras = extras
+    }
 
     public func run(progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Report {
         var isDir: ObjCBool = false
@@ -96,15 +102,48 @@ public struct FeedBuilder: Sendable {
         report.ids = model.registrations.count
         report.versions = model.registrations.reduce(0) { $0 + $1.versions.count }
 
-        let documents = FeedRenderer(layout: FeedLayout(baseURL: options.baseURL)).render(model)
-        let total = documents.count
         let sink = LocalFolderSink(root: options.output, concurrency: options.concurrency)
-        let summary = try await sink.write(documents) { done in progress?(.writing(done: done, total: total)) }
+        let lock = try sink.lock()
+        defer { sink.unlock(lock) }
+        let previous = loadCatalog(sink, &report)
+        let (catalog, added) = previous.appending(model)
+        report.catalogItemsAdded = added
+        let documents = FeedRenderer(layout: FeedLayout(baseURL: options.baseURL), extras: extras)
+            .render(model, catalog: catalog, added: added)
+        let total = documents.count
+        let summary = try await sink.write(documents, locked: true) { done in
+            progress?(.writing(done: done, total: total))
+        }
         report.filesWritten = summary.written
         report.filesUnchanged = summary.unchanged
         report.filesRemoved = summary.removed
         report.bytesWritten = summary.bytesWritten
         return report
+    }
+
+    /// The catalog history the previous build left: its state file, or, if that is missing or
+    /// damaged, what the catalog on disk records.
+    private func loadCatalog(_ sink: LocalFolderSink, _ report: inout Report) -> CatalogState {
+        if let data = sink.read(CatalogState.path) {
+            do {
+                return try CatalogState.decode(data)
+            } catch {
+                report.warnings.append(
+                    Diagnostic(
+                        severity: .warning, file: nil,
+                        message: "\(error); reading the history from the catalog in the output folder instead"))
+            }
+        }
+        do {
+            if let rebuilt = try CatalogState.reconstruct(read: sink.read) { return rebuilt }
+        } catch {
+            report.warnings.append(
+                Diagnostic(
+                    severity: .warning, file: nil,
+                    message: "the catalog in the output folder cannot be read (\(error)); it starts again from this "
+                        + "build, so catalog followers must reset their cursor"))
+        }
+        return CatalogState()
     }
 
     /// Reads every package, on all cores, in input order.
@@ -138,13 +177,27 @@ public struct FeedBuilder: Sendable {
     }
 }
 
+/// A renderer that lives outside this module (the package site), given the whole model.
+public protocol FeedDocumentRenderer: Sendable {
+    func render(_ model: FeedModel, layout: FeedLayout) -> [FeedDocument]
+    /// `PackageDetailsUriTemplate/5.1.0`, relative to the base URL, if this renderer writes
+    /// package pages.
+    var packageDetailsTemplate: String? { get }
+}
+
 /// All renderers together: the whole feed as documents.
 public struct FeedRenderer: Sendable {
     public let layout: FeedLayout
+    public let extras: [any FeedDocumentRenderer]
 
-    public init(layout: FeedLayout) { self.layout = layout }
+    public init(layout: FeedLayout, extras: [any FeedDocumentRenderer] = []) {
+        self.layout = layout
+        self.extras = extras
+    }
 
-    public func render(_ model: FeedModel) -> [FeedDocument] {
+    /// `catalog` is the catalog history after this build (see `CatalogState.appending`), whose
+    /// last `added` items are this build's.
+    public func render(_ model: FeedModel, catalog: CatalogState, added: Int) -> [FeedDocument] {
         let flat = FlatContainerRenderer()
         let semver1 = RegistrationRenderer(layout: layout, hive: .semVer1)
         let semver2 = RegistrationRenderer(layout: layout, hive: .semVer2)
@@ -154,7 +207,11 @@ public struct FeedRenderer: Sendable {
             docs += semver1.render(r)
             docs += semver2.render(r)
         }
-        docs.append(ServiceIndexRenderer(layout: layout).render())
+        docs += SearchRenderer(layout: layout).render(model)
+        docs += CatalogRenderer(layout: layout).render(state: catalog, added: added, model: model)
+        for extra in extras { docs += extra.render(model, layout: layout) }
+        let template = extras.lazy.compactMap(\.packageDetailsTemplate).first
+        docs.append(ServiceIndexRenderer(layout: layout, packageDetailsTemplate: template).render())
         return docs
     }
 }

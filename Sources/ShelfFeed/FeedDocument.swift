@@ -17,6 +17,12 @@ public struct FeedDocument: Sendable {
         case file(path: String, size: Int64, sha512: String)
         /// An entry of an input package, extracted (and CRC-checked) when written.
         case packageEntry(package: String, entry: String, size: Int64)
+        /// Bytes made when the sink writes the document (an HTML page that needs a package's
+        /// README, say), so that a build never holds every such input in memory at once.
+        case deferred(@Sendable () throws -> Data)
+        /// A file an earlier build wrote that stays as it is (an append-only catalog leaf whose
+        /// package may be gone): the sink neither rewrites nor removes it.
+        case retained
     }
 
     public enum Phase: Int, Sendable, Comparable {
@@ -41,5 +47,14 @@ public struct FeedDocument: Sendable {
 
     public static func json(_ path: String, _ value: JSON, phase: Phase) -> FeedDocument {
         FeedDocument(path: path, content: .bytes(value.encoded()), contentType: "application/json", phase: phase)
+    }
+
+    /// The bytes of a document whose content is made in memory (`.bytes` or `.deferred`).
+    public func data() throws -> Data? {
+        switch content {
+        case .bytes(let d): return d
+        case .deferred(let make): return try make()
+        default: return nil
+        }
     }
 }

@@ -60,11 +60,14 @@ public struct LocalFolderSink: Sendable {
     }
 
     /// Writes the documents, removes what the previous build wrote and this one does not.
-    public func write(_ documents: [FeedDocument], progress: (@Sendable (Int) -> Void)? = nil) async throws -> Summary {
-        try makeDirectory(root)
-        try makeDirectory(root + "/" + Self.stateFolder)
-        let lock = try acquireLock()
-        defer { close(lock) }
+    ///
+    /// `locked` says the caller already holds the folder's lock (see `lock()`), as a build does
+    /// while it reads the feed's state and renders.
+    public func write(
+        _ documents: [FeedDocument], locked: Bool = false, progress: (@Sendable (Int) -> Void)? = nil
+    ) async throws -> Summary {
+        let lock = locked ? nil : try self.lock()
+        defer { if let lock { unlock(lock) } }
 
         let previous = readManifest()
         let paths = documents.map(\.path)
@@ -118,6 +121,16 @@ public struct LocalFolderSink: Sendable {
         switch doc.content {
         case .bytes(let data):
             return try writeIfChanged(data, to: target)
+        case .deferred(let make):
+            let data: Data
+            do {
+                data = try make()
+            } catch {
+                throw SinkError.writeFailed(doc.path, "\(error)")
+            }
+            return try writeIfChanged(data, to: target)
+        case .retained:
+            return (false, 0)
         case .packageEntry(let package, let entry, let limit):
             let data: Data
             do {
@@ -193,7 +206,7 @@ public struct LocalFolderSink: Sendable {
         defer { close(output) }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress, $0.count) }
             if n == 0 { return }
             if n < 0 {
                 if errno == EINTR { continue }
@@ -227,7 +240,11 @@ public struct LocalFolderSink: Sendable {
         }
     }
 
-    private func acquireLock() throws -> Int32 {
+    /// Takes the folder's lock (creating the folder if needed), or fails at once if another
+    /// build holds it. Release it with `unlock`.
+    public func lock() throws -> Int32 {
+        try makeDirectory(root)
+        try makeDirectory(root + "/" + Self.stateFolder)
         let path = root + "/" + Self.lockName
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SinkError.cannotCreate(path, String(cString: strerror(errno))) }
@@ -236,6 +253,14 @@ public struct LocalFolderSink: Sendable {
             throw SinkError.locked(root)
         }
         return fd
+    }
+
+    public func unlock(_ fd: Int32) { close(fd) }
+
+    /// Reads a file of the folder (the feed's own state), or nil if it is not there.
+    public func read(_ path: String) -> Data? {
+        guard Self.isSafe(path) else { return nil }
+        return FileManager.default.contents(atPath: root + "/" + path)
     }
 
     func readManifest() -> [String] {

@@ -47,13 +47,14 @@ struct GoldenTests {
         return out
     }
 
-    @Test("SampleFeed: service index, flat container indexes, registration indexes and leaves, .sha512 files")
+    @Test("SampleFeed: service index, flat container, registration, search, autocomplete and catalog documents")
     func sampleFeed() throws {
         let scanner = PackageScanner(root: Self.root.appendingPathComponent("SampleFeed").path)
         let archives = try scanner.scan().packages.map { try PackageArchive.read(path: $0) }
         let model = FeedModel(packages: archives, relativePath: scanner.relative)
         #expect(model.diagnostics.isEmpty)
-        let docs = FeedRenderer(layout: FeedLayout(baseURL: Self.baseURL)).render(model)
+        let (catalog, added) = CatalogState().appending(model)
+        let docs = FeedRenderer(layout: FeedLayout(baseURL: Self.baseURL)).render(model, catalog: catalog, added: added)
         try Self.compare(Self.documents(docs), under: "SampleFeed")
     }
 

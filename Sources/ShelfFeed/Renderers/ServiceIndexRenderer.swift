@@ -7,10 +7,20 @@ import Foundation
 /// and `/3.0.0-beta`; 6.x also `/3.6.0`, `/3.0.0-rc` and plain. nuget.org's split is kept: the
 /// SemVer 1.0.0 hive under plain, `/3.0.0-rc`, `/3.0.0-beta` and `/3.4.0`; the hive that includes
 /// SemVer 2.0.0 under `/3.6.0` and `/Versioned` (with `clientVersion` 4.3.0-alpha).
+///
+/// Search and autocomplete are advertised under every type nuget.org lists; clients look only
+/// for `/Versioned`, `/3.4.0` and `/3.0.0-beta` (autocomplete: `/Versioned`, `/3.0.0-beta`;
+/// NuGet.Client `ServiceTypes.cs`), the others are for tools that follow the docs.
 public struct ServiceIndexRenderer: Sendable {
     public let layout: FeedLayout
+    /// The package page URL template (`PackageDetailsUriTemplate/5.1.0`) relative to the base
+    /// URL, when the feed has a package site.
+    public let packageDetailsTemplate: String?
 
-    public init(layout: FeedLayout) { self.layout = layout }
+    public init(layout: FeedLayout, packageDetailsTemplate: String? = nil) {
+        self.layout = layout
+        self.packageDetailsTemplate = packageDetailsTemplate
+    }
 
     public func render() -> FeedDocument {
         let flat = layout.url(FeedLayout.flatContainer)
@@ -40,6 +50,37 @@ public struct ServiceIndexRenderer: Sendable {
                 .init("comment", .string(semver2Comment)),
                 .init("clientVersion", "4.3.0-alpha"),
             ]))
+        let search = layout.url(SearchRenderer.queryPath)
+        for type in [
+            "SearchQueryService", "SearchQueryService/3.0.0-rc", "SearchQueryService/3.0.0-beta",
+            "SearchQueryService/3.4.0", "SearchQueryService/3.5.0", "SearchQueryService/Versioned",
+        ] {
+            resources.append(
+                resource(
+                    search, type,
+                    "Query endpoint of NuGet Search service. A static document: see the README for what it returns."))
+        }
+        let autocomplete = layout.url(SearchRenderer.autocompletePath)
+        for type in [
+            "SearchAutocompleteService", "SearchAutocompleteService/3.0.0-rc", "SearchAutocompleteService/3.0.0-beta",
+            "SearchAutocompleteService/3.5.0", "SearchAutocompleteService/Versioned",
+        ] {
+            resources.append(resource(autocomplete, type, "Autocomplete endpoint of NuGet Search service."))
+        }
+        resources.append(
+            resource(layout.url(CatalogLayout.index), "Catalog/3.0.0", "Index of the NuGet package catalog."))
+        // Templates are written by hand: their braces must not be percent-encoded.
+        resources.append(
+            resource(
+                layout.baseURL + FeedLayout.flatContainer + "{lower_id}/{lower_version}/readme.md",
+                "ReadmeUriTemplate/6.13.0",
+                "URI template used by NuGet Client to construct a URL for downloading a package's README."))
+        if let packageDetailsTemplate {
+            resources.append(
+                resource(
+                    layout.baseURL + packageDetailsTemplate, "PackageDetailsUriTemplate/5.1.0",
+                    "URI template used by NuGet Client to construct details URL for packages"))
+        }
         let doc: JSON = .object([
             .init("version", "3.0.0"),
             .init("resources", .array(resources)),

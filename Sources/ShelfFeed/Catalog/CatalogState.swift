@@ -1,0 +1,271 @@
+import Crypto
+import Foundation
+import NuGetCore
+
+/// The feed's catalog history: every commit ever made, oldest first.
+///
+/// nuget.org's catalog (learn.microsoft.com `nuget/api/catalog-resource`) is append-only: mirrors
+/// and tools keep a cursor (the last `commitTimeStamp` they processed) and read only newer items.
+/// So a Shelf build never rewrites history; it compares the feed with the last item recorded for
+/// each package version and appends a `PackageDetails` item for a version that is new, replaced
+/// (another hash) or listed differently, and a `PackageDelete` item for one that is gone.
+///
+/// Commit times come from the packages, never from the wall clock, so that the same history and
+/// input give the same bytes: a new item's time is the package's own timestamp (its nuspec's
+/// packing time), or one tick (100 ns) after the previous commit when that is later. Times
+/// therefore strictly increase, which is what a cursor needs. Each item is its own commit; the
+/// commit id is a UUID derived from the commit's content.
+public struct CatalogState: Sendable, Equatable {
+    public var items: [CatalogItem]
+
+    public init(items: [CatalogItem] = []) { self.items = items }
+
+    /// Where the state is kept, inside the output folder (clients never read it).
+    public static let path = ".shelf/catalog.json"
+    static let formatVersion = 1
+
+    /// The history with this build's changes appended, and how many items were appended.
+    public func appending(_ model: FeedModel) -> (state: CatalogState, added: Int) {
+        var latest: [String: CatalogItem] = [:]
+        for item in items { latest[item.key] = item }
+
+        struct Event {
+            var base: Int64
+            var item: CatalogItem
+        }
+        var events: [Event] = []
+        var present = Set<String>()
+        for r in model.registrations {
+            for v in r.versions {
+                let key = CatalogItem.key(r.lowerId, v.lowerVersion)
+                present.insert(key)
+                let previous = latest[key]
+                if let previous, previous.kind == .details, previous.sha512 == v.archive.sha512,
+                    previous.listed == v.listed
+                {
+                    continue
+                }
+                let item = CatalogItem(
+                    kind: .details, id: v.nuspec.id, version: v.version.fullString, lowerId: r.lowerId,
+                    lowerVersion: v.lowerVersion, ticks: 0, commitId: "", sha512: v.archive.sha512,
+                    listed: v.listed)
+                events.append(Event(base: CatalogTime.ticks(v.archive.packedAt), item: item))
+            }
+        }
+        for (key, item) in latest where item.kind == .details && !present.contains(key) {
+            let delete = CatalogItem(
+                kind: .delete, id: item.id, version: item.version, lowerId: item.lowerId,
+                lowerVersion: item.lowerVersion, ticks: 0, commitId: "", sha512: nil, listed: nil)
+            events.append(Event(base: 0, item: delete))
+        }
+        // Deletes first (they have no time of their own), then by package time, then by name.
+        events.sort { a, b in
+            if a.base != b.base { return a.base < b.base }
+            if a.item.kind != b.item.kind { return a.item.kind == .delete }
+            if a.item.lowerId != b.item.lowerId {
+                return a.item.lowerId.utf8.lexicographicallyPrecedes(b.item.lowerId.utf8)
+            }
+            return a.item.lowerVersion.utf8.lexicographicallyPrecedes(b.item.lowerVersion.utf8)
+        }
+        var next = items
+        var last = items.last?.ticks ?? 0
+        for event in events {
+            var item = event.item
+            item.ticks = max(event.base, last + 1)
+            last = item.ticks
+            item.commitId = Self.commitId(for: item)
+            next.append(item)
+        }
+        return (CatalogState(items: next), events.count)
+    }
+
+    /// A version 5 style UUID from the SHA-256 of what the commit records, so that the same
+    /// commit always has the same id.
+    static func commitId(for item: CatalogItem) -> String {
+        let text = "\(item.ticks)|\(item.kind.rawValue)|\(item.lowerId)|\(item.lowerVersion)|\(item.sha512 ?? "")"
+        var bytes = Array(SHA256.hash(data: Data(text.utf8)).prefix(16))
+        bytes[6] = (bytes[6] & 0x0F) | 0x50
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let hex = bytes.map { String(format: "%02x", $0) }.joined()
+        let parts = [
+            hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4),
+            hex.dropFirst(20),
+        ]
+        return parts.joined(separator: "-")
+    }
+
+    // MARK: Persistence
+
+    private struct File: Codable {
+        var format: Int
+        var items: [CatalogItem]
+    }
+
+    /// The state as stored in the feed folder.
+    public func encoded() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // Encoding plain strings, numbers and booleans cannot fail.
+        return (try? encoder.encode(File(format: Self.formatVersion, items: items))) ?? Data()
+    }
+
+    public enum LoadError: Error, CustomStringConvertible {
+        case unreadable(String)
+
+        public var description: String {
+            switch self {
+            case .unreadable(let why): return why
+            }
+        }
+    }
+
+    /// Reads the stored state. Items must be in strictly increasing time order.
+    public static func decode(_ data: Data) throws -> CatalogState {
+        let file: File
+        do {
+            file = try JSONDecoder().decode(File.self, from: data)
+        } catch {
+            throw LoadError.unreadable("\(path) is not valid (\(error))")
+        }
+        guard file.format == formatVersion else {
+            throw LoadError.unreadable("\(path) has format \(file.format); this shelf reads format \(formatVersion)")
+        }
+        var last: Int64 = -1
+        for item in file.items {
+            guard item.ticks > last else {
+                throw LoadError.unreadable("\(path) lists commits out of time order at \(item.id) \(item.version)")
+            }
+            last = item.ticks
+        }
+        return CatalogState(items: file.items)
+    }
+}
+
+/// One catalog commit: a package version added or changed (`PackageDetails`) or removed
+/// (`PackageDelete`).
+public struct CatalogItem: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable { case details, delete }
+    public var kind: Kind
+    /// The id as the package wrote it.
+    public var id: String
+    /// The full version (`1.0.0-beta.1+abc`), as in registration.
+    public var version: String
+    public var lowerId: String
+    public var lowerVersion: String
+    /// The commit time, in 100 ns ticks since 1970-01-01 UTC.
+    public var ticks: Int64
+    public var commitId: String
+    /// The package hash (details only), to notice a replaced file.
+    public var sha512: String?
+    public var listed: Bool?
+
+    static func key(_ lowerId: String, _ lowerVersion: String) -> String { lowerId + "/" + lowerVersion }
+    var key: String { Self.key(lowerId, lowerVersion) }
+}
+
+/// Catalog times: 100 ns ticks since the Unix epoch, written as nuget.org writes them
+/// (`2015-02-01T06:22:45.8488496Z`).
+public enum CatalogTime {
+    public static func ticks(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down)) * 10
+    }
+
+    public static func string(_ ticks: Int64) -> String {
+        var seconds = time_t(ticks / 10_000_000)
+        var fraction = ticks % 10_000_000
+        if fraction < 0 {
+            fraction += 10_000_000
+            seconds -= 1
+        }
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%07lldZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int64(fraction))
+    }
+
+    /// The folder name nuget.org gives a commit's leaves (`2015.02.01.06.22.45`), with the ticks
+    /// added so that two commits of one version within a second never share a path.
+    public static func folder(_ ticks: Int64) -> String {
+        let s = string(ticks)  // 2015-02-01T06:22:45.8488496Z
+        return s.dropLast().replacingOccurrences(of: "-", with: ".").replacingOccurrences(of: "T", with: ".")
+            .replacingOccurrences(of: ":", with: ".")
+    }
+
+    /// Parses `string(_:)`'s form back (for a history read from an existing catalog).
+    public static func parse(_ s: String) -> Int64? {
+        let scalars = Array(s.utf8)
+        guard scalars.count >= 20, scalars.last == UInt8(ascii: "Z") else { return nil }
+        func number(_ from: Int, _ count: Int) -> Int? {
+            Int(String(decoding: scalars[from..<from + count], as: UTF8.self))
+        }
+        guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
+            let minute = number(14, 2), let second = number(17, 2)
+        else { return nil }
+        var fraction: Int64 = 0
+        if scalars.count > 21, scalars[19] == UInt8(ascii: ".") {
+            let digits = String(decoding: scalars[20..<scalars.count - 1], as: UTF8.self)
+            guard let f = Int64(digits.padding(toLength: 7, withPad: "0", startingAt: 0).prefix(7)) else { return nil }
+            fraction = f
+        }
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month - 1)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour)
+        parts.tm_min = Int32(minute)
+        parts.tm_sec = Int32(second)
+        let seconds = Int64(timegm(&parts))
+        return seconds * 10_000_000 + fraction
+    }
+}
+
+extension CatalogState {
+    /// Rebuilds the history from a catalog a previous build wrote, when the state file is missing
+    /// or damaged: the catalog itself is the record, so the next commits still follow on.
+    /// `read` returns a file of the feed folder by relative path.
+    public static func reconstruct(read: (String) -> Data?) throws -> CatalogState? {
+        guard let indexData = read(CatalogLayout.index) else { return nil }
+        func object(_ data: Data?, _ what: String) throws -> [String: Any] {
+            guard let data, let value = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw LoadError.unreadable("\(what) is missing or not JSON")
+            }
+            return value
+        }
+        let index = try object(indexData, CatalogLayout.index)
+        let pageCount = (index["items"] as? [Any])?.count ?? 0
+        var items: [CatalogItem] = []
+        for page in 0..<pageCount {
+            let path = CatalogLayout.page(page)
+            let doc = try object(read(path), path)
+            for case let entry as [String: Any] in doc["items"] as? [Any] ?? [] {
+                guard let type = entry["@type"] as? String, let id = entry["nuget:id"] as? String,
+                    let version = entry["nuget:version"] as? String, let commitId = entry["commitId"] as? String,
+                    let time = (entry["commitTimeStamp"] as? String).flatMap(CatalogTime.parse),
+                    let parsed = NuGetVersion(version), let url = entry["@id"] as? String
+                else {
+                    throw LoadError.unreadable("\(path) has an item that cannot be read")
+                }
+                let kind: CatalogItem.Kind = type.hasSuffix("PackageDelete") ? .delete : .details
+                var sha512: String?
+                var listed: Bool?
+                if kind == .details {
+                    guard let range = url.range(of: "catalog/data/", options: .backwards) else {
+                        throw LoadError.unreadable("\(path): leaf \(url) is not under catalog/data/")
+                    }
+                    let leafPath = "catalog/data/" + url[range.upperBound...]
+                    let leaf = try object(read(leafPath), leafPath)
+                    sha512 = leaf["packageHash"] as? String
+                    listed = leaf["listed"] as? Bool ?? true
+                }
+                items.append(
+                    CatalogItem(
+                        kind: kind, id: id, version: version, lowerId: id.lowercased(),
+                        lowerVersion: parsed.pathSegment, ticks: time, commitId: commitId, sha512: sha512,
+                        listed: listed))
+            }
+        }
+        items.sort { $0.ticks < $1.ticks }
+        return CatalogState(items: items)
+    }
+}

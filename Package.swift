@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // NuGet's own rules: versions, ranges, frameworks, ids, nuspec, nupkg reading. No I/O policy.
@@ -35,11 +37,22 @@ let package = Package(
             dependencies: ["NuGetCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
+        // The package site: HTML pages, client-side search index, badges.
+        .target(
+            name: "ShelfSite",
+            dependencies: [
+                "ShelfFeed",
+                .product(name: "Ink", package: "Ink"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The thin command-line shell.
         .executableTarget(
             name: "shelf",
             dependencies: [
                 "ShelfFeed",
+                "ShelfSite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -47,6 +60,11 @@ let package = Package(
         .testTarget(
             name: "NuGetCoreTests",
             dependencies: ["NuGetCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ShelfSiteTests",
+            dependencies: ["ShelfSite"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShelfFeed
+import ShelfSite
 
 /// `shelf build`: the thin shell around `FeedBuilder`. Exit status 0 when every package was
 /// built, 2 when the feed was built but some package files were skipped, 1 when no feed was built.
@@ -9,8 +10,8 @@ struct Build: AsyncParsableCommand {
         abstract: "Build a static NuGet V3 feed from a folder of packages.",
         discussion: """
             Reads every .nupkg below PACKAGES-DIR and writes the feed into --out: the service index \
-            (index.json), the flat container (also usable as a local-folder source) and the registration \
-            hives. Run it again on the same --out to update the feed: unchanged files are not rewritten and \
+            (index.json), the flat container (also usable as a local-folder source), the registration \
+            hives, search, autocomplete, the catalog, and a browsable package site (index.html) with badges. Run it again on the same --out to update the feed: unchanged files are not rewritten and \
             files of packages that are gone are removed.
 
             Exit status: 0 when every package is in the feed; 2 when the feed was built but some package \
@@ -39,6 +40,9 @@ struct Build: AsyncParsableCommand {
     @Option(name: .long, help: "How many packages to read at once (default: the number of cores).")
     var jobs: Int?
 
+    @Flag(name: .customLong("no-site"), help: "Do not write the HTML package site and badges.")
+    var noSite = false
+
     func validate() throws {
         guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(),
             ["http", "https", "file"].contains(scheme),
@@ -61,7 +65,9 @@ struct Build: AsyncParsableCommand {
         let terminal = ProgressLine(enabled: !quiet && !json && isatty(STDERR_FILENO) == 1)
         let report: FeedBuilder.Report
         do {
-            report = try await FeedBuilder(options: options).run { terminal.update($0) }
+            report = try await FeedBuilder(options: options, extras: noSite ? [] : [SiteRenderer()]).run {
+                terminal.update($0)
+            }
         } catch {
             terminal.finish()
             printError("error: \(error)")

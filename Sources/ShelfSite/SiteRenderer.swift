@@ -1,0 +1,349 @@
+import Foundation
+import Mustache
+import NuGetCore
+import ShelfFeed
+
+/// Where the site's files live in the output folder.
+public enum SiteLayout {
+    public static let home = "index.html"
+    public static let assets = "assets/"
+    public static let searchIndex = "assets/search-index.js"
+    /// `PackageDetailsUriTemplate/5.1.0`: NuGet fills in `{id}` in the casing it knows and
+    /// `{version}` normalized (NuGet.Protocol `PackageDetailsUriResourceV3`).
+    public static let detailsTemplate = "packages/{id}/{version}.html"
+
+    public static func versionPage(_ id: String, _ version: String) -> String { "packages/\(id)/\(version).html" }
+    public static func idPage(_ id: String) -> String { "packages/\(id)/index.html" }
+}
+
+/// The browsable package site: a home page with every package and a search box, a page per
+/// package version, a page per id (its latest version), badges, and the assets they use.
+///
+/// Every link inside the site is relative, so the site works under any base URL and opened from
+/// disk. A static host cannot lowercase a URL, so each package page is written both at the
+/// lowercase path (the one the site links to) and at the path with the id's own casing and the
+/// version as NuGet writes it (`packages/Newtonsoft.Json/13.0.1.html`), which is what Visual
+/// Studio opens through `PackageDetailsUriTemplate`. The copies have the same bytes, so a
+/// case-insensitive file system that folds them into one file is fine too.
+public struct SiteRenderer: FeedDocumentRenderer {
+    public init() {}
+
+    public var packageDetailsTemplate: String? { SiteLayout.detailsTemplate }
+
+    public func render(_ model: FeedModel, layout: FeedLayout) -> [FeedDocument] {
+        let site = SiteContext(model: model, layout: layout)
+        var docs: [FeedDocument] = [
+            FeedDocument(
+                path: "assets/site.css", content: .bytes(Data(SiteAssets.css.utf8)), contentType: "text/css",
+                phase: .content),
+            FeedDocument(
+                path: "assets/search.js", content: .bytes(Data(SiteAssets.searchJS.utf8)),
+                contentType: "text/javascript", phase: .content),
+            FeedDocument(
+                path: "assets/package.svg", content: .bytes(Data(SiteAssets.packageSVG.utf8)),
+                contentType: "image/svg+xml", phase: .content),
+        ]
+        let ranked = SearchRenderer.ranked(model)
+        for r in model.registrations {
+            docs += packageDocuments(r, site: site)
+            docs += BadgeRenderer().render(r)
+        }
+        docs.append(searchIndex(ranked))
+        docs.append(home(ranked, site: site))
+        return docs
+    }
+
+    // MARK: Home
+
+    private func home(_ ranked: [(PackageRegistration, [PackageVersion])], site: SiteContext) -> FeedDocument {
+        // The home page lists ids alphabetically; the search narrows the list.
+        let sorted = ranked.sorted { $0.0.lowerId.utf8.lexicographicallyPrecedes($1.0.lowerId.utf8) }
+        var packages: [[String: Any]] = []
+        for (r, listed) in sorted {
+            guard let latest = SearchRenderer.latest(listed) else { continue }
+            let n = latest.nuspec
+            var item: [String: Any] = [
+                "lowerId": r.lowerId,
+                "id": r.id,
+                "version": latest.version.normalizedString,
+                "href": Self.href(SiteLayout.idPage(r.lowerId)),
+                "icon": site.icon(latest, r, root: ""),
+                "description": Self.shorten(n.summary ?? n.description ?? "", to: 300),
+                "hasTags": !n.tags.isEmpty,
+                "tags": Array(n.tags.prefix(12)),
+            ]
+            if latest.version.isPrerelease { item["prerelease"] = true }
+            if let authors = n.authors, !authors.isEmpty { item["authors"] = authors }
+            packages.append(item)
+        }
+        let versionCount = ranked.reduce(0) { $0 + $1.1.count }
+        let body = SiteTemplates.library.render(
+            [
+                "packages": packages, "idCount": String(packages.count), "versionCount": String(versionCount),
+                "feedURL": site.feedURL, "sourceName": site.sourceName,
+            ] as [String: Any], withTemplate: "home")!
+        let html = site.page(
+            title: "\(site.feedName): packages", description: "NuGet packages on \(site.feedName)", root: "",
+            body: body, scripts: ["search-index.js", "search.js"])
+        return FeedDocument(
+            path: SiteLayout.home, content: .bytes(Data(html.utf8)), contentType: "text/html", phase: .indexes)
+    }
+
+    /// `window.shelfSearchIndex = [[lowerId, text], ...]`: the text the search matches (id, title,
+    /// tags, authors, description), lowercased. A script rather than JSON so that it also loads
+    /// when the site is opened from disk.
+    private func searchIndex(_ ranked: [(PackageRegistration, [PackageVersion])]) -> FeedDocument {
+        var rows: [JSON] = []
+        for (r, listed) in ranked.sorted(by: { $0.0.lowerId.utf8.lexicographicallyPrecedes($1.0.lowerId.utf8) }) {
+            guard let latest = SearchRenderer.latest(listed) else { continue }
+            let n = latest.nuspec
+            let text = [
+                r.id, n.title ?? "", n.tags.joined(separator: " "), n.authors ?? "", n.summary ?? "",
+                n.description ?? "",
+            ]
+            .joined(separator: " ").lowercased()
+            rows.append(.array([.string(r.lowerId), .string(text)]))
+        }
+        var data = Data("window.shelfSearchIndex = ".utf8)
+        data.append(JSON.array(rows).encoded())
+        return FeedDocument(
+            path: SiteLayout.searchIndex, content: .bytes(data), contentType: "text/javascript", phase: .indexes)
+    }
+
+    // MARK: Package pages
+
+    private func packageDocuments(_ r: PackageRegistration, site: SiteContext) -> [FeedDocument] {
+        let listed = r.versions.filter(\.listed)
+        let latest = SearchRenderer.latest(listed) ?? r.versions.last!
+        var docs: [FeedDocument] = []
+        for v in r.versions {
+            let page = PackagePage(registration: r, version: v, latest: latest, listed: listed, site: site)
+            let make: @Sendable () throws -> Data = { Data(try page.html().utf8) }
+            var paths = [SiteLayout.versionPage(r.lowerId, v.lowerVersion)]
+            for id in [r.id, v.nuspec.id, r.lowerId] {
+                for version in [v.version.normalizedString, v.lowerVersion] {
+                    paths.append(SiteLayout.versionPage(id, version))
+                }
+            }
+            if v.lowerVersion == latest.lowerVersion {
+                paths += [SiteLayout.idPage(r.lowerId), SiteLayout.idPage(r.id), SiteLayout.idPage(v.nuspec.id)]
+            }
+            var seen = Set<String>()
+            for path in paths where seen.insert(path).inserted && Self.isPlainPath(path) {
+                docs.append(
+                    FeedDocument(path: path, content: .deferred(make), contentType: "text/html", phase: .leaves))
+            }
+        }
+        return docs
+    }
+
+    /// Ids and versions are letters, digits, `.`, `_` and `-`; anything else (a `/` cannot occur)
+    /// would not make a safe file name, and such a page is simply not written under that alias.
+    static func isPlainPath(_ path: String) -> Bool {
+        !path.split(separator: "/").contains { $0 == "." || $0 == ".." }
+    }
+
+    static func href(_ path: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "+;=?#")
+        return path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path
+    }
+
+    static func shorten(_ s: String, to limit: Int) -> String {
+        let flat = s.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        if flat.count <= limit { return flat }
+        return String(flat.prefix(limit - 1)) + "…"
+    }
+}
+
+/// What every page of one build shares.
+struct SiteContext: Sendable {
+    let layout: FeedLayout
+    let feedURL: String
+    let feedName: String
+    let sourceName: String
+    let lowerIds: Set<String>
+
+    init(model: FeedModel, layout: FeedLayout) {
+        self.layout = layout
+        feedURL = layout.url("index.json")
+        let host = URL(string: layout.baseURL)?.host ?? ""
+        feedName = host.isEmpty ? "Package feed" : host
+        sourceName = host.isEmpty ? "shelf" : host
+        lowerIds = Set(model.registrations.map(\.lowerId))
+    }
+
+    /// The package's embedded icon, or the default one: never an image from elsewhere.
+    func icon(_ v: PackageVersion, _ r: PackageRegistration, root: String) -> String {
+        if let icon = v.archive.icon {
+            return root + SiteRenderer.href(FeedLayout.icon(r.lowerId, v.lowerVersion, icon.fileExtension))
+        }
+        return root + "assets/package.svg"
+    }
+
+    func page(title: String, description: String?, root: String, body: String, scripts: [String]) -> String {
+        var context: [String: Any] = [
+            "title": title, "root": root, "body": body, "feedName": feedName, "feedURL": feedURL,
+            "scripts": scripts,
+        ]
+        if let description, !description.isEmpty { context["description"] = description }
+        return SiteTemplates.library.render(context, withTemplate: "page")!
+    }
+}
+
+/// One package version's page.
+struct PackagePage: Sendable {
+    let registration: PackageRegistration
+    let version: PackageVersion
+    let latest: PackageVersion
+    let listed: [PackageVersion]
+    let site: SiteContext
+
+    /// Pages sit two folders down (`packages/{id}/`).
+    static let root = "../../"
+
+    func html() throws -> String {
+        let r = registration
+        let v = version
+        let n = v.nuspec
+        let root = Self.root
+        var readme: String?
+        if let entry = v.archive.readme {
+            let data = try PackageArchive.extractEntry(
+                entry.entry, fromPackageAt: v.archive.path, limit: PackageArchive.maxEmbeddedFileSize)
+            readme = ReadmeRenderer().html(String(decoding: data, as: UTF8.self))
+        }
+        var context: [String: Any] = [
+            "root": root,
+            "id": n.id,
+            "displayTitle": (n.title?.isEmpty == false ? n.title! : n.id),
+            "version": v.version.normalizedString,
+            "icon": site.icon(v, r, root: root),
+            "isLatest": v.lowerVersion == latest.lowerVersion,
+            "latestVersion": latest.version.normalizedString,
+            "latestHref": SiteRenderer.href(latest.lowerVersion + ".html"),
+            "feedURL": site.feedURL,
+            "sourceName": site.sourceName,
+            "description": n.description ?? "",
+            "hasReadme": readme != nil,
+            "published": Self.date(v.archive.packedAt),
+            "size": Self.size(v.archive.size),
+            "sha512": v.archive.sha512,
+            "download": root + SiteRenderer.href(FeedLayout.nupkg(r.lowerId, v.lowerVersion)),
+            "badge": root + SiteRenderer.href(BadgeRenderer.svgPath(r.lowerId)),
+            "hasTags": !n.tags.isEmpty,
+            "tags": n.tags,
+        ]
+        if let readme { context["readme"] = readme }
+        if n.title?.isEmpty == false { context["showId"] = true }
+        if v.version.isPrerelease { context["prerelease"] = true }
+        let owners = (n.owners ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        if !owners.isEmpty {
+            context["hasOwners"] = true
+            context["owners"] = owners.joined(separator: ", ")
+        }
+        if let authors = n.authors, !authors.isEmpty { context["authors"] = authors }
+        if let summary = n.summary, !summary.isEmpty { context["summary"] = summary }
+        if let notes = n.releaseNotes, !notes.isEmpty { context["releaseNotes"] = notes }
+        if let copyright = n.copyright, !copyright.isEmpty { context["copyright"] = copyright }
+        if let url = n.projectUrl, Self.isWebURL(url) { context["projectUrl"] = url }
+        if let url = n.repository?.url, Self.isWebURL(url) { context["repositoryUrl"] = url }
+        if n.requireLicenseAcceptance { context["requireLicenseAcceptance"] = true }
+        let (licenseText, licenseHref) = license(v)
+        context["licenseText"] = licenseText
+        if let licenseHref { context["licenseHref"] = licenseHref }
+
+        let groups: [[String: Any]] = n.dependencyGroups.map { g in
+            let framework = g.targetFramework.map { NuGetFramework.parse($0).shortFolderName } ?? "Any framework"
+            let deps: [[String: Any]] = g.dependencies.map { d in
+                var dep: [String: Any] = ["id": d.id, "range": Self.range(d.range)]
+                if site.lowerIds.contains(d.id.lowercased()) {
+                    dep["href"] = SiteRenderer.href("../" + d.id.lowercased() + "/index.html")
+                }
+                return dep
+            }
+            return ["framework": framework, "dependencies": deps, "hasDependencies": !deps.isEmpty]
+        }
+        context["groups"] = groups
+        context["hasGroups"] = !groups.isEmpty
+
+        // Listed versions, newest first, plus this one if it is unlisted (reached by direct link).
+        var shown = listed
+        if !v.listed { shown.append(v) }
+        context["versions"] = shown.sorted { $0.version > $1.version }.map { other -> [String: Any] in
+            var row: [String: Any] = [
+                "version": other.version.normalizedString,
+                "href": SiteRenderer.href(other.lowerVersion + ".html"),
+                "date": Self.date(other.archive.packedAt),
+            ]
+            if other.lowerVersion == v.lowerVersion { row["current"] = true }
+            return row
+        }
+
+        let body = SiteTemplates.library.render(context, withTemplate: "package")!
+        let description = SiteRenderer.shorten(n.summary ?? n.description ?? "", to: 200)
+        return site.page(
+            title: "\(n.id) \(v.version.normalizedString) · \(site.feedName)", description: description, root: root,
+            body: body, scripts: [])
+    }
+
+    private func license(_ v: PackageVersion) -> (String, String?) {
+        let n = v.nuspec
+        if let license = n.license {
+            switch license.kind {
+            case .expression:
+                let escaped = license.text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? license.text
+                return (license.text, "https://licenses.nuget.org/" + escaped)
+            case .file:
+                if let file = v.archive.licenseFile {
+                    return (
+                        "License file",
+                        Self.root
+                            + SiteRenderer.href(
+                                FeedLayout.license(registration.lowerId, v.lowerVersion, file.fileExtension))
+                    )
+                }
+            }
+        }
+        if let url = n.licenseUrl, Self.isWebURL(url) { return ("License", url) }
+        return ("Not specified", nil)
+    }
+
+    /// Only http(s) addresses from a nuspec become links.
+    static func isWebURL(_ s: String) -> Bool {
+        let t = s.lowercased()
+        return (t.hasPrefix("https://") || t.hasPrefix("http://")) && !t.unicodeScalars.contains { $0.value < 0x21 }
+    }
+
+    /// A range as nuget.org shows it: `(>= 1.0.0)`, `(>= 1.0.0 && < 2.0.0)`, `(= 1.0.0)`.
+    static func range(_ range: VersionRange) -> String {
+        switch (range.minVersion, range.maxVersion) {
+        case (nil, nil):
+            return "(any version)"
+        case (let min?, let max?) where min == max && range.isMinInclusive && range.isMaxInclusive:
+            return "(= \(min.normalizedString))"
+        default:
+            var parts: [String] = []
+            if let min = range.minVersion { parts.append((range.isMinInclusive ? ">= " : "> ") + min.normalizedString) }
+            if let max = range.maxVersion { parts.append((range.isMaxInclusive ? "<= " : "< ") + max.normalizedString) }
+            return "(" + parts.joined(separator: " && ") + ")"
+        }
+    }
+
+    static func date(_ d: Date) -> String {
+        String(RegistrationRenderer.timestamp(d).prefix(10))
+    }
+
+    static func size(_ bytes: Int64) -> String {
+        if bytes < 1024 { return "\(bytes) bytes" }
+        let units = ["KB", "MB", "GB"]
+        var value = Double(bytes) / 1024
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return String(format: "%.1f", value) + " \(units[unit]) (\(bytes) bytes)"
+    }
+}

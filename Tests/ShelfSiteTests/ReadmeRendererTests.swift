@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+@testable import ShelfSite
+
+/// README rendering: Markdown becomes HTML, and nothing a package author writes can run script.
+struct ReadmeRendererTests {
+    let renderer = ReadmeRenderer()
+
+    @Test("Markdown renders: headings, emphasis, lists, code, tables, safe links")
+    func markdown() {
+        let html = renderer.html(
+            """
+            # Title
+
+            Some **bold** and `code` with a [link](https://example.com/a?b=1&c=2).
+
+            - one
+            - two
+
+            ```
+            <not a tag> & more
+            ```
+            """)
+        #expect(html.contains("<h1>Title</h1>"))
+        #expect(html.contains("<strong>bold</strong>"))
+        #expect(html.contains("<code>code</code>"))
+        #expect(html.contains("<li>one</li>"))
+        #expect(html.contains("href=\"https://example.com/a?b=1"))
+        #expect(html.contains("&lt;not a tag&gt;"))
+    }
+
+    /// Each row is a README; its output must hold none of the listed fragments (lowercased).
+    @Test(
+        "hostile READMEs run nothing",
+        arguments: [
+            ("<script>alert(1)</script>", ["<script"]),
+            ("Text <script>alert(1)</script> inline", ["<script"]),
+            ("<img src=x onerror=alert(1)>", ["<img"]),
+            ("<div onclick=\"alert(1)\">x</div>", ["<div"]),
+            ("[click](javascript:alert(1))", ["href=\"javascript"]),
+            ("[click](JaVaScRiPt:alert(1))", ["href=\"javascript"]),
+            ("[click](  javascript:alert(1))", ["javascript:alert(1)\""]),
+            ("[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)", ["href=\"data:"]),
+            ("[click](vbscript:msgbox)", ["href=\"vbscript"]),
+            ("[click](javascript&#58;alert(1))", ["href=\"javascript"]),
+            ("[x][r]\n\n[r]: javascript:alert(1)", ["href=\"javascript"]),
+            ("<javascript:alert(1)>", ["href=\"javascript"]),
+            ("![a](javascript:alert(1))", ["src=\"javascript", "<img"]),
+            ("![a](https://tracker.example/pixel.png)", ["<img"]),
+            ("<iframe src=\"https://evil.example\"></iframe>", ["<iframe"]),
+            ("<svg onload=alert(1)>", ["<svg"]),
+            ("<a href=\"javascript:alert(1)\">x</a>", ["href=\"javascript"]),
+            ("<style>body{display:none}</style>", ["<style"]),
+            ("[a](\"onmouseover=\"alert(1))", ["onmouseover=\"alert"]),
+            ("```js\" onclick=\"alert(1)\ncode\n```", ["onclick=\"alert"]),
+            ("[a](https://x.example/\"onmouseover=\"alert(1))", ["onmouseover=\"alert"]),
+        ])
+    func hostile(readme: String, forbidden: [String]) {
+        let html = renderer.html(readme).lowercased()
+        for f in forbidden {
+            #expect(!html.contains(f), "\(readme) gave \(html)")
+        }
+    }
+
+    @Test("a huge README is cut, with a note")
+    func huge() {
+        let line = String(repeating: "word ", count: 20) + "\n\n"
+        let text = String(repeating: line, count: ReadmeRenderer.maxBytes / line.utf8.count + 100)
+        let html = renderer.html(text)
+        #expect(html.contains("was cut here"))
+    }
+
+    @Test(
+        "safe link targets",
+        arguments: [
+            ("https://example.com", true), ("http://x", true), ("mailto:a@b.c", true), ("docs/readme.md", true),
+            ("#section", true), ("javascript:alert(1)", false), ("data:text/html,x", false),
+            ("java\tscript:alert(1)", false), ("javascript&#58;x", false), ("//evil.example/x", true),
+        ])
+    func targets(target: String, safe: Bool) {
+        #expect(ReadmeRenderer.isSafeTarget(target) == safe)
+    }
+}

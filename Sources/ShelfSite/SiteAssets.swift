@@ -7,6 +7,7 @@ enum SiteAssets {
           :root { --fg: #e6edf3; --muted: #9da7b3; --line: #30363d; --bg: #0d1117; --soft: #161b22; --accent: #58a6ff; --pre: #d2a8ff; --ok: #3fb950; }
         }
         * { box-sizing: border-box; }
+        [hidden] { display: none !important; }
         html { -webkit-text-size-adjust: 100%; }
         body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--fg); background: var(--bg); }
         a { color: var(--accent); }
@@ -45,6 +46,8 @@ enum SiteAssets {
         .crumbs { font-size: .9rem; overflow-wrap: anywhere; }
         .package-head { display: flex; gap: 1rem; align-items: flex-start; margin-top: .5rem; }
         .head-text { min-width: 0; }
+        .id, .people, .summary, .by { overflow-wrap: anywhere; }
+        @media (max-width: 40rem) { h1 { font-size: 1.3rem; } .package-head .icon { width: 44px; height: 44px; } }
         .pid { overflow-wrap: anywhere; }
         .columns { display: grid; grid-template-columns: minmax(0, 1fr) 20rem; gap: 2rem; }
         @media (max-width: 60rem) { .columns { grid-template-columns: minmax(0, 1fr); } .side { order: -1; } }

@@ -118,7 +118,7 @@ public struct SiteRenderer: FeedDocumentRenderer {
         var docs: [FeedDocument] = []
         for v in r.versions {
             let page = PackagePage(registration: r, version: v, latest: latest, listed: listed, site: site)
-            let make: @Sendable () throws -> Data = { Data(try page.html().utf8) }
+            let make: @Sendable () throws -> Data = { Data(page.html().utf8) }
             var paths = [SiteLayout.versionPage(r.lowerId, v.lowerVersion)]
             for id in [r.id, v.nuspec.id, r.lowerId] {
                 for version in [v.version.normalizedString, v.lowerVersion] {
@@ -202,16 +202,20 @@ struct PackagePage: Sendable {
     /// Pages sit two folders down (`packages/{id}/`).
     static let root = "../../"
 
-    func html() throws -> String {
+    func html() -> String {
         let r = registration
         let v = version
         let n = v.nuspec
         let root = Self.root
         var readme: String?
         if let entry = v.archive.readme {
-            let data = try PackageArchive.extractEntry(
+            // The reader checked the entry already; if it cannot be read now (the file changed
+            // since), the page shows the description instead of failing the build.
+            if let data = try? PackageArchive.extractEntry(
                 entry.entry, fromPackageAt: v.archive.path, limit: PackageArchive.maxEmbeddedFileSize)
-            readme = ReadmeRenderer().html(String(decoding: data, as: UTF8.self))
+            {
+                readme = ReadmeRenderer().html(String(decoding: data, as: UTF8.self))
+            }
         }
         var context: [String: Any] = [
             "root": root,
@@ -235,7 +239,7 @@ struct PackagePage: Sendable {
             "tags": n.tags,
         ]
         if let readme { context["readme"] = readme }
-        if n.title?.isEmpty == false { context["showId"] = true }
+        if let title = n.title, !title.isEmpty, title != n.id { context["showId"] = true }
         if v.version.isPrerelease { context["prerelease"] = true }
         let owners = (n.owners ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }

@@ -1,0 +1,190 @@
+import Foundation
+import Testing
+
+/// Search, autocomplete, the catalog across builds, and the package site in headless Chromium,
+/// all through the real `shelf` binary.
+@Suite(.serialized)
+struct DiscoveryTests {
+    static let baseURL = "https://feed.example.com/"
+
+    /// Where the browser test leaves its screenshots (named in the README).
+    static let screenshots = Repo.root.appendingPathComponent("test-artifacts/screenshots").path
+
+    static func json(_ path: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    static func catalogItems(_ feed: String) throws -> [[String: Any]] {
+        let index = try json(feed + "/catalog/index.json")
+        var items: [[String: Any]] = []
+        for page in index["items"] as? [[String: Any]] ?? [] {
+            let url = try #require(page["@id"] as? String)
+            let path = feed + "/" + url.dropFirst(baseURL.count)
+            items += try json(path)["items"] as? [[String: Any]] ?? []
+        }
+        return items
+    }
+
+    @Test("static search: listed ids, latest version first, versions with links, totalHits == hits, at most 25")
+    func search() throws {
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        let out = tmp.sub("feed")
+        let r = try shelf(["build", Repo.corpus, "--out", out, "--base-url", Self.baseURL, "--quiet"])
+        #expect(r.status == 2)
+        let query = try Self.json(out + "/search/query.json")
+        let data = try #require(query["data"] as? [[String: Any]])
+        #expect(data.count == 25, "Visual Studio's page size: more would make it load the same page forever")
+        #expect(query["totalHits"] as? Int == data.count)
+        for hit in data {
+            let versions = try #require(hit["versions"] as? [[String: Any]])
+            #expect(!versions.isEmpty)
+            for v in versions {
+                let content = try #require(v["packageContent"] as? String)
+                #expect(FileManager.default.fileExists(atPath: out + "/" + content.dropFirst(Self.baseURL.count)))
+                let leaf = try #require(v["@id"] as? String)
+                #expect(FileManager.default.fileExists(atPath: out + "/" + leaf.dropFirst(Self.baseURL.count)))
+            }
+            for key in ["id", "version", "description", "authors", "owners", "packageTypes", "verified", "tags"] {
+                #expect(hit[key] != nil, "search hit lacks \(key)")
+            }
+        }
+        let autocomplete = try Self.json(out + "/search/autocomplete.json")
+        #expect((autocomplete["data"] as? [String])?.count == 284)
+        #expect(autocomplete["totalHits"] as? Int == 284)
+        let check = try feedcheck(out, baseURL: Self.baseURL)
+        #expect(check.errors == 0, "\(check.output)")
+    }
+
+    @Test("the catalog is append-only across builds: deletes and re-adds are new items, history is kept")
+    func catalogHistory() throws {
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        let input = tmp.sub("in")
+        let out = tmp.sub("feed")
+        try FileManager.default.copyItem(atPath: Repo.sampleFeed, toPath: input)
+        func build() throws {
+            let r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--quiet"])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        try build()
+        let first = try Self.catalogItems(out)
+        #expect(first.count == 8)
+        #expect(first.allSatisfy { $0["@type"] as? String == "nuget:PackageDetails" })
+
+        // A rebuild with nothing new adds nothing.
+        try build()
+        #expect(try Self.catalogItems(out).count == 8)
+
+        // Remove one package: a PackageDelete is appended and the old leaf stays.
+        let removed = input + "/Shelf.Sample.Legacy.1.2.3.4.nupkg"
+        let kept = tmp.sub("Shelf.Sample.Legacy.1.2.3.4.nupkg")
+        try FileManager.default.moveItem(atPath: removed, toPath: kept)
+        try build()
+        let second = try Self.catalogItems(out)
+        #expect(second.count == 9)
+        #expect(second.last?["@type"] as? String == "nuget:PackageDelete")
+        #expect(second.last?["nuget:id"] as? String == "Shelf.Sample.Legacy")
+        for item in first {
+            let leaf = try #require(item["@id"] as? String)
+            #expect(
+                FileManager.default.fileExists(atPath: out + "/" + leaf.dropFirst(Self.baseURL.count)),
+                "an old leaf stays readable: \(leaf)")
+        }
+        // Put it back: a new PackageDetails.
+        try FileManager.default.moveItem(atPath: kept, toPath: removed)
+        try build()
+        let third = try Self.catalogItems(out)
+        #expect(third.count == 10)
+        #expect(third.last?["@type"] as? String == "nuget:PackageDetails")
+        // Earlier items never change, and commit times strictly increase.
+        #expect(NSArray(array: Array(third.prefix(9))).isEqual(to: second))
+        let times = third.compactMap { $0["commitTimeStamp"] as? String }
+        #expect(times.count == 10 && zip(times, times.dropFirst()).allSatisfy { $0 < $1 })
+
+        // A lost state file: the history is read back from the catalog, and nothing changes.
+        let before = try snapshot(out) { $0.hasPrefix(".shelf/") }
+        try FileManager.default.removeItem(atPath: out + "/.shelf/catalog.json")
+        try build()
+        #expect(try snapshot(out) { $0.hasPrefix(".shelf/") } == before)
+        // A damaged one: a warning, the same recovery.
+        try Data("{not json".utf8).write(to: URL(fileURLWithPath: out + "/.shelf/catalog.json"))
+        let r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL])
+        #expect(r.status == 0)
+        #expect(r.stderr.contains("warning: .shelf/catalog.json is not valid"), "\(r.stderr)")
+        #expect(try snapshot(out) { $0.hasPrefix(".shelf/") } == before)
+        let check = try feedcheck(out, baseURL: Self.baseURL)
+        #expect(check.errors == 0, "\(check.output)")
+    }
+
+    @Test("package pages at every casing a client sends, per-id pages, badges, and --no-site")
+    func siteFiles() throws {
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        let out = tmp.sub("feed")
+        let r = try shelf(["build", Repo.sampleFeed, "--out", out, "--base-url", Self.baseURL, "--quiet"])
+        #expect(r.status == 0)
+        let index = try Self.json(out + "/index.json")
+        let resources = try #require(index["resources"] as? [[String: Any]])
+        let template =
+            resources.first { $0["@type"] as? String == "PackageDetailsUriTemplate/5.1.0" }?["@id"] as? String
+        #expect(template == Self.baseURL + "packages/{id}/{version}.html")
+        let readme = resources.first { $0["@type"] as? String == "ReadmeUriTemplate/6.13.0" }?["@id"] as? String
+        #expect(readme == Self.baseURL + "flatcontainer/{lower_id}/{lower_version}/readme.md")
+        for path in [
+            "index.html", "packages/shelf.sample.core/2.0.0-rc.1.html", "packages/Shelf.Sample.Core/2.0.0-rc.1.html",
+            "packages/Shelf.Sample.Core/index.html", "packages/shelf.sample.core/index.html",
+            "packages/Shelf.Sample.Legacy/1.2.3.4.html", "badges/shelf.sample.core.svg",
+            "badges/shelf.sample.core.json",
+            "assets/search-index.js", "assets/search.js", "assets/site.css",
+        ] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + path), "\(path) is missing")
+        }
+        // The copies for each casing are the same page.
+        let a = try Data(contentsOf: URL(fileURLWithPath: out + "/packages/shelf.sample.core/2.0.0.html"))
+        let b = try Data(contentsOf: URL(fileURLWithPath: out + "/packages/Shelf.Sample.Core/2.0.0.html"))
+        #expect(a == b)
+        let badge = try Self.json(out + "/badges/shelf.sample.core.json")
+        #expect(badge["message"] as? String == "v2.0.0")
+        let svg = try String(contentsOfFile: out + "/badges/shelf.sample.core.svg", encoding: .utf8)
+        #expect(svg.contains("v2.0.0") && svg.hasPrefix("<svg"))
+
+        // --no-site: no pages, no PackageDetailsUriTemplate, and the old pages are removed.
+        let r2 = try shelf(["build", Repo.sampleFeed, "--out", out, "--base-url", Self.baseURL, "--quiet", "--no-site"])
+        #expect(r2.status == 0)
+        #expect(!FileManager.default.fileExists(atPath: out + "/index.html"))
+        #expect(!FileManager.default.fileExists(atPath: out + "/packages"))
+        let index2 = try String(contentsOfFile: out + "/index.json", encoding: .utf8)
+        #expect(!index2.contains("PackageDetailsUriTemplate"))
+    }
+
+    /// Headless Chromium through Selenium: see scripts/browser/site-check.py for each check.
+    @Test("the site in headless Chromium: search as you type, README, dependencies, hostile text runs nothing")
+    func browser() throws {
+        for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+            try #require(
+                FileManager.default.isExecutableFile(atPath: tool),
+                "\(tool) is missing: install Debian's chromium and chromium-driver (.ci/run does)")
+        }
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        let input = tmp.sub("in")
+        let out = tmp.sub("feed")
+        try FileManager.default.copyItem(atPath: Repo.sampleFeed, toPath: input)
+        let made = try python([Repo.root.appendingPathComponent("scripts/make-hostile-packages.py").path, input])
+        #expect(made.status == 0, "\(made.stderr)")
+        let r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let server = try StaticServer(serving: out)
+        defer { server.stop() }
+        let check = try python([
+            Repo.root.appendingPathComponent("scripts/browser/site-check.py").path, server.url, Self.screenshots,
+            "--hostile", "shelf.hostile/1.0.0",
+        ])
+        #expect(check.status == 0, "\(check.stdout)\n\(check.stderr.suffix(3000))")
+        for shot in ["home.png", "package.png"] {
+            #expect(FileManager.default.fileExists(atPath: Self.screenshots + "/" + shot))
+        }
+    }
+}

@@ -65,6 +65,7 @@ let package = Package(
         .testTarget(
             name: "ShelfSiteTests",
             dependencies: ["ShelfSite"],
+            exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

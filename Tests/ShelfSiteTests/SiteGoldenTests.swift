@@ -1,0 +1,76 @@
+import Foundation
+import NuGetCore
+import ShelfFeed
+import Testing
+
+@testable import ShelfSite
+
+/// Golden files for the package site on SampleFeed/: the exact HTML, search index and badges.
+/// Regenerate deliberately with `SHELF_UPDATE_GOLDEN=1 swift test --filter SiteGoldenTests`.
+struct SiteGoldenTests {
+    static let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    static let root = here.deletingLastPathComponent().deletingLastPathComponent()
+    static let golden = here.appendingPathComponent("Golden/SampleFeed")
+
+    static func documents() throws -> [FeedDocument] {
+        let scanner = PackageScanner(root: root.appendingPathComponent("SampleFeed").path)
+        let archives = try scanner.scan().packages.map { try PackageArchive.read(path: $0) }
+        let model = FeedModel(packages: archives, relativePath: scanner.relative)
+        return SiteRenderer().render(model, layout: FeedLayout(baseURL: "https://feed.example.com/"))
+    }
+
+    @Test("SampleFeed: home page, package pages, search index and badges")
+    func sampleFeed() throws {
+        var docs: [String: Data] = [:]
+        for d in try Self.documents() {
+            // Only the lowercase pages: the other casings are byte copies (checked below).
+            if d.path.hasPrefix("packages/Shelf") { continue }
+            docs[d.path] = try #require(try d.data())
+        }
+        if ProcessInfo.processInfo.environment["SHELF_UPDATE_GOLDEN"] == "1" {
+            try? FileManager.default.removeItem(at: Self.golden)
+            for (path, data) in docs {
+                let url = Self.golden.appendingPathComponent(path)
+                try FileManager.default.createDirectory(
+                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try data.write(to: url)
+            }
+            return
+        }
+        var expected: [String: Data] = [:]
+        let e = FileManager.default.enumerator(atPath: Self.golden.path)
+        while let rel = e?.nextObject() as? String {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: Self.golden.path + "/" + rel, isDirectory: &isDir),
+                !isDir.boolValue
+            {
+                expected[rel] = try Data(contentsOf: Self.golden.appendingPathComponent(rel))
+            }
+        }
+        #expect(Set(docs.keys) == Set(expected.keys))
+        for (path, data) in docs.sorted(by: { $0.key < $1.key }) where expected[path] != nil && expected[path] != data {
+            Issue.record("Golden/SampleFeed/\(path) differs:\n\(String(decoding: data, as: UTF8.self).prefix(2000))")
+        }
+    }
+
+    @Test("every casing of a page has the same bytes as the lowercase page")
+    func aliases() throws {
+        let docs = try Self.documents()
+        var byPath: [String: Data] = [:]
+        for d in docs where d.path.hasPrefix("packages/") { byPath[d.path] = try d.data() }
+        let aliases = byPath.keys.filter { $0 != $0.lowercased() }
+        #expect(!aliases.isEmpty)
+        for alias in aliases { #expect(byPath[alias] == byPath[alias.lowercased()], "\(alias)") }
+    }
+
+    @Test(
+        "dependency ranges read as nuget.org shows them",
+        arguments: [
+            ("[1.0.0, )", "(>= 1.0.0)"), ("[1.0.0, 2.0.0)", "(>= 1.0.0 && < 2.0.0)"), ("[1.0.0]", "(= 1.0.0)"),
+            ("(, )", "(any version)"), ("(1.0.0, )", "(> 1.0.0)"), ("(, 2.0.0]", "(<= 2.0.0)"),
+        ])
+    func ranges(text: String, shown: String) throws {
+        let range = try #require(VersionRange(text))
+        #expect(PackagePage.range(range) == shown)
+    }
+}

@@ -66,6 +66,7 @@ enum SiteAssets {
         .side dl { margin: 0; }
         .side dt { font-weight: 600; margin-top: .75rem; }
         .side dd { margin: 0; overflow-wrap: anywhere; }
+        .side img { max-width: 100%; height: auto; }
         .hash { word-break: break-all; font-size: .75rem; }
         .button { display: inline-block; padding: .5rem 1rem; border-radius: 6px; background: var(--accent); color: #fff; text-decoration: none; font-weight: 600; }
         .deps { padding-left: 1.25rem; }

@@ -160,7 +160,9 @@ struct DiscoveryTests {
     }
 
     /// Headless Chromium through Selenium: see scripts/browser/site-check.py for each check.
-    @Test("the site in headless Chromium: search as you type, README, dependencies, hostile text runs nothing")
+    @Test(
+        "the site in headless Chromium: search as you type, README, dependencies, hostile text runs nothing, long ids fit"
+    )
     func browser() throws {
         for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
             try #require(
@@ -176,11 +178,18 @@ struct DiscoveryTests {
         #expect(made.status == 0, "\(made.stderr)")
         let r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
+        // The long-id package's page (its id and version are the generator's).
+        let ids = try FileManager.default.contentsOfDirectory(atPath: out + "/packages")
+        let layoutId = try #require(ids.first { $0.hasPrefix("shelf.layout.") })
+        let layoutPage = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: out + "/packages/" + layoutId).first {
+                $0 != "index.html"
+            })
         let server = try StaticServer(serving: out)
         defer { server.stop() }
         let check = try python([
             Repo.root.appendingPathComponent("scripts/browser/site-check.py").path, server.url, Self.screenshots,
-            "--hostile", "shelf.hostile/1.0.0",
+            "--hostile", "shelf.hostile/1.0.0", "--layout", layoutId + "/" + layoutPage.dropLast(".html".count),
         ])
         #expect(check.status == 0, "\(check.stdout)\n\(check.stderr.suffix(3000))")
         for shot in ["home.png", "package.png"] {

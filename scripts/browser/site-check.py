@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks a built package site in headless Chromium (Debian's chromium + chromedriver, Selenium).
 
-usage: python3 scripts/browser/site-check.py BASE_URL SCREENSHOT_DIR [--hostile ID/VERSION]
+usage: python3 scripts/browser/site-check.py BASE_URL SCREENSHOT_DIR [--hostile ID/VERSION] [--layout ID/VERSION]
 
 BASE_URL serves the output of `shelf build` (SampleFeed, optionally with the packages of
 scripts/make-hostile-packages.py). Prints one line per check and exits non-zero if any fails.
@@ -15,6 +15,7 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
 failures = []
@@ -60,9 +61,11 @@ def pwned(d):
 
 def main():
     base, shots = sys.argv[1].rstrip("/") + "/", sys.argv[2]
-    hostile = None
+    hostile = layout = None
     if "--hostile" in sys.argv:
         hostile = sys.argv[sys.argv.index("--hostile") + 1]
+    if "--layout" in sys.argv:
+        layout = sys.argv[sys.argv.index("--layout") + 1]
     os.makedirs(shots, exist_ok=True)
     d = browser(1280, 1000)
     try:
@@ -97,8 +100,8 @@ def main():
         # Keyboard: '/' focuses the search box from anywhere.
         box.send_keys(Keys.CONTROL, "a")
         box.send_keys(Keys.BACKSPACE)
-        d.find_element(By.TAG_NAME, "body").click()
-        d.find_element(By.TAG_NAME, "body").send_keys("/")
+        d.execute_script("document.activeElement.blur()")
+        ActionChains(d).send_keys("/").perform()
         check(d.switch_to.active_element == box, "'/' focuses the search box")
 
         # A package page shows its README and its dependencies.
@@ -154,6 +157,19 @@ def main():
     # The same pages at a phone's width.
     p = browser(390, 844)
     try:
+        if layout:
+            for w in (390, 1280):
+                p.set_window_size(w, 900)
+                p.get(base + f"packages/{layout}.html")
+                overflow = p.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+                check(overflow <= 1, f"width {w}: the longest id and a huge README do not widen the page ({overflow}px)")
+                check(bool(p.find_elements(By.CSS_SELECTOR, "article.readme p.note")), "the huge README is cut, with a note")
+                if w == 390:
+                    p.save_screenshot(os.path.join(shots, "long-id-phone.png"))
+            p.get(base + "index.html")
+            overflow = p.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+            check(overflow <= 1, f"home page with the longest id: no sideways scroll ({overflow}px)")
+            p.set_window_size(390, 844)
         p.get(base + "packages/shelf.sample.core/2.0.0.html")
         overflow = p.execute_script("return document.documentElement.scrollWidth > window.innerWidth + 1")
         check(not overflow, "phone width: the package page does not scroll sideways")

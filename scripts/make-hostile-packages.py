@@ -39,8 +39,21 @@ code
 
 <svg onload="{PWN}"></svg>
 
+[breakout](http://a"><img src=x onerror="{PWN}">)
+
+&<img/src="x"/onerror="{PWN}">;
+
+&<meta/http-equiv="refresh"/content="0,url=https://evil.example/">;
+
+&<script/src="../../flatcontainer/shelf.hostile/1.0.0/license.js"></script>;
+
 [ref]: javascript:{PWN}
 """
+
+# Files a browser would run if the feed published them on its own origin.
+SCRIPT_FILE = f"{PWN};"
+SVG_ICON = f'<svg xmlns="http://www.w3.org/2000/svg" onload="{PWN}"><script>{PWN}</script></svg>'
+
 
 
 def esc(s):
@@ -59,9 +72,10 @@ NUSPEC = f"""<?xml version="1.0" encoding="utf-8"?>
     <summary>{esc('"><script>' + PWN + '</script>')}</summary>
     <releaseNotes>{esc('<script>' + PWN + '</script>')}</releaseNotes>
     <projectUrl>javascript:{PWN}</projectUrl>
-    <licenseUrl>javascript:{PWN}</licenseUrl>
     <tags>{esc('<script>x</script> "onmouseover=x')}</tags>
     <readme>README.md</readme>
+    <icon>icon.svg</icon>
+    <license type="file">LICENSE.js</license>
     <dependencies>
       <group targetFramework="net8.0">
         <dependency id="Shelf.Sample.Core" version="1.0.0" />
@@ -111,7 +125,8 @@ def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     write(os.path.join(out, "Shelf.Hostile.1.0.0.nupkg"),
-          (("Shelf.Hostile.nuspec", NUSPEC), ("README.md", README), ("lib/net8.0/_._", "")))
+          (("Shelf.Hostile.nuspec", NUSPEC), ("README.md", README), ("icon.svg", SVG_ICON),
+           ("LICENSE.js", SCRIPT_FILE), ("lib/net8.0/_._", "")))
     write(os.path.join(out, "layout.nupkg"),
           ((LONG_ID + ".nuspec", LONG_NUSPEC), ("docs/README.md", LONG_README), ("lib/net8.0/_._", "")))
 

@@ -115,8 +115,20 @@ extension PackageArchive {
         }
 
         var warnings: [String] = []
-        func embedded(_ declared: String?, what: String) -> EmbeddedFile? {
+        func embedded(_ declared: String?, what: String, extensions: [String]) -> EmbeddedFile? {
             guard let declared else { return nil }
+            // Only the extensions `nuget pack` accepts (NuGet.Packaging `PackageBuilder`: icons
+            // .png/.jpg/.jpeg, NU5045; license files .txt/.md or none, NU5031; readmes .md). The
+            // file is published beside the feed's pages, so anything else (an .svg or .js a
+            // browser would run on the feed's origin) is not.
+            let ext = fileExtension(of: declared)
+            guard extensions.contains(ext) else {
+                let allowed = extensions.map { $0.isEmpty ? "no extension" : $0 }.joined(separator: ", ")
+                warnings.append(
+                    "the \(what) '\(declared)' has an extension NuGet does not accept (only \(allowed)); it is not "
+                        + "published: repack with a valid \(what)")
+                return nil
+            }
             guard let entry = findEntry(declared, in: entries) else {
                 warnings.append(
                     "the nuspec names the \(what) '\(declared)', which is not in the package; it is not published")
@@ -142,9 +154,11 @@ extension PackageArchive {
             return EmbeddedFile(
                 entry: entry.path, size: Int64(entry.uncompressedSize), fileExtension: fileExtension(of: declared))
         }
-        let icon = embedded(nuspec.icon, what: "icon")
-        let readme = embedded(nuspec.readme, what: "readme")
-        let license = nuspec.license?.kind == .file ? embedded(nuspec.license?.text, what: "license file") : nil
+        let icon = embedded(nuspec.icon, what: "icon", extensions: [".png", ".jpg", ".jpeg"])
+        let readme = embedded(nuspec.readme, what: "readme", extensions: [".md"])
+        let license =
+            nuspec.license?.kind == .file
+            ? embedded(nuspec.license?.text, what: "license file", extensions: [".txt", ".md", ""]) : nil
 
         let packedAt =
             (nuspecEntry.fileAttributes[.modificationDate] as? Date) ?? Date(timeIntervalSince1970: 315_532_800)

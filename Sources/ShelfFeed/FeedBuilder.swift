@@ -99,6 +99,17 @@ public struct FeedBuilder: Sendable {
 
         let model = FeedModel(packages: archives, relativePath: scanner.relative)
         report.warnings += model.diagnostics
+        // The clock is read only to warn; it never goes into the feed.
+        let tomorrow = Date().addingTimeInterval(86_400)
+        for a in archives where a.packedAt > tomorrow {
+            report.warnings.append(
+                Diagnostic(
+                    severity: .warning, file: scanner.relative(a.path),
+                    message:
+                        "the package's timestamp (\(RegistrationRenderer.timestamp(a.packedAt))) is in the future; "
+                        + "its published date and catalog commit time follow it, and later catalog commits come after it. "
+                        + "Repack it on a machine with a correct clock"))
+        }
         report.ids = model.registrations.count
         report.versions = model.registrations.reduce(0) { $0 + $1.versions.count }
 
@@ -126,7 +137,16 @@ public struct FeedBuilder: Sendable {
     private func loadCatalog(_ sink: LocalFolderSink, _ report: inout Report) -> CatalogState {
         if let data = sink.read(CatalogState.path) {
             do {
-                return try CatalogState.decode(data)
+                let state = try CatalogState.decode(data)
+                // The state is written after the catalog; if a build stopped in between, the
+                // catalog on disk (which followers may have read) is ahead: trust the catalog.
+                let head = Self.catalogHead(sink)
+                if head == nil || head == state.items.last?.commitId { return state }
+                report.warnings.append(
+                    Diagnostic(
+                        severity: .note, file: nil,
+                        message: "\(CatalogState.path) is behind the catalog (an earlier build stopped early); "
+                            + "reading the history from the catalog"))
             } catch {
                 report.warnings.append(
                     Diagnostic(
@@ -144,6 +164,15 @@ public struct FeedBuilder: Sendable {
                         + "build, so catalog followers must reset their cursor"))
         }
         return CatalogState()
+    }
+
+    /// The `commitId` of `catalog/index.json` in the output folder (nil when there is none or it
+    /// is empty).
+    static func catalogHead(_ sink: LocalFolderSink) -> String? {
+        guard let data = sink.read(CatalogLayout.index),
+            let index = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return index["commitId"] as? String
     }
 
     /// Reads every package, on all cores, in input order.

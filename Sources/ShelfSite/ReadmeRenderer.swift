@@ -10,7 +10,9 @@ import Ink
 ///   `vbscript:` and any other scheme lose their link and stay as text;
 /// - images never load from elsewhere (the site makes no external requests): an image becomes a
 ///   link to its address, with its alt text.
-/// The page also carries a Content-Security-Policy that forbids inline script, as a second line.
+/// - and then `HTMLSanitizer` keeps only the exact tags Ink writes, since Ink does not escape
+///   everything it copies (link targets, `&...;` runs).
+/// The page also carries a Content-Security-Policy that forbids inline script, as a further line.
 public struct ReadmeRenderer: Sendable {
     /// READMEs longer than this are cut (with a note) before rendering.
     public static let maxBytes = 512 * 1024
@@ -31,7 +33,7 @@ public struct ReadmeRenderer: Sendable {
         parser.addModifier(Modifier(target: .images) { input in Self.imageAsLink(input.html) })
         parser.addModifier(
             Modifier(target: .codeBlocks) { input in Self.safeCodeBlock(input.html, markdown: input.markdown) })
-        var html = parser.html(from: text)
+        var html = HTMLSanitizer.sanitize(parser.html(from: text))
         if truncated {
             html += "<p class=\"note\">This README is longer than \(Self.maxBytes / 1024) KB and was cut here.</p>"
         }

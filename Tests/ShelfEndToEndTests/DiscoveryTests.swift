@@ -114,6 +114,19 @@ struct DiscoveryTests {
         #expect(r.status == 0)
         #expect(r.stderr.contains("warning: .shelf/catalog.json is not valid"), "\(r.stderr)")
         #expect(try snapshot(out) { $0.hasPrefix(".shelf/") } == before)
+        // A build that stopped after the catalog but before the state file: the stale state is
+        // noticed and the catalog on disk wins, so no commit followers have seen is lost.
+        let stale = try Data(contentsOf: URL(fileURLWithPath: out + "/.shelf/catalog.json"))
+        try FileManager.default.moveItem(atPath: removed, toPath: kept)
+        try build()
+        #expect(try Self.catalogItems(out).count == 11)
+        try stale.write(to: URL(fileURLWithPath: out + "/.shelf/catalog.json"))
+        try FileManager.default.moveItem(atPath: kept, toPath: removed)
+        let r3 = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL])
+        #expect(r3.stderr.contains("is behind the catalog"), "\(r3.stderr)")
+        let fourth = try Self.catalogItems(out)
+        #expect(fourth.count == 12)
+        #expect(fourth.suffix(2).map { $0["@type"] as? String } == ["nuget:PackageDelete", "nuget:PackageDetails"])
         let check = try feedcheck(out, baseURL: Self.baseURL)
         #expect(check.errors == 0, "\(check.output)")
     }
@@ -176,8 +189,14 @@ struct DiscoveryTests {
         try FileManager.default.copyItem(atPath: Repo.sampleFeed, toPath: input)
         let made = try python([Repo.root.appendingPathComponent("scripts/make-hostile-packages.py").path, input])
         #expect(made.status == 0, "\(made.stderr)")
-        let r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--quiet"])
+        let r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL])
         #expect(r.status == 0, "\(r.stderr)")
+        // An SVG icon or a .js license file would run on the feed's origin: not published, with a warning.
+        let hostileFolder = out + "/flatcontainer/shelf.hostile/1.0.0/"
+        let published = try FileManager.default.contentsOfDirectory(atPath: hostileFolder)
+        #expect(!published.contains("icon.svg") && !published.contains("license.js"), "\(published)")
+        #expect(r.stderr.contains("the icon 'icon.svg' has an extension NuGet does not accept"), "\(r.stderr)")
+        #expect(r.stderr.contains("the license file 'LICENSE.js' has an extension NuGet does not accept"))
         // The long-id package's page (its id and version are the generator's).
         let ids = try FileManager.default.contentsOfDirectory(atPath: out + "/packages")
         let layoutId = try #require(ids.first { $0.hasPrefix("shelf.layout.") })

@@ -54,6 +54,14 @@ struct ReadmeRendererTests {
             ("<style>body{display:none}</style>", ["<style"]),
             ("[a](\"onmouseover=\"alert(1))", ["onmouseover=\"alert"]),
             ("```js\" onclick=\"alert(1)\ncode\n```", ["onclick=\"alert"]),
+            // Found in review: Ink copies a link target into href unescaped, and `&...;` raw.
+            ("[t](http://a\"><img src=x onerror=alert(1)>)", ["<img"]),
+            ("[r][x]\n\n[x]: https://a\"><script src=x></script>", ["<script"]),
+            ("&<img/src=\"x\"/onerror=\"alert(1)\">;", ["<img"]),
+            ("&<meta/http-equiv=\"refresh\"/content=\"0,url=https://evil.example/\">;", ["<meta"]),
+            ("&<script/src=\"../../x.js\"></script>;", ["<script"]),
+            ("# &<iframe/src=x>;", ["<iframe"]),
+            ("| a |\n|---|\n| &<svg/onload=alert(1)>; |", ["<svg"]),
             ("[a](https://x.example/\"onmouseover=\"alert(1))", ["onmouseover=\"alert"]),
         ])
     func hostile(readme: String, forbidden: [String]) {
@@ -61,6 +69,17 @@ struct ReadmeRendererTests {
         for f in forbidden {
             #expect(!html.contains(f), "\(readme) gave \(html)")
         }
+    }
+
+    @Test("the sanitizer keeps Ink's own tags and entities, and nothing else")
+    func sanitizer() {
+        let kept =
+            "<p>a &amp; b &#39; &#x27; <a href=\"https://x.example/?a=1&b=2\">x</a></p><ol start=\"3\"><li>i</li></ol>"
+        #expect(HTMLSanitizer.sanitize(kept) == kept.replacingOccurrences(of: "&b=2", with: "&b=2"))
+        #expect(HTMLSanitizer.sanitize("<p onclick=\"x\">") == "&lt;p onclick=\"x\"&gt;")
+        #expect(HTMLSanitizer.sanitize("a & b") == "a &amp; b")
+        #expect(HTMLSanitizer.sanitize("<a href=\"javascript:x\">") == "&lt;a href=\"javascript:x\"&gt;")
+        #expect(HTMLSanitizer.sanitize("<td align=\"center\">") == "<td align=\"center\">")
     }
 
     @Test("a huge README is cut, with a note")

@@ -136,7 +136,10 @@ public struct RegistrationRenderer: Sendable {
         let a = v.archive
         let lv = v.lowerVersion
         let entryURL = layout.url(leafPath(lid, v)) + "#catalogEntry"
-        var iconURL = n.iconUrl
+        // NuGet reads `iconUrl` as a Uri without the lenient converter it uses for the other URLs
+        // (NuGet.Protocol `PackageSearchMetadata.IconUrl`): a malformed one would fail the whole
+        // document, so only an absolute http(s) URL is passed on.
+        var iconURL = n.iconUrl.flatMap(Self.webURL)
         if let icon = a.icon { iconURL = layout.url(FeedLayout.icon(lid, lv, icon.fileExtension)) }
         var licenseURL = n.licenseUrl
         var licenseExpression: String?
@@ -212,6 +215,14 @@ public struct RegistrationRenderer: Sendable {
             "dependencies": deps,
             "targetFramework": tfm.json,
         ])
+    }
+
+    /// The string if it is an absolute http or https URL with a host, else nil.
+    static func webURL(_ s: String) -> String? {
+        guard let url = URL(string: s), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = url.host, !host.isEmpty
+        else { return nil }
+        return s
     }
 
     /// ISO 8601 in UTC, the form nuget.org writes (`2019-03-28T18:57:52+00:00`).

@@ -17,6 +17,9 @@ public struct PackageArchive: Sendable, Hashable {
     public var packedAt: Date
     /// True when the package carries a NuGet signature (`.signature.p7s` at the root).
     public var isSigned: Bool
+    /// SHA-256 fingerprint (upper-case hex) of the certificate that made the primary signature,
+    /// when the signature can be read (`PackageSignature`; not verified cryptographically).
+    public var signerFingerprint: String?
     /// The embedded icon, readme and license file the nuspec names, when present and readable.
     public var icon: EmbeddedFile?
     public var readme: EmbeddedFile?
@@ -162,11 +165,18 @@ extension PackageArchive {
 
         let packedAt =
             (nuspecEntry.fileAttributes[.modificationDate] as? Date) ?? Date(timeIntervalSince1970: 315_532_800)
-        let isSigned = entries.contains { $0.path == ".signature.p7s" }
+        let signature = entries.first { $0.path == ".signature.p7s" && $0.type == .file }
+        let isSigned = signature != nil
+        var signer: String?
+        if let signature, signature.uncompressedSize <= 1 << 20,
+            let bytes = try? extract(signature, from: archive, limit: 1 << 20)
+        {
+            signer = PackageSignature.signerFingerprint([UInt8](bytes))
+        }
         return PackageArchive(
             path: path, size: size, sha512: sha512, nuspec: nuspec, nuspecEntry: nuspecEntry.path,
-            packedAt: packedAt, isSigned: isSigned, icon: icon, readme: readme, licenseFile: license,
-            warnings: warnings)
+            packedAt: packedAt, isSigned: isSigned, signerFingerprint: signer, icon: icon, readme: readme,
+            licenseFile: license, warnings: warnings)
     }
 
     /// Extracts one entry of a package into memory, checking its CRC and a size limit.

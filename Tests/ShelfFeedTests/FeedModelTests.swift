@@ -12,7 +12,8 @@ struct FeedModelTests {
             data: Data("<package><metadata><id>\(id)</id><version>\(version)</version></metadata></package>".utf8))
         return PackageArchive(
             path: path, size: 1, sha512: path, nuspec: nuspec, nuspecEntry: "\(id).nuspec",
-            packedAt: Date(timeIntervalSince1970: 1_600_000_000 + packed), isSigned: signed, icon: nil, readme: nil,
+            packedAt: Date(timeIntervalSince1970: 1_600_000_000 + packed), isSigned: signed, signerFingerprint: nil,
+            icon: nil, readme: nil,
             licenseFile: nil, warnings: [])
     }
 

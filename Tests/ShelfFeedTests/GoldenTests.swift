@@ -71,7 +71,8 @@ struct GoldenTests {
             let n = try nuspec("1.\(i / 10).\(i % 10)")
             let archive = PackageArchive(
                 path: "/in/p\(i).nupkg", size: 100, sha512: "x", nuspec: n, nuspecEntry: "Paged.Package.nuspec",
-                packedAt: Date(timeIntervalSince1970: 1_700_000_000 + Double(i) * 3600), isSigned: false, icon: nil,
+                packedAt: Date(timeIntervalSince1970: 1_700_000_000 + Double(i) * 3600), isSigned: false,
+                signerFingerprint: nil, icon: nil,
                 readme: nil, licenseFile: nil, warnings: [])
             versions.append(PackageVersion(archive: archive, listed: true))
         }

@@ -53,6 +53,7 @@ let package = Package(
         .executableTarget(
             name: "shelf",
             dependencies: [
+                "NuGetCore",
                 "ShelfFeed",
                 "ShelfSite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -8,15 +8,29 @@ public struct FeedBuilder: Sendable {
         public var output: String
         public var baseURL: String
         public var concurrency: Int
+        /// The policy file; nil: `shelf.json` in the input folder when there is one.
+        public var policyPath: String?
+        /// Let packages that break a prefix reservation through (unverified, with a warning).
+        public var warnOnPrefixViolation = false
 
         public init(
             input: String, output: String, baseURL: String,
-            concurrency: Int = ProcessInfo.processInfo.activeProcessorCount
+            concurrency: Int = ProcessInfo.processInfo.activeProcessorCount, policyPath: String? = nil,
+            warnOnPrefixViolation: Bool = false
         ) {
             self.input = input
             self.output = output
             self.baseURL = baseURL
             self.concurrency = max(1, concurrency)
+            self.policyPath = policyPath
+            self.warnOnPrefixViolation = warnOnPrefixViolation
+        }
+
+        /// The policy file this build uses, if any.
+        public var resolvedPolicyPath: String? {
+            if let policyPath { return policyPath }
+            let candidate = (input as NSString).appendingPathComponent(FeedPolicy.fileName)
+            return FileManager.default.fileExists(atPath: candidate) ? candidate : nil
         }
     }
 
@@ -34,6 +48,8 @@ public struct FeedBuilder: Sendable {
         public var filesRemoved = 0
         public var bytesWritten: Int64 = 0
         public var catalogItemsAdded = 0
+        /// Versions retention left out of the feed.
+        public var pruned = 0
     }
 
     /// Progress for a terminal: how far reading and writing have come.
@@ -45,6 +61,7 @@ public struct FeedBuilder: Sendable {
     public enum BuildError: Error, CustomStringConvertible {
         case inputMissing(String)
         case outputInsideFeed(String)
+        case policy(PolicyError)
 
         public var description: String {
             switch self {
@@ -53,6 +70,8 @@ public struct FeedBuilder: Sendable {
                     "the input folder \(path) does not exist or is not a folder; give the folder that holds your .nupkg files"
             case .outputInsideFeed(let path):
                 return "the output folder \(path) is the input folder; choose a separate folder with --out"
+            case .policy(let error):
+                return "\(error). No feed was written"
             }
         }
     }
@@ -70,6 +89,14 @@ public struct FeedBuilder: Sendable {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: options.input, isDirectory: &isDir), isDir.boolValue else {
             throw BuildError.inputMissing(options.input)
+        }
+        var policy: FeedPolicy?
+        if let path = options.resolvedPolicyPath {
+            do throws(PolicyError) {
+                policy = try FeedPolicy.load(path: path)
+            } catch {
+                throw BuildError.policy(error)
+            }
         }
         let scanner = PackageScanner(root: options.input, excluding: [options.output])
         if scanner.root == PackageScanner.standardize(options.output) {
@@ -97,8 +124,16 @@ public struct FeedBuilder: Sendable {
         }
         report.packagesRead = archives.count
 
-        let model = FeedModel(packages: archives, relativePath: scanner.relative)
+        var model = FeedModel(packages: archives, relativePath: scanner.relative)
         report.warnings += model.diagnostics
+        if let policy {
+            let outcome = policy.apply(
+                to: model, warnOnPrefixViolation: options.warnOnPrefixViolation, relativePath: scanner.relative)
+            model = outcome.model
+            report.skipped += outcome.refused
+            report.warnings += outcome.diagnostics
+            report.pruned = outcome.pruned.count
+        }
         // The clock is read only to warn; it never goes into the feed.
         let tomorrow = Date().addingTimeInterval(86_400)
         for a in archives where a.packedAt > tomorrow {
@@ -119,8 +154,10 @@ public struct FeedBuilder: Sendable {
         let previous = loadCatalog(sink, &report)
         let (catalog, added) = previous.appending(model)
         report.catalogItemsAdded = added
-        let documents = FeedRenderer(layout: FeedLayout(baseURL: options.baseURL), extras: extras)
-            .render(model, catalog: catalog, added: added)
+        let vulnerabilities = policy.flatMap { $0.vulnerabilities.isEmpty ? nil : $0.vulnerabilityEntries(for: model) }
+        let documents = FeedRenderer(
+            layout: FeedLayout(baseURL: options.baseURL), extras: extras, vulnerabilities: vulnerabilities
+        ).render(model, catalog: catalog, added: added)
         let total = documents.count
         let summary = try await sink.write(documents, locked: true) { done in
             progress?(.writing(done: done, total: total))
@@ -130,6 +167,31 @@ public struct FeedBuilder: Sendable {
         report.filesRemoved = summary.removed
         report.bytesWritten = summary.bytesWritten
         return report
+    }
+
+    /// What retention leaves out of the feed (for `shelf prune`): the package files, with their
+    /// paths relative to the input folder, and the policy file used. Reads every package; writes
+    /// nothing.
+    public func retentionPlan() async throws -> (
+        files: [(path: String, relative: String, archive: PackageArchive)], policy: String?
+    ) {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: options.input, isDirectory: &isDir), isDir.boolValue else {
+            throw BuildError.inputMissing(options.input)
+        }
+        guard let path = options.resolvedPolicyPath else { return ([], nil) }
+        let policy: FeedPolicy
+        do throws(PolicyError) {
+            policy = try FeedPolicy.load(path: path)
+        } catch {
+            throw BuildError.policy(error)
+        }
+        let scanner = PackageScanner(root: options.input, excluding: [options.output])
+        let scan = scanner.scan()
+        let archives = await readAll(scan.packages, progress: nil).compactMap { try? $0.get() }
+        let model = FeedModel(packages: archives, relativePath: scanner.relative)
+        let outcome = policy.apply(to: model, relativePath: scanner.relative)
+        return (outcome.pruned.map { ($0.path, scanner.relative($0.path), $0) }, path)
     }
 
     /// The catalog history the previous build left: its state file, or, if that is missing or
@@ -219,9 +281,15 @@ public struct FeedRenderer: Sendable {
     public let layout: FeedLayout
     public let extras: [any FeedDocumentRenderer]
 
-    public init(layout: FeedLayout, extras: [any FeedDocumentRenderer] = []) {
+    /// Advisories for `VulnerabilityInfo/6.7.0`; nil: the feed offers no vulnerability data.
+    public let vulnerabilities: [VulnerabilityEntry]?
+
+    public init(
+        layout: FeedLayout, extras: [any FeedDocumentRenderer] = [], vulnerabilities: [VulnerabilityEntry]? = nil
+    ) {
         self.layout = layout
         self.extras = extras
+        self.vulnerabilities = vulnerabilities
     }
 
     /// `catalog` is the catalog history after this build (see `CatalogState.appending`), whose
@@ -238,9 +306,19 @@ public struct FeedRenderer: Sendable {
         }
         docs += SearchRenderer(layout: layout).render(model)
         docs += CatalogRenderer(layout: layout).render(state: catalog, added: added, model: model)
+        if let vulnerabilities {
+            let newest =
+                model.registrations.flatMap { $0.versions.map(\.archive.packedAt) }.max()
+                ?? Date(timeIntervalSince1970: 0)
+            docs += VulnerabilityInfoRenderer(layout: layout).render(
+                vulnerabilities, updated: CatalogTime.string(CatalogTime.ticks(newest)))
+        }
         for extra in extras { docs += extra.render(model, layout: layout) }
         let template = extras.lazy.compactMap(\.packageDetailsTemplate).first
-        docs.append(ServiceIndexRenderer(layout: layout, packageDetailsTemplate: template).render())
+        docs.append(
+            ServiceIndexRenderer(
+                layout: layout, packageDetailsTemplate: template, vulnerabilityInfo: vulnerabilities != nil
+            ).render())
         return docs
     }
 }

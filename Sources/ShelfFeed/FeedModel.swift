@@ -23,12 +23,18 @@ public struct PackageRegistration: Sendable {
     public var id: String
     /// Versions in ascending NuGet order, one per normalized version.
     public var versions: [PackageVersion]
+    /// Owners, from the policy (or the nuspec when the policy names none).
+    public var owners: [String] = []
+    /// The id is in a reserved prefix and its owners include the prefix's owner.
+    public var verified = false
 }
 
 /// One version of a package as the feed serves it.
 public struct PackageVersion: Sendable {
     public var archive: PackageArchive
     public var listed: Bool
+    public var deprecation: Deprecation? = nil
+    public var vulnerabilities: [Vulnerability] = []
 
     public var nuspec: Nuspec { archive.nuspec }
     public var version: NuGetVersion { archive.nuspec.version }
@@ -77,7 +83,9 @@ extension FeedModel {
                             + "the feed shows it as \(id), the casing of its highest version. Paths are lowercase, so "
                             + "every version is still found."))
             }
-            registrations.append(PackageRegistration(lowerId: lowerId, id: id, versions: versions))
+            let owners = (versions.last!.nuspec.owners ?? "").split(separator: ",")
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            registrations.append(PackageRegistration(lowerId: lowerId, id: id, versions: versions, owners: owners))
         }
         self.init(registrations: registrations, diagnostics: diagnostics)
     }

@@ -74,6 +74,10 @@ enum SiteAssets {
         .range { color: var(--muted); }
         .none { color: var(--muted); }
         .unsafe-link { text-decoration: underline dotted; }
+        .banner { border: 1px solid var(--line); border-left: 4px solid var(--muted); border-radius: 6px; padding: .5rem .75rem; margin: 1rem 0; background: var(--soft); overflow-wrap: anywhere; }
+        .banner p { margin: .25rem 0; }
+        .banner.warn { border-left-color: #bf8700; }
+        .banner.danger { border-left-color: #cf222e; }
 
         """
 

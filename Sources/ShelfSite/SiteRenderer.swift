@@ -73,6 +73,7 @@ public struct SiteRenderer: FeedDocumentRenderer {
                 "tags": Array(n.tags.prefix(12)),
             ]
             if latest.version.isPrerelease { item["prerelease"] = true }
+            if r.verified { item["verified"] = true }
             if let authors = n.authors, !authors.isEmpty { item["authors"] = authors }
             packages.append(item)
         }
@@ -241,8 +242,29 @@ struct PackagePage: Sendable {
         if let readme { context["readme"] = readme }
         if let title = n.title, !title.isEmpty, title != n.id { context["showId"] = true }
         if v.version.isPrerelease { context["prerelease"] = true }
-        let owners = (n.owners ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }
+        let owners = r.owners
+        if r.verified { context["verified"] = true }
+        if !v.listed { context["unlisted"] = true }
+        if let d = v.deprecation {
+            var deprecated: [String: Any] = ["reasons": d.reasons.map(\.rawValue).joined(separator: ", ")]
+            if let m = d.message, !m.isEmpty { deprecated["message"] = m }
+            if let alt = d.alternateId {
+                deprecated["altId"] = alt
+                deprecated["altRange"] = d.alternateRange.map(Self.range) ?? "(any version)"
+                if site.lowerIds.contains(alt.lowercased()) {
+                    deprecated["altHref"] = SiteRenderer.href("../" + alt.lowercased() + "/index.html")
+                }
+            }
+            context["deprecated"] = deprecated
+        }
+        if !v.vulnerabilities.isEmpty {
+            context["hasVulnerabilities"] = true
+            context["vulnerabilities"] = v.vulnerabilities.map { vuln -> [String: Any] in
+                var row: [String: Any] = ["severity": vuln.severity.name.capitalized]
+                if Self.isWebURL(vuln.advisoryURL) { row["url"] = vuln.advisoryURL } else { row["url"] = "#" }
+                return row
+            }
+        }
         if !owners.isEmpty {
             context["hasOwners"] = true
             context["owners"] = owners.joined(separator: ", ")

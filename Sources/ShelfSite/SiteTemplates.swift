@@ -77,6 +77,9 @@ enum SiteTemplates {
         {{#summary}}<p class="summary">{{summary}}</p>{{/summary}}
         </div>
         </div>
+        {{#unlisted}}<p class="banner" role="note"><strong>Unlisted.</strong> This version is hidden from search and listings; it can still be restored.</p>{{/unlisted}}
+        {{#deprecated}}<div class="banner warn" role="note"><p><strong>Deprecated</strong> ({{reasons}}).{{#message}} {{message}}{{/message}}</p>{{#altId}}<p>Suggested alternative: {{#altHref}}<a href="{{altHref}}">{{altId}}</a>{{/altHref}}{{^altHref}}{{altId}}{{/altHref}} <span class="range">{{altRange}}</span></p>{{/altId}}</div>{{/deprecated}}
+        {{#hasVulnerabilities}}<div class="banner danger" role="note"><p><strong>This version has known vulnerabilities.</strong></p><ul>{{#vulnerabilities}}<li><a href="{{url}}" rel="nofollow noopener noreferrer">{{severity}} severity</a></li>{{/vulnerabilities}}</ul></div>{{/hasVulnerabilities}}
         <div class="columns">
         <div class="content">
         <section aria-labelledby="install-h">

@@ -43,6 +43,18 @@ struct Build: AsyncParsableCommand {
     @Flag(name: .customLong("no-site"), help: "Do not write the HTML package site and badges.")
     var noSite = false
 
+    @Option(name: .long, help: "The policy file (default: shelf.json in PACKAGES-DIR, when there is one).")
+    var policy: String?
+
+    enum PrefixViolations: String, ExpressibleByArgument, CaseIterable { case refuse, warn }
+
+    @Option(
+        name: .customLong("prefix-violations"),
+        help:
+            "What to do with a package in a reserved ID prefix that its owner did not publish: refuse (skip it) or warn (keep it, unverified)."
+    )
+    var prefixViolations: PrefixViolations = .refuse
+
     func validate() throws {
         guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(),
             ["http", "https", "file"].contains(scheme),
@@ -61,7 +73,8 @@ struct Build: AsyncParsableCommand {
         let started = Date()
         let options = FeedBuilder.Options(
             input: packagesDir, output: out, baseURL: baseURL,
-            concurrency: jobs ?? ProcessInfo.processInfo.activeProcessorCount)
+            concurrency: jobs ?? ProcessInfo.processInfo.activeProcessorCount, policyPath: policy,
+            warnOnPrefixViolation: prefixViolations == .warn)
         let terminal = ProgressLine(enabled: !quiet && !json && isatty(STDERR_FILENO) == 1)
         let report: FeedBuilder.Report
         do {

@@ -47,14 +47,22 @@ struct GoldenTests {
         return out
     }
 
-    @Test("SampleFeed: service index, flat container, registration, search, autocomplete and catalog documents")
+    @Test(
+        "SampleFeed with its policy: service index, flat container, registration, search, autocomplete, catalog, vulnerability info"
+    )
     func sampleFeed() throws {
         let scanner = PackageScanner(root: Self.root.appendingPathComponent("SampleFeed").path)
         let archives = try scanner.scan().packages.map { try PackageArchive.read(path: $0) }
-        let model = FeedModel(packages: archives, relativePath: scanner.relative)
-        #expect(model.diagnostics.isEmpty)
+        let plain = FeedModel(packages: archives, relativePath: scanner.relative)
+        #expect(plain.diagnostics.isEmpty)
+        // SampleFeed/shelf.json: owners, a reserved prefix, an unlisted version, deprecations and
+        // vulnerabilities show in registration, search and VulnerabilityInfo.
+        let policy = try FeedPolicy.load(path: Self.root.appendingPathComponent("SampleFeed/shelf.json").path)
+        let model = policy.apply(to: plain).model
         let (catalog, added) = CatalogState().appending(model)
-        let docs = FeedRenderer(layout: FeedLayout(baseURL: Self.baseURL)).render(model, catalog: catalog, added: added)
+        let docs = FeedRenderer(
+            layout: FeedLayout(baseURL: Self.baseURL), vulnerabilities: policy.vulnerabilityEntries(for: model)
+        ).render(model, catalog: catalog, added: added)
         try Self.compare(Self.documents(docs), under: "SampleFeed")
     }
 

@@ -15,7 +15,8 @@ struct SiteGoldenTests {
     static func documents() throws -> [FeedDocument] {
         let scanner = PackageScanner(root: root.appendingPathComponent("SampleFeed").path)
         let archives = try scanner.scan().packages.map { try PackageArchive.read(path: $0) }
-        let model = FeedModel(packages: archives, relativePath: scanner.relative)
+        let policy = try FeedPolicy.load(path: root.appendingPathComponent("SampleFeed/shelf.json").path)
+        let model = policy.apply(to: FeedModel(packages: archives, relativePath: scanner.relative)).model
         return SiteRenderer().render(model, layout: FeedLayout(baseURL: "https://feed.example.com/"))
     }
 

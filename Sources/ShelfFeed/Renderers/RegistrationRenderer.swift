@@ -125,7 +125,7 @@ public struct RegistrationRenderer: Sendable {
             .init("catalogEntry", .string(layout.url(leafPath(lid, v)) + "#catalogEntry")),
             .init("listed", .bool(v.listed)),
             .init("packageContent", .string(layout.url(FeedLayout.nupkg(lid, v.lowerVersion)))),
-            .init("published", .string(Self.timestamp(v.archive.packedAt))),
+            .init("published", .string(Self.published(v))),
             .init("registration", .string(indexURL)),
         ])
     }
@@ -168,6 +168,7 @@ public struct RegistrationRenderer: Sendable {
             "@type": "PackageDetails",
             "authors": .string(n.authors ?? ""),
             "dependencyGroups": groups,
+            "deprecation": v.deprecation.map { Self.deprecation($0, entryURL: entryURL, layout: layout, hive: hive) },
             "description": .string(n.description ?? ""),
             "iconUrl": .string(iconURL ?? ""),
             "id": .string(n.id),
@@ -179,13 +180,55 @@ public struct RegistrationRenderer: Sendable {
             "packageContent": .string(layout.url(FeedLayout.nupkg(lid, lv))),
             "packageTypes": packageTypes,
             "projectUrl": .string(n.projectUrl ?? ""),
-            "published": .string(Self.timestamp(a.packedAt)),
+            "published": .string(Self.published(v)),
             "requireLicenseAcceptance": .bool(n.requireLicenseAcceptance),
             "summary": .string(n.summary ?? ""),
             "tags": .array(n.tags.map(JSON.string)),
             "title": .string(n.title ?? ""),
             "version": .string(n.version.fullString),
+            "vulnerabilities": v.vulnerabilities.isEmpty
+                ? nil : Self.vulnerabilities(v.vulnerabilities, entryURL: entryURL),
         ])
+    }
+
+    /// nuget.org writes 1900-01-01 as the `published` time of an unlisted version, and older
+    /// clients read "unlisted" from that year rather than from `listed`.
+    static func published(_ v: PackageVersion) -> String {
+        v.listed ? timestamp(v.archive.packedAt) : "1900-01-01T00:00:00+00:00"
+    }
+
+    /// `deprecation` as nuget.org writes it in a catalog entry (NuGet.Protocol
+    /// `PackageDeprecationMetadata`: `reasons`, `message`, `alternatePackage` with `id` and `range`,
+    /// `*` for any version).
+    static func deprecation(_ d: Deprecation, entryURL: String, layout: FeedLayout, hive: Hive) -> JSON {
+        let alternate: JSON? = d.alternateId.map { id in
+            .object([
+                "@id": .string(entryURL + "/deprecation/alternatePackage"),
+                "id": .string(id),
+                "range": .string(d.alternateRange?.normalizedString ?? "*"),
+            ])
+        }
+        return .object([
+            "@id": .string(entryURL + "/deprecation"),
+            "@type": "deprecation",
+            "alternatePackage": alternate,
+            "message": d.message.map(JSON.string),
+            "reasons": .array(d.reasons.map { .string($0.rawValue) }),
+        ])
+    }
+
+    /// `vulnerabilities`: advisory URL and severity (`"0"` low to `"3"` critical, a string as
+    /// nuget.org writes it; NuGet reads it as a number).
+    static func vulnerabilities(_ list: [Vulnerability], entryURL: String) -> JSON {
+        .array(
+            list.enumerated().map { i, v in
+                .object([
+                    "@id": .string(entryURL + "/vulnerability/\(i)"),
+                    "@type": "Vulnerability",
+                    "advisoryUrl": .string(v.advisoryURL),
+                    "severity": .string(String(v.severity.rawValue)),
+                ])
+            })
     }
 
     /// A dependency group with the framework's short folder name (`net45`, `netstandard2.0`) and

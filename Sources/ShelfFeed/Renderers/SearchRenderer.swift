@@ -7,6 +7,8 @@ import NuGetCore
 /// A static host ignores the query string, so every query (`q`, `skip`, `take`, `prerelease`)
 /// gets the same document. What it holds is chosen so that every client behaves sensibly:
 ///
+/// - `owners` and `verified` come from the policy (a reserved ID prefix); the shown version's
+///   `deprecation` and `vulnerabilities` are included when it has them.
 /// - Listed packages only, one hit per id, the ids most recently published first (then by id).
 /// - The hit's `version` is the latest listed stable version, or the latest prerelease for an id
 ///   that has no stable one; `versions[]` lists every listed version, oldest first, each with its
@@ -83,8 +85,7 @@ public struct SearchRenderer: Sendable {
             if case .object(let members) = entry { return members.first { $0.key == key }?.value }
             return nil
         }
-        let owners = (n.owners ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }
+        let owners = r.owners
         let authors = (n.authors ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
         let typeNames = n.packageTypes.isEmpty ? ["Dependency"] : n.packageTypes.map(\.name)
@@ -117,10 +118,13 @@ public struct SearchRenderer: Sendable {
             .init("authors", .array(authors.map(JSON.string))),
             .init("owners", .array(owners.map(JSON.string))),
             .init("totalDownloads", .int(0)),
-            .init("verified", .bool(false)),
+            .init("verified", .bool(r.verified)),
             .init("packageTypes", .array(packageTypes)),
             .init("versions", .array(versionList)),
         ]
-        return .object(members)
+        var all = members
+        if let d = field("deprecation") { all.append(.init("deprecation", d)) }
+        if let v = field("vulnerabilities") { all.append(.init("vulnerabilities", v)) }
+        return .object(all)
     }
 }

@@ -17,9 +17,13 @@ public struct ServiceIndexRenderer: Sendable {
     /// URL, when the feed has a package site.
     public let packageDetailsTemplate: String?
 
-    public init(layout: FeedLayout, packageDetailsTemplate: String? = nil) {
+    /// Whether the feed has `vulnerabilities/index.json` (`VulnerabilityInfo/6.7.0`).
+    public let vulnerabilityInfo: Bool
+
+    public init(layout: FeedLayout, packageDetailsTemplate: String? = nil, vulnerabilityInfo: Bool = false) {
         self.layout = layout
         self.packageDetailsTemplate = packageDetailsTemplate
+        self.vulnerabilityInfo = vulnerabilityInfo
     }
 
     public func render() -> FeedDocument {
@@ -80,6 +84,13 @@ public struct ServiceIndexRenderer: Sendable {
                 resource(
                     layout.baseURL + packageDetailsTemplate, "PackageDetailsUriTemplate/5.1.0",
                     "URI template used by NuGet Client to construct details URL for packages"))
+        }
+        if vulnerabilityInfo {
+            resources.append(
+                resource(
+                    layout.url(VulnerabilityInfoRenderer.index), "VulnerabilityInfo/6.7.0",
+                    "The endpoint for discovering information about vulnerabilities of packages in this package source."
+                ))
         }
         let doc: JSON = .object([
             .init("version", "3.0.0"),

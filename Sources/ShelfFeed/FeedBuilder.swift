@@ -12,6 +12,8 @@ public struct FeedBuilder: Sendable {
         public var policyPath: String?
         /// Let packages that break a prefix reservation through (unverified, with a warning).
         public var warnOnPrefixViolation = false
+        /// Ignore what earlier builds recorded: read every package and render every document.
+        public var full = false
 
         public init(
             input: String, output: String, baseURL: String,
@@ -38,6 +40,12 @@ public struct FeedBuilder: Sendable {
     public struct Report: Sendable {
         public var packageFiles = 0
         public var packagesRead = 0
+        /// Package files opened by this build (the others came from the read cache).
+        public var packagesOpened = 0
+        /// Ids whose documents this build rendered (the others were unchanged).
+        public var idsRendered = 0
+        /// No input changed since the last build, so nothing was read, rendered or written.
+        public var nothingChanged = false
         public var ids = 0
         public var versions = 0
         public var skipped: [Diagnostic] = []
@@ -50,6 +58,19 @@ public struct FeedBuilder: Sendable {
         public var catalogItemsAdded = 0
         /// Versions retention left out of the feed.
         public var pruned = 0
+        /// Seconds per phase (scan, read, model, render, write), for `--json` and benchmarks.
+        public var phases: [(String, Double)] = []
+    }
+
+    /// Wall time per phase of a build.
+    struct PhaseClock {
+        var last = Date()
+        var phases: [(String, Double)] = []
+        mutating func mark(_ name: String) {
+            let now = Date()
+            phases.append((name, now.timeIntervalSince(last)))
+            last = now
+        }
     }
 
     /// Progress for a terminal: how far reading and writing have come.
@@ -102,24 +123,104 @@ public struct FeedBuilder: Sendable {
         if scanner.root == PackageScanner.standardize(options.output) {
             throw BuildError.outputInsideFeed(options.output)
         }
-        let scan = scanner.scan()
+        var clock = PhaseClock()
         var report = Report()
+        // The output folder's lock is held from before its state is read until the feed is written.
+        let sink = LocalFolderSink(root: options.output, concurrency: options.concurrency)
+        let lock = try sink.lock()
+        defer { sink.unlock(lock) }
+        var cache = ReadCache()
+        if !options.full, let data = sink.read(ReadCache.path) {
+            if let loaded = ReadCache.decode(data, root: scanner.root) {
+                cache = loaded
+            } else {
+                report.warnings.append(
+                    Diagnostic(
+                        severity: .note, file: nil,
+                        message:
+                            "\(ReadCache.path) is damaged or from another version of shelf; every package is read again"
+                    ))
+            }
+        }
+
+        let scan = scanner.scan()
+        clock.mark("scan")
         report.packageFiles = scan.packages.count
         report.symbolPackages = scan.symbolPackages.count
         report.warnings += scan.problems
 
-        let results = await readAll(scan.packages, progress: progress)
-        var archives: [PackageArchive] = []
-        for (path, result) in zip(scan.packages, results) {
+        // Nothing changed since the last build: stop here.
+        let stamps = scan.packages.map { (relative: scanner.relative($0), stamp: ReadCache.Stamp.of($0)) }
+        let signature = InputSignature.compute(
+            packages: stamps, symbolPackages: scan.symbolPackages.count,
+            policyFiles: (options.resolvedPolicyPath.map { [$0] } ?? []) + (policy?.advisoryFiles ?? []),
+            settings: [
+                IdState.outputFormat, FeedLayout(baseURL: options.baseURL).baseURL,
+                extras.map { String(describing: type(of: $0)) }.joined(separator: ","),
+                options.warnOnPrefixViolation ? "warn" : "refuse",
+            ])
+        if !options.full, let old = sink.read(InputSignature.path),
+            String(decoding: old, as: UTF8.self) == signature + "\n" + InputSignature.outputStamps(sink.root),
+            let data = sink.read(InputSignature.reportPath),
+            let last = try? JSONDecoder().decode(InputSignature.LastReport.self, from: data)
+        {
+            report.packageFiles = last.packageFiles
+            report.packagesRead = last.packagesRead
+            report.ids = last.ids
+            report.versions = last.versions
+            report.skipped = last.skipped
+            report.warnings = last.warnings
+            report.symbolPackages = last.symbolPackages
+            report.pruned = last.pruned
+            report.filesUnchanged = last.files
+            report.nothingChanged = true
+            clock.mark("read")
+            report.phases = clock.phases
+            return report
+        }
+
+        // Until this build finishes, no signature: a build killed midway must not let a later
+        // run with the old input skip the repair.
+        sink.removeState(InputSignature.path)
+
+        // Only new or changed files are opened; the rest come from the read cache.
+        var next = ReadCache()
+        var outcomes = [ReadCache.Outcome?](repeating: nil, count: scan.packages.count)
+        var toRead: [Int] = []
+        for (i, _) in scan.packages.enumerated() {
+            let (rel, stamp) = stamps[i]
+            if let stamp, let hit = cache.entries[rel], hit.stamp == stamp {
+                outcomes[i] = hit.outcome
+                next.entries[rel] = hit
+            } else {
+                toRead.append(i)
+            }
+        }
+        let results = await readAll(toRead.map { scan.packages[$0] }, progress: progress)
+        for (i, result) in zip(toRead, results) {
+            let outcome: ReadCache.Outcome
             switch result {
-            case .success(let archive):
+            case .success(let a): outcome = .archive(a)
+            case .failure(let e): outcome = .failure(e.description)
+            }
+            outcomes[i] = outcome
+            // A file whose identity cannot be read is simply not cached.
+            if let stamp = ReadCache.Stamp.of(scan.packages[i]) {
+                next.entries[scanner.relative(scan.packages[i])] = ReadCache.Entry(stamp: stamp, outcome: outcome)
+            }
+        }
+        report.packagesOpened = toRead.count
+        clock.mark("read")
+        var archives: [PackageArchive] = []
+        for (path, outcome) in zip(scan.packages, outcomes) {
+            switch outcome! {
+            case .archive(let archive):
                 archives.append(archive)
                 for w in archive.warnings {
                     report.warnings.append(Diagnostic(severity: .warning, file: scanner.relative(path), message: w))
                 }
-            case .failure(let error):
-                report.skipped.append(
-                    Diagnostic(severity: .error, file: scanner.relative(path), message: error.description))
+            case .failure(let why):
+                report.skipped.append(Diagnostic(severity: .error, file: scanner.relative(path), message: why))
             }
         }
         report.packagesRead = archives.count
@@ -148,21 +249,70 @@ public struct FeedBuilder: Sendable {
         report.ids = model.registrations.count
         report.versions = model.registrations.reduce(0) { $0 + $1.versions.count }
 
-        let sink = LocalFolderSink(root: options.output, concurrency: options.concurrency)
-        let lock = try sink.lock()
-        defer { sink.unlock(lock) }
         let previous = loadCatalog(sink, &report)
         let (catalog, added) = previous.appending(model)
         report.catalogItemsAdded = added
         let vulnerabilities = policy.flatMap { $0.vulnerabilities.isEmpty ? nil : $0.vulnerabilityEntries(for: model) }
-        let documents = FeedRenderer(
-            layout: FeedLayout(baseURL: options.baseURL), extras: extras, vulnerabilities: vulnerabilities
-        ).render(model, catalog: catalog, added: added)
+        clock.mark("model")
+        // Ids whose input is exactly what an earlier build rendered keep their documents.
+        let layout = FeedLayout(baseURL: options.baseURL)
+        let globalKey = IdState.globalKey(
+            baseURL: layout.baseURL, renderers: extras.map { String(describing: type(of: $0)) })
+        var previousIds: IdState?
+        if !options.full, let data = sink.read(IdState.path) {
+            previousIds = IdState.decode(data)
+            if previousIds == nil {
+                report.warnings.append(
+                    Diagnostic(
+                        severity: .note, file: nil,
+                        message:
+                            "\(IdState.path) is damaged or from another version of shelf; every document is rendered again"
+                    ))
+            }
+        }
+        let present = Set(model.registrations.map(\.lowerId))
+        var nextIds = IdState(globalKey: globalKey)
+        var reuse: [String: [String]] = [:]
+        for r in model.registrations {
+            let fingerprint = IdState.fingerprint(r, presentIds: present)
+            nextIds.entries[r.lowerId] = IdState.Entry(fingerprint: fingerprint, paths: [])
+            if let previousIds, previousIds.globalKey == globalKey, let old = previousIds.entries[r.lowerId],
+                old.fingerprint == fingerprint
+            {
+                reuse[r.lowerId] = old.paths
+            }
+        }
+        report.idsRendered = model.registrations.count - reuse.count
+        let rendered = FeedRenderer(layout: layout, extras: extras, vulnerabilities: vulnerabilities)
+            .render(model, catalog: catalog, added: added, reuse: reuse)
+        for (id, paths) in rendered.pathsById { nextIds.entries[id]?.paths = paths }
+        let documents =
+            rendered.documents + [
+                FeedDocument(
+                    path: ReadCache.path, content: .bytes(next.encoded()), contentType: "application/octet-stream",
+                    phase: .serviceIndex),
+                FeedDocument(
+                    path: IdState.path, content: .bytes(nextIds.encoded()), contentType: "application/octet-stream",
+                    phase: .serviceIndex),
+            ]
         let total = documents.count
+        clock.mark("render")
         let summary = try await sink.write(documents, locked: true) { done in
             progress?(.writing(done: done, total: total))
         }
+        clock.mark("write")
+        report.phases = clock.phases
         report.filesWritten = summary.written
+        // Recorded last: a build that fails before this point is never mistaken for a finished one.
+        let last = InputSignature.LastReport(
+            packageFiles: report.packageFiles, packagesRead: report.packagesRead, ids: report.ids,
+            versions: report.versions, skipped: report.skipped, warnings: report.warnings,
+            symbolPackages: report.symbolPackages, pruned: report.pruned, files: summary.written + summary.unchanged)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try sink.writeState(InputSignature.reportPath, (try? encoder.encode(last)) ?? Data())
+        try sink.writeState(
+            InputSignature.path, Data((signature + "\n" + InputSignature.outputStamps(sink.root)).utf8))
         report.filesUnchanged = summary.unchanged
         report.filesRemoved = summary.removed
         report.bytesWritten = summary.bytesWritten
@@ -268,9 +418,21 @@ public struct FeedBuilder: Sendable {
     }
 }
 
+/// Documents from a renderer: those of the feed as a whole, and those of each id.
+public struct RenderedDocuments: Sendable {
+    public var feedWide: [FeedDocument]
+    public var perId: [String: [FeedDocument]]
+
+    public init(feedWide: [FeedDocument], perId: [String: [FeedDocument]]) {
+        self.feedWide = feedWide
+        self.perId = perId
+    }
+}
+
 /// A renderer that lives outside this module (the package site), given the whole model.
 public protocol FeedDocumentRenderer: Sendable {
-    func render(_ model: FeedModel, layout: FeedLayout) -> [FeedDocument]
+    /// Renders the feed-wide documents, and the per-id documents of `ids` (lowercase; nil: all).
+    func render(_ model: FeedModel, layout: FeedLayout, ids: Set<String>?) -> RenderedDocuments
     /// `PackageDetailsUriTemplate/5.1.0`, relative to the base URL, if this renderer writes
     /// package pages.
     var packageDetailsTemplate: String? { get }
@@ -280,7 +442,6 @@ public protocol FeedDocumentRenderer: Sendable {
 public struct FeedRenderer: Sendable {
     public let layout: FeedLayout
     public let extras: [any FeedDocumentRenderer]
-
     /// Advisories for `VulnerabilityInfo/6.7.0`; nil: the feed offers no vulnerability data.
     public let vulnerabilities: [VulnerabilityEntry]?
 
@@ -293,32 +454,55 @@ public struct FeedRenderer: Sendable {
     }
 
     /// `catalog` is the catalog history after this build (see `CatalogState.appending`), whose
-    /// last `added` items are this build's.
-    public func render(_ model: FeedModel, catalog: CatalogState, added: Int) -> [FeedDocument] {
+    /// last `added` items are this build's. The documents of an id in `reuse` are not rendered:
+    /// they are the paths an earlier build wrote for exactly the same input, kept as they are.
+    /// Returns every document and, per id, the paths of its documents.
+    public func render(
+        _ model: FeedModel, catalog: CatalogState, added: Int, reuse: [String: [String]] = [:]
+    ) -> (documents: [FeedDocument], pathsById: [String: [String]]) {
         let flat = FlatContainerRenderer()
         let semver1 = RegistrationRenderer(layout: layout, hive: .semVer1)
         let semver2 = RegistrationRenderer(layout: layout, hive: .semVer2)
         var docs: [FeedDocument] = []
+        var pathsById: [String: [String]] = [:]
+        var perId: [String: [FeedDocument]] = [:]
+        var fresh = Set<String>()
         for r in model.registrations {
-            docs += flat.render(r)
-            docs += semver1.render(r)
-            docs += semver2.render(r)
+            if let kept = reuse[r.lowerId] {
+                pathsById[r.lowerId] = kept
+                for path in kept {
+                    docs.append(FeedDocument(path: path, content: .retained, contentType: "", phase: .content))
+                }
+            } else {
+                fresh.insert(r.lowerId)
+                perId[r.lowerId] = flat.render(r) + semver1.render(r) + semver2.render(r)
+            }
         }
-        docs += SearchRenderer(layout: layout).render(model)
-        docs += CatalogRenderer(layout: layout).render(state: catalog, added: added, model: model)
+        var feedWide: [FeedDocument] = []
+        feedWide += SearchRenderer(layout: layout).render(model)
+        feedWide += CatalogRenderer(layout: layout).render(state: catalog, added: added, model: model)
         if let vulnerabilities {
             let newest =
                 model.registrations.flatMap { $0.versions.map(\.archive.packedAt) }.max()
                 ?? Date(timeIntervalSince1970: 0)
-            docs += VulnerabilityInfoRenderer(layout: layout).render(
+            feedWide += VulnerabilityInfoRenderer(layout: layout).render(
                 vulnerabilities, updated: CatalogTime.string(CatalogTime.ticks(newest)))
         }
-        for extra in extras { docs += extra.render(model, layout: layout) }
+        for extra in extras {
+            let rendered = extra.render(model, layout: layout, ids: reuse.isEmpty ? nil : fresh)
+            feedWide += rendered.feedWide
+            for (id, list) in rendered.perId { perId[id, default: []] += list }
+        }
+        for (id, list) in perId {
+            docs += list
+            pathsById[id] = list.map(\.path)
+        }
+        docs += feedWide
         let template = extras.lazy.compactMap(\.packageDetailsTemplate).first
         docs.append(
             ServiceIndexRenderer(
                 layout: layout, packageDetailsTemplate: template, vulnerabilityInfo: vulnerabilities != nil
             ).render())
-        return docs
+        return (docs, pathsById)
     }
 }

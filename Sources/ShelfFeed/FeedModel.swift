@@ -105,8 +105,8 @@ extension FeedModel {
 }
 
 /// A problem found in the input, for the user. One line each.
-public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
-    public enum Severity: String, Sendable, Hashable { case error, warning, note }
+public struct Diagnostic: Sendable, Hashable, Codable, CustomStringConvertible {
+    public enum Severity: String, Sendable, Hashable, Codable { case error, warning, note }
     public var severity: Severity
     /// The input file concerned, relative to the input folder, or nil for the feed as a whole.
     public var file: String?

@@ -76,6 +76,21 @@ public struct LocalFolderSink: Sendable {
         // killed midway leaves nothing the next build would not know to clean up.
         try writeManifest(Set(previous).union(paths))
 
+        // Every folder the documents need, made once, parents first (cheaper than a recursive
+        // create per file).
+        var folders = Set<String>()
+        for doc in documents {
+            if case .retained = doc.content { continue }
+            var dir = (doc.path as NSString).deletingLastPathComponent
+            while !dir.isEmpty, folders.insert(dir).inserted { dir = (dir as NSString).deletingLastPathComponent }
+        }
+        for dir in folders.sorted(by: { $0.count < $1.count }) {
+            let full = root + "/" + dir
+            if mkdir(full, 0o755) != 0, errno != EEXIST {
+                throw SinkError.cannotCreate(full, String(cString: strerror(errno)))
+            }
+        }
+
         var summary = Summary()
         let phases = Dictionary(grouping: documents, by: \.phase)
         for phase in phases.keys.sorted() {
@@ -147,7 +162,6 @@ public struct LocalFolderSink: Sendable {
             {
                 return (false, 0)
             }
-            try makeDirectory((target as NSString).deletingLastPathComponent)
             let temp = temporaryName(for: target)
             do {
                 try copyFile(source, to: temp)
@@ -166,16 +180,38 @@ public struct LocalFolderSink: Sendable {
         {
             return (false, 0)
         }
-        try makeDirectory((target as NSString).deletingLastPathComponent)
         let temp = temporaryName(for: target)
-        do {
-            try data.write(to: URL(fileURLWithPath: temp))
-        } catch {
+        if !writeAll(data, to: temp) {
+            let why = String(cString: strerror(errno))
             unlink(temp)
-            throw SinkError.writeFailed(relative(target), error.localizedDescription)
+            // The folder may be missing (the manifest, or a folder removed meanwhile): make it, retry once.
+            try makeDirectory((target as NSString).deletingLastPathComponent)
+            guard writeAll(data, to: temp) else {
+                unlink(temp)
+                throw SinkError.writeFailed(relative(target), why)
+            }
         }
         try rename(temp, to: target, relative(target))
         return (true, Int64(data.count))
+    }
+
+    /// Writes bytes to a new file with plain POSIX calls; false with `errno` set on failure.
+    private func writeAll(_ data: Data, to path: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return data.withUnsafeBytes { raw -> Bool in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += n
+            }
+            return true
+        }
     }
 
     private func rename(_ temp: String, to target: String, _ display: String) throws {
@@ -256,6 +292,18 @@ public struct LocalFolderSink: Sendable {
     }
 
     public func unlock(_ fd: Int32) { close(fd) }
+
+    public func removeState(_ path: String) {
+        guard Self.isSafe(path), path.hasPrefix(Self.stateFolder + "/") else { return }
+        unlink(root + "/" + path)
+    }
+
+    /// Writes a small state file of the feed (under `.shelf/`), atomically, outside the manifest:
+    /// it is Shelf's own record, never served.
+    public func writeState(_ path: String, _ data: Data) throws {
+        guard Self.isSafe(path), path.hasPrefix(Self.stateFolder + "/") else { throw SinkError.unsafePath(path) }
+        _ = try writeIfChanged(data, to: root + "/" + path)
+    }
 
     /// Reads a file of the folder (the feed's own state), or nil if it is not there.
     public func read(_ path: String) -> Data? {

@@ -30,7 +30,7 @@ public struct SiteRenderer: FeedDocumentRenderer {
 
     public var packageDetailsTemplate: String? { SiteLayout.detailsTemplate }
 
-    public func render(_ model: FeedModel, layout: FeedLayout) -> [FeedDocument] {
+    public func render(_ model: FeedModel, layout: FeedLayout, ids: Set<String>?) -> RenderedDocuments {
         let site = SiteContext(model: model, layout: layout)
         var docs: [FeedDocument] = [
             FeedDocument(
@@ -44,13 +44,13 @@ public struct SiteRenderer: FeedDocumentRenderer {
                 contentType: "image/svg+xml", phase: .content),
         ]
         let ranked = SearchRenderer.ranked(model)
-        for r in model.registrations {
-            docs += packageDocuments(r, site: site)
-            docs += BadgeRenderer().render(r)
+        var perId: [String: [FeedDocument]] = [:]
+        for r in model.registrations where ids?.contains(r.lowerId) ?? true {
+            perId[r.lowerId] = packageDocuments(r, site: site) + BadgeRenderer().render(r)
         }
         docs.append(searchIndex(ranked))
         docs.append(home(ranked, site: site))
-        return docs
+        return RenderedDocuments(feedWide: docs, perId: perId)
     }
 
     // MARK: Home

@@ -43,6 +43,11 @@ struct Build: AsyncParsableCommand {
     @Flag(name: .customLong("no-site"), help: "Do not write the HTML package site and badges.")
     var noSite = false
 
+    @Flag(
+        name: .long,
+        help: "Ignore what earlier builds recorded (.shelf/): read every package and render every document.")
+    var full = false
+
     @Option(name: .long, help: "The policy file (default: shelf.json in PACKAGES-DIR, when there is one).")
     var policy: String?
 
@@ -71,10 +76,11 @@ struct Build: AsyncParsableCommand {
 
     func run() async throws {
         let started = Date()
-        let options = FeedBuilder.Options(
+        var options = FeedBuilder.Options(
             input: packagesDir, output: out, baseURL: baseURL,
             concurrency: jobs ?? ProcessInfo.processInfo.activeProcessorCount, policyPath: policy,
             warnOnPrefixViolation: prefixViolations == .warn)
+        options.full = full
         let terminal = ProgressLine(enabled: !quiet && !json && isatty(STDERR_FILENO) == 1)
         let report: FeedBuilder.Report
         do {

@@ -16,6 +16,9 @@ struct Summary {
             "shelf: \(report.packageFiles) package files, \(report.packagesRead) read, "
             + "\(report.versions) versions of \(report.ids) ids in the feed"
         if !report.skipped.isEmpty { s += ", \(report.skipped.count) skipped (listed above)" }
+        if report.nothingChanged {
+            return s + String(format: "; nothing changed since the last build; %.1f s", seconds)
+        }
         if report.symbolPackages > 0 { s += ", \(report.symbolPackages) symbol packages ignored" }
         s +=
             "; files: \(report.filesWritten) written, \(report.filesUnchanged) unchanged, \(report.filesRemoved) removed"
@@ -32,6 +35,9 @@ struct Summary {
         let object: [String: Any] = [
             "packageFiles": report.packageFiles,
             "packagesRead": report.packagesRead,
+            "packagesOpened": report.packagesOpened,
+            "idsRendered": report.idsRendered,
+            "nothingChanged": report.nothingChanged,
             "ids": report.ids,
             "versions": report.versions,
             "skipped": report.skipped.map(diag),
@@ -42,6 +48,9 @@ struct Summary {
             "filesRemoved": report.filesRemoved,
             "bytesWritten": report.bytesWritten,
             "seconds": (seconds * 1000).rounded() / 1000,
+            "phases": Dictionary(report.phases.map { ($0.0, ($0.1 * 1000).rounded() / 1000) }, uniquingKeysWith: +),
+            "catalogItemsAdded": report.catalogItemsAdded,
+            "prunedByRetention": report.pruned,
         ]
         let data =
             (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()

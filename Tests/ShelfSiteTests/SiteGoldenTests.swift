@@ -17,7 +17,8 @@ struct SiteGoldenTests {
         let archives = try scanner.scan().packages.map { try PackageArchive.read(path: $0) }
         let policy = try FeedPolicy.load(path: root.appendingPathComponent("SampleFeed/shelf.json").path)
         let model = policy.apply(to: FeedModel(packages: archives, relativePath: scanner.relative)).model
-        return SiteRenderer().render(model, layout: FeedLayout(baseURL: "https://feed.example.com/"))
+        let rendered = SiteRenderer().render(model, layout: FeedLayout(baseURL: "https://feed.example.com/"), ids: nil)
+        return rendered.feedWide + rendered.perId.values.flatMap { $0 }
     }
 
     @Test("SampleFeed: home page, package pages, search index and badges")

@@ -13,6 +13,8 @@ public struct FeedPolicy: Sendable {
     public var deprecations: [DeprecationRule] = []
     public var vulnerabilities: [VulnerabilityRule] = []
     public var retention: [RetentionRule] = []
+    /// The advisory files the policy imported (full paths), for the build's input signature.
+    public var advisoryFiles: [String] = []
 
     public init(file: String) { self.file = file }
 

@@ -154,6 +154,7 @@ extension FeedPolicy {
                 for item in try p.array(value, "advisories") {
                     let relative = try p.string(item, "an advisory file")
                     let path = relative.hasPrefix("/") ? relative : folder + "/" + relative
+                    policy.advisoryFiles.append(path)
                     do {
                         policy.vulnerabilities += try AdvisoryImport.read(path: path, display: relative)
                     } catch {

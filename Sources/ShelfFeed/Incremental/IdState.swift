@@ -1,0 +1,98 @@
+import Crypto
+import Foundation
+import NuGetCore
+
+/// Which documents each id produced last time, and from what input (`.shelf/ids.bin`), so that
+/// a rebuild renders only the ids whose input changed and keeps the other ids' files as they are.
+///
+/// An id's fingerprint covers everything its documents are made from: every version's package
+/// hash, listing, deprecation and advisories, the owners and verified mark, the casing of its id,
+/// and which of its dependencies are in the feed (the package pages link those). Everything the
+/// whole feed shares (base URL, which renderers run, Shelf's own output format) goes into a
+/// global key; when that changes, every id is rendered again.
+struct IdState: Sendable {
+    static let path = ".shelf/ids.bin"
+    static let magic = Array("SHELFID\n".utf8)
+    /// Bumped whenever a renderer's output changes, so that no id keeps documents of an older shape.
+    static let outputFormat = "shelf-output-4"
+
+    struct Entry: Sendable {
+        var fingerprint: String
+        var paths: [String]
+    }
+
+    var globalKey: String
+    var entries: [String: Entry] = [:]
+
+    static func globalKey(baseURL: String, renderers: [String]) -> String {
+        hex(SHA256.hash(data: Data(([outputFormat, baseURL] + renderers).joined(separator: "\n").utf8)))
+    }
+
+    static func fingerprint(_ r: PackageRegistration, presentIds: Set<String>) -> String {
+        var h = SHA256()
+        func add(_ s: String) {
+            h.update(data: Data(s.utf8))
+            h.update(data: Data([0]))
+        }
+        add(r.id)
+        add(r.verified ? "verified" : "-")
+        for o in r.owners { add(o) }
+        add("|")
+        var dependencies = Set<String>()
+        for v in r.versions {
+            add(v.lowerVersion)
+            add(v.nuspec.id)
+            add(v.archive.sha512)
+            add(v.archive.path)
+            add(v.listed ? "listed" : "unlisted")
+            if let d = v.deprecation {
+                add(d.reasons.map(\.rawValue).joined(separator: ","))
+                add(d.message ?? "")
+                add(d.alternateId ?? "")
+                add(d.alternateRange?.normalizedString ?? "*")
+            }
+            for a in v.vulnerabilities {
+                add(a.advisoryURL)
+                add(String(a.severity.rawValue))
+            }
+            for g in v.nuspec.dependencyGroups { for d in g.dependencies { dependencies.insert(d.id.lowercased()) } }
+        }
+        add("|")
+        for d in dependencies.sorted() where presentIds.contains(d) { add(d) }
+        return hex(h.finalize())
+    }
+
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+        digest.map { String(format: "%02x", $0) }.joined()
+    }
+
+    func encoded() -> Data {
+        var w = CacheWriter()
+        w.string(globalKey)
+        w.int(Int64(entries.count))
+        for (id, e) in entries.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+            w.string(id)
+            w.string(e.fingerprint)
+            w.strings(e.paths)
+        }
+        return Data(Self.magic + w.bytes)
+    }
+
+    static func decode(_ data: Data) -> IdState? {
+        let bytes = [UInt8](data)
+        guard bytes.count > magic.count, Array(bytes.prefix(magic.count)) == magic else { return nil }
+        var r = CacheReader(bytes, offset: magic.count)
+        do throws(CacheReader.Damaged) {
+            var state = IdState(globalKey: try r.string())
+            let count = try r.int()
+            guard count >= 0 else { return nil }
+            for _ in 0..<count {
+                let id = try r.string()
+                state.entries[id] = Entry(fingerprint: try r.string(), paths: try r.strings())
+            }
+            return r.atEnd ? state : nil
+        } catch {
+            return nil
+        }
+    }
+}

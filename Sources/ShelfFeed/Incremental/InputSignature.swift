@@ -1,0 +1,62 @@
+import Crypto
+import Foundation
+
+/// A digest of everything a build reads: every package file's path and identity (size, times,
+/// inode), the policy and advisory files, and the options that shape the output. When it equals
+/// the last successful build's (`.shelf/input.sig`), nothing can have changed and the build
+/// stops at once, reporting what the last one reported (`.shelf/last-report.json`).
+struct InputSignature {
+    static let path = ".shelf/input.sig"
+    static let reportPath = ".shelf/last-report.json"
+
+    static func compute(
+        packages: [(relative: String, stamp: ReadCache.Stamp?)], symbolPackages: Int, policyFiles: [String],
+        settings: [String]
+    ) -> String {
+        var h = SHA256()
+        func add(_ s: String) {
+            h.update(data: Data(s.utf8))
+            h.update(data: Data([0]))
+        }
+        for s in settings { add(s) }
+        add("symbols \(symbolPackages)")
+        for p in policyFiles {
+            add(p)
+            add(FileManager.default.contents(atPath: p).map { IdState.hex(SHA256.hash(data: $0)) } ?? "missing")
+        }
+        for (rel, stamp) in packages {
+            add(rel)
+            if let s = stamp {
+                add("\(s.size) \(s.mtime) \(s.ctime) \(s.inode) \(s.device)")
+            } else {
+                add("unreadable")
+            }
+        }
+        return IdState.hex(h.finalize())
+    }
+
+    /// The identity of the files a build leaves as its record (state, manifest, service index):
+    /// if any of them was touched since, the output is not trusted to be the last build's.
+    static func outputStamps(_ root: String) -> String {
+        [
+            "index.json", ".shelf/files.txt", ".shelf/catalog.json", ReadCache.path, IdState.path, reportPath,
+            CatalogLayout.index,
+        ].map { path in
+            guard let s = ReadCache.Stamp.of(root + "/" + path) else { return "-" }
+            return "\(s.size):\(s.mtime):\(s.ctime):\(s.inode)"
+        }.joined(separator: " ")
+    }
+
+    /// What a no-op build reports: the last build's findings.
+    struct LastReport: Codable {
+        var packageFiles: Int
+        var packagesRead: Int
+        var ids: Int
+        var versions: Int
+        var skipped: [Diagnostic]
+        var warnings: [Diagnostic]
+        var symbolPackages: Int
+        var pruned: Int
+        var files: Int
+    }
+}

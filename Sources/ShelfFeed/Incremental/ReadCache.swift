@@ -1,0 +1,103 @@
+import Foundation
+import NuGetCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What the previous build learnt from each package file, so that the next build opens only the
+/// files that are new or changed (`.shelf/read-cache.bin` in the output folder).
+///
+/// A file counts as unchanged when its size, modification time, status-change time, inode and
+/// device are all the same: the status-change time (ctime) moves on every write and cannot be
+/// set back by tools such as `touch`, so a replaced file is never mistaken for the old one. Any
+/// difference means the file is read (and hashed) again. A missing or damaged cache only means
+/// a full read, with a note.
+struct ReadCache: Sendable {
+    static let path = ".shelf/read-cache.bin"
+    /// Bumped whenever what the reader extracts from a package changes.
+    static let format: Int64 = 1
+    static let magic = Array("SHELFRC\n".utf8)
+
+    /// The identity of a file on disk.
+    struct Stamp: Sendable, Hashable {
+        var size: Int64
+        var mtime: Int64
+        var ctime: Int64
+        var inode: Int64
+        var device: Int64
+
+        static func of(_ path: String) -> Stamp? {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return nil }
+            return Stamp(
+                size: Int64(st.st_size), mtime: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+                ctime: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec), inode: Int64(st.st_ino),
+                device: Int64(st.st_dev))
+        }
+    }
+
+    enum Outcome: Sendable {
+        case archive(PackageArchive)
+        /// The reason the file cannot be served (as the reader said it).
+        case failure(String)
+    }
+
+    struct Entry: Sendable {
+        var stamp: Stamp
+        var outcome: Outcome
+    }
+
+    /// By path relative to the input folder.
+    var entries: [String: Entry] = [:]
+
+    func encoded() -> Data {
+        var w = CacheWriter()
+        w.int(Self.format)
+        w.int(Int64(entries.count))
+        for (path, entry) in entries.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+            w.string(path)
+            for v in [entry.stamp.size, entry.stamp.mtime, entry.stamp.ctime, entry.stamp.inode, entry.stamp.device] {
+                w.int(v)
+            }
+            switch entry.outcome {
+            case .archive(let a):
+                w.bool(true)
+                a.encode(into: &w, path: path)
+            case .failure(let why):
+                w.bool(false)
+                w.string(why)
+            }
+        }
+        return Data(Self.magic + w.bytes)
+    }
+
+    /// Reads the cache; nil when it is missing, of another format, or damaged.
+    static func decode(_ data: Data, root: String) -> ReadCache? {
+        let bytes = [UInt8](data)
+        guard bytes.count > magic.count, Array(bytes.prefix(magic.count)) == magic else { return nil }
+        var r = CacheReader(bytes, offset: magic.count)
+        do throws(CacheReader.Damaged) {
+            guard try r.int() == format else { return nil }
+            let count = try r.int()
+            guard count >= 0 else { return nil }
+            var cache = ReadCache()
+            cache.entries.reserveCapacity(Int(count))
+            for _ in 0..<count {
+                let path = try r.string()
+                let stamp = Stamp(
+                    size: try r.int(), mtime: try r.int(), ctime: try r.int(), inode: try r.int(), device: try r.int())
+                let outcome: Outcome
+                if try r.bool() {
+                    outcome = .archive(try PackageArchive.decode(from: &r) { root + "/" + $0 })
+                } else {
+                    outcome = .failure(try r.string())
+                }
+                cache.entries[path] = Entry(stamp: stamp, outcome: outcome)
+            }
+            return r.atEnd ? cache : nil
+        } catch {
+            return nil
+        }
+    }
+}

@@ -34,6 +34,11 @@ public struct NuGetVersion: Sendable, Hashable, Comparable, CustomStringConverti
         self.originalString = metadata.isEmpty ? s : s + "+" + metadata
     }
 
+    /// Rebuilds a version from parts that were parsed before (the read cache).
+    init(cachedNumbers numbers: [Int], releaseLabels: [String], metadata: String, originalString: String) {
+        self.init(numbers: numbers, releaseLabels: releaseLabels, metadata: metadata, originalString: originalString)
+    }
+
     private init(
         numbers: [Int], releaseLabels: [String], metadata: String, originalString: String
     ) {

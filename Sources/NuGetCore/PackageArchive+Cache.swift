@@ -28,7 +28,9 @@ public struct CacheWriter {
 
 /// Reads what `CacheWriter` wrote; every read is bounds-checked, so a damaged file throws.
 public struct CacheReader {
-    public struct Damaged: Error {}
+    public struct Damaged: Error {
+        public init() {}
+    }
     let bytes: [UInt8]
     public private(set) var offset: Int
 
@@ -123,7 +125,7 @@ extension Nuspec {
     func encode(into w: inout CacheWriter) {
         w.string(id)
         w.string(versionText)
-        w.string(version.originalString)
+        version.encode(into: &w)
         for s in [title, authors, owners, description, summary, releaseNotes, copyright, language] { w.optional(s) }
         w.strings(tags)
         for s in [projectUrl, iconUrl, icon, readme, licenseUrl] { w.optional(s) }
@@ -168,7 +170,7 @@ extension Nuspec {
     static func decode(from r: inout CacheReader) throws(CacheReader.Damaged) -> Nuspec {
         let id = try r.string()
         let versionText = try r.string()
-        guard let version = NuGetVersion(try r.string()) else { throw CacheReader.Damaged() }
+        let version = try NuGetVersion.decode(from: &r)
         var texts: [String?] = []
         for _ in 0..<8 { texts.append(try r.optional()) }
         let tags = try r.strings()
@@ -217,23 +219,42 @@ extension Nuspec {
     }
 }
 
+extension NuGetVersion {
+    /// The parsed parts, so that reading the cache does not parse versions again.
+    func encode(into w: inout CacheWriter) {
+        for n in [major, minor, patch, revision] { w.int(Int64(n)) }
+        w.strings(releaseLabels)
+        w.string(metadata)
+        w.string(originalString)
+    }
+
+    static func decode(from r: inout CacheReader) throws(CacheReader.Damaged) -> NuGetVersion {
+        let numbers = [Int(try r.int()), Int(try r.int()), Int(try r.int()), Int(try r.int())]
+        return NuGetVersion(
+            cachedNumbers: numbers, releaseLabels: try r.strings(), metadata: try r.string(),
+            originalString: try r.string())
+    }
+}
+
 extension VersionRange {
     func encode(into w: inout CacheWriter) {
-        w.optional(minVersion?.originalString)
+        w.bool(minVersion != nil)
+        minVersion?.encode(into: &w)
         w.bool(isMinInclusive)
-        w.optional(maxVersion?.originalString)
+        w.bool(maxVersion != nil)
+        maxVersion?.encode(into: &w)
         w.bool(isMaxInclusive)
         w.optional(floatText)
     }
 
     static func decode(from r: inout CacheReader) throws(CacheReader.Damaged) -> VersionRange {
-        let min = try r.optional()
+        let min = try r.bool() ? try NuGetVersion.decode(from: &r) : nil
         let minInclusive = try r.bool()
-        let max = try r.optional()
+        let max = try r.bool() ? try NuGetVersion.decode(from: &r) : nil
         let maxInclusive = try r.bool()
         let float = try r.optional()
         return VersionRange(
-            minVersion: min.flatMap { NuGetVersion($0) }, isMinInclusive: minInclusive,
-            maxVersion: max.flatMap { NuGetVersion($0) }, isMaxInclusive: maxInclusive, floatText: float)
+            minVersion: min, isMinInclusive: minInclusive, maxVersion: max, isMaxInclusive: maxInclusive,
+            floatText: float)
     }
 }

@@ -130,16 +130,15 @@ public struct FeedBuilder: Sendable {
         let lock = try sink.lock()
         defer { sink.unlock(lock) }
         var cache = ReadCache()
-        if !options.full, let data = sink.read(ReadCache.path) {
-            if let loaded = ReadCache.decode(data, root: scanner.root) {
-                cache = loaded
-            } else {
+        if !options.full {
+            let loaded = ReadCache.load(read: sink.read, root: scanner.root)
+            cache = loaded.cache
+            if loaded.damaged {
                 report.warnings.append(
                     Diagnostic(
                         severity: .note, file: nil,
-                        message:
-                            "\(ReadCache.path) is damaged or from another version of shelf; every package is read again"
-                    ))
+                        message: "part of the read cache (.shelf/read-cache/) is damaged or from another version of "
+                            + "shelf; the packages it covered are read again"))
             }
         }
 
@@ -283,17 +282,33 @@ public struct FeedBuilder: Sendable {
             }
         }
         report.idsRendered = model.registrations.count - reuse.count
+        // Only the read-cache shards that changed are written again.
+        var dirtyShards = Set(toRead.map { ReadCache.shard(of: scanner.relative(scan.packages[$0])) })
+        for path in cache.entries.keys where next.entries[path] == nil { dirtyShards.insert(ReadCache.shard(of: path)) }
+        if options.full || cache.entries.isEmpty { dirtyShards = Set(0..<ReadCache.shardCount) }
+        var cacheDocuments: [FeedDocument] = []
+        let shards = next.encodedShards(only: dirtyShards)
+        for n in 0..<ReadCache.shardCount {
+            cacheDocuments.append(
+                FeedDocument(
+                    path: ReadCache.shardPath(n), content: shards[n].map { .bytes($0) } ?? .retained,
+                    contentType: "application/octet-stream", phase: .serviceIndex))
+        }
+
+        // Full catalog pages before the first one this build appends to are unchanged on disk
+        // (when the base URL is the same as last time).
+        var keepPages = 0
+        if let previousIds, previousIds.globalKey == globalKey {
+            keepPages = added == 0 ? Int.max : (catalog.items.count - added) / CatalogLayout.pageSize
+        }
         let rendered = FeedRenderer(layout: layout, extras: extras, vulnerabilities: vulnerabilities)
-            .render(model, catalog: catalog, added: added, reuse: reuse)
+            .render(model, catalog: catalog, added: added, reuse: reuse, keepCatalogPagesBefore: keepPages)
         for (id, paths) in rendered.pathsById { nextIds.entries[id]?.paths = paths }
         let documents =
-            rendered.documents + [
-                FeedDocument(
-                    path: ReadCache.path, content: .bytes(next.encoded()), contentType: "application/octet-stream",
-                    phase: .serviceIndex),
+            rendered.documents + cacheDocuments + [
                 FeedDocument(
                     path: IdState.path, content: .bytes(nextIds.encoded()), contentType: "application/octet-stream",
-                    phase: .serviceIndex),
+                    phase: .serviceIndex)
             ]
         let total = documents.count
         clock.mark("render")
@@ -457,8 +472,11 @@ public struct FeedRenderer: Sendable {
     /// last `added` items are this build's. The documents of an id in `reuse` are not rendered:
     /// they are the paths an earlier build wrote for exactly the same input, kept as they are.
     /// Returns every document and, per id, the paths of its documents.
+    ///
+    /// `keepCatalogPagesBefore`: catalog pages below this number are on disk unchanged.
     public func render(
-        _ model: FeedModel, catalog: CatalogState, added: Int, reuse: [String: [String]] = [:]
+        _ model: FeedModel, catalog: CatalogState, added: Int, reuse: [String: [String]] = [:],
+        keepCatalogPagesBefore: Int = 0
     ) -> (documents: [FeedDocument], pathsById: [String: [String]]) {
         let flat = FlatContainerRenderer()
         let semver1 = RegistrationRenderer(layout: layout, hive: .semVer1)
@@ -480,7 +498,8 @@ public struct FeedRenderer: Sendable {
         }
         var feedWide: [FeedDocument] = []
         feedWide += SearchRenderer(layout: layout).render(model)
-        feedWide += CatalogRenderer(layout: layout).render(state: catalog, added: added, model: model)
+        feedWide += CatalogRenderer(layout: layout).render(
+            state: catalog, added: added, model: model, keepPagesBefore: keepCatalogPagesBefore)
         if let vulnerabilities {
             let newest =
                 model.registrations.flatMap { $0.versions.map(\.archive.packedAt) }.max()

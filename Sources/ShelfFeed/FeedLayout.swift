@@ -56,6 +56,13 @@ public struct FeedLayout: Sendable {
     /// Percent-encodes what a URL path may not carry as is (`+` in build metadata is kept out of
     /// paths by normalization; non-ASCII ids are encoded as UTF-8).
     static func escapePath(_ path: String) -> String {
+        // Nearly every path is plain ASCII that needs no escaping: skip Foundation for those.
+        if path.utf8.allSatisfy({ b in
+            (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) || b == 0x2E || b == 0x2D
+                || b == 0x5F || b == 0x2F
+        }) {
+            return path
+        }
         var allowed = CharacterSet.urlPathAllowed
         allowed.remove(charactersIn: "+;=")
         return path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path

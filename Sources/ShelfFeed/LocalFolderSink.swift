@@ -68,21 +68,30 @@ public struct LocalFolderSink: Sendable {
     ) async throws -> Summary {
         let lock = locked ? nil : try self.lock()
         defer { if let lock { unlock(lock) } }
+        var summary = Summary()
 
         let previous = readManifest()
+        let previousSet = Set(previous)
         let paths = documents.map(\.path)
         for p in paths where !Self.isSafe(p) { throw SinkError.unsafePath(p) }
+        let current = Set(paths)
         // Until this build completes, the manifest names both feeds, so that a build that is
         // killed midway leaves nothing the next build would not know to clean up.
-        try writeManifest(Set(previous).union(paths))
+        if !current.isSubset(of: previousSet) { try writeManifest(previousSet.union(current)) }
+
+        // Retained documents are already in place: nothing to write or compare.
+        let active = documents.filter {
+            if case .retained = $0.content { return false }
+            return true
+        }
+        summary.unchanged = documents.count - active.count
 
         // Every folder the documents need, made once, parents first (cheaper than a recursive
         // create per file).
         var folders = Set<String>()
-        for doc in documents {
-            if case .retained = doc.content { continue }
-            var dir = (doc.path as NSString).deletingLastPathComponent
-            while !dir.isEmpty, folders.insert(dir).inserted { dir = (dir as NSString).deletingLastPathComponent }
+        for doc in active {
+            var dir = Self.parent(doc.path)
+            while !dir.isEmpty, folders.insert(dir).inserted { dir = Self.parent(dir) }
         }
         for dir in folders.sorted(by: { $0.count < $1.count }) {
             let full = root + "/" + dir
@@ -91,10 +100,9 @@ public struct LocalFolderSink: Sendable {
             }
         }
 
-        var summary = Summary()
-        let phases = Dictionary(grouping: documents, by: \.phase)
+        let phases = Dictionary(grouping: active, by: \.phase)
         for phase in phases.keys.sorted() {
-            let docs = phases[phase]!.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+            let docs = phases[phase]!.sorted { $0.path < $1.path }
             try await withThrowingTaskGroup(of: (Bool, Int64).self) { group in
                 var next = 0
                 func add() {
@@ -116,7 +124,6 @@ public struct LocalFolderSink: Sendable {
             }
         }
 
-        let current = Set(paths)
         for stale in previous where !current.contains(stale) {
             let full = root + "/" + stale
             if unlink(full) == 0 {
@@ -124,8 +131,14 @@ public struct LocalFolderSink: Sendable {
                 removeEmptyParents(of: stale)
             }
         }
-        try writeManifest(current)
+        if current != previousSet { try writeManifest(current) }
         return summary
+    }
+
+    /// The folder part of a relative path (`a/b/c.json` → `a/b`), without Foundation's path APIs.
+    static func parent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return String(path[..<slash])
     }
 
     // MARK: Documents
@@ -312,12 +325,12 @@ public struct LocalFolderSink: Sendable {
     }
 
     func readManifest() -> [String] {
-        guard let text = try? String(contentsOfFile: root + "/" + Self.manifestName, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").map(String.init).filter(Self.isSafe)
+        guard let data = FileManager.default.contents(atPath: root + "/" + Self.manifestName) else { return [] }
+        return data.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }.filter(Self.isSafe)
     }
 
     private func writeManifest(_ paths: Set<String>) throws {
-        let text = paths.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.joined(separator: "\n") + "\n"
+        let text = paths.sorted().joined(separator: "\n") + "\n"
         _ = try writeIfChanged(Data(text.utf8), to: root + "/" + Self.manifestName)
     }
 
@@ -329,11 +342,24 @@ public struct LocalFolderSink: Sendable {
         }
     }
 
-    /// A relative path that stays inside the output folder.
+    /// A relative path that stays inside the output folder: not empty, not absolute, no `\`,
+    /// NUL, empty, `.` or `..` segment. (A byte scan: this runs for every file of the feed.)
     static func isSafe(_ path: String) -> Bool {
-        !path.isEmpty && !path.hasPrefix("/") && !path.contains("\\") && !path.contains("\0")
-            && !path.split(separator: "/", omittingEmptySubsequences: false).contains {
-                $0 == ".." || $0 == "." || $0.isEmpty
+        var segmentLength = 0
+        var allDots = true
+        for b in path.utf8 {
+            switch b {
+            case UInt8(ascii: "/"):
+                if segmentLength == 0 || (allDots && segmentLength <= 2) { return false }
+                segmentLength = 0
+                allDots = true
+            case UInt8(ascii: "\\"), 0:
+                return false
+            default:
+                segmentLength += 1
+                if b != UInt8(ascii: ".") { allDots = false }
             }
+        }
+        return segmentLength > 0 && !(allDots && segmentLength <= 2)
     }
 }

@@ -58,29 +58,35 @@ public struct SiteRenderer: FeedDocumentRenderer {
     private func home(_ ranked: [(PackageRegistration, [PackageVersion])], site: SiteContext) -> FeedDocument {
         // The home page lists ids alphabetically; the search narrows the list.
         let sorted = ranked.sorted { $0.0.lowerId.utf8.lexicographicallyPrecedes($1.0.lowerId.utf8) }
-        var packages: [[String: Any]] = []
+        // Built by hand rather than through Mustache: this list has an entry per id, and the
+        // page is made again whenever any package changes.
+        var items = ""
+        var count = 0
+        let e = HTMLText.escape
         for (r, listed) in sorted {
             guard let latest = SearchRenderer.latest(listed) else { continue }
+            count += 1
             let n = latest.nuspec
-            var item: [String: Any] = [
-                "lowerId": r.lowerId,
-                "id": r.id,
-                "version": latest.version.normalizedString,
-                "href": Self.href(SiteLayout.idPage(r.lowerId)),
-                "icon": site.icon(latest, r, root: ""),
-                "description": Self.shorten(n.summary ?? n.description ?? "", to: 300),
-                "hasTags": !n.tags.isEmpty,
-                "tags": Array(n.tags.prefix(12)),
-            ]
-            if latest.version.isPrerelease { item["prerelease"] = true }
-            if r.verified { item["verified"] = true }
-            if let authors = n.authors, !authors.isEmpty { item["authors"] = authors }
-            packages.append(item)
+            items += "<li data-id=\"\(e(r.lowerId))\">\n"
+            items +=
+                "<img class=\"icon\" src=\"\(e(site.icon(latest, r, root: "")))\" alt=\"\" width=\"40\" height=\"40\" loading=\"lazy\">\n"
+            items +=
+                "<div class=\"entry\">\n<p class=\"name\"><a href=\"\(e(Self.href(SiteLayout.idPage(r.lowerId))))\">\(e(r.id))</a> "
+            items += "<span class=\"version\">\(e(latest.version.normalizedString))</span>"
+            if latest.version.isPrerelease { items += " <span class=\"tag pre\">prerelease</span>" }
+            if r.verified { items += " <span class=\"verified\" title=\"Reserved ID prefix\">&#10004; verified</span>" }
+            items += "</p>\n"
+            if let authors = n.authors, !authors.isEmpty { items += "<p class=\"by\">by \(e(authors))</p>\n" }
+            items += "<p class=\"desc\">\(e(Self.shorten(n.summary ?? n.description ?? "", to: 300)))</p>\n"
+            if !n.tags.isEmpty {
+                items += "<ul class=\"tags\">" + n.tags.prefix(12).map { "<li>\(e($0))</li>" }.joined() + "</ul>\n"
+            }
+            items += "</div>\n</li>\n"
         }
         let versionCount = ranked.reduce(0) { $0 + $1.1.count }
         let body = SiteTemplates.library.render(
             [
-                "packages": packages, "idCount": String(packages.count), "versionCount": String(versionCount),
+                "items": items, "idCount": String(count), "versionCount": String(versionCount),
                 "feedURL": site.feedURL, "sourceName": site.sourceName,
             ] as [String: Any], withTemplate: "home")!
         let html = site.page(
@@ -150,10 +156,28 @@ public struct SiteRenderer: FeedDocumentRenderer {
         return path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path
     }
 
+    /// Whitespace runs become one space; text beyond `limit` characters is cut with `…`.
     static func shorten(_ s: String, to limit: Int) -> String {
-        let flat = s.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        if flat.count <= limit { return flat }
-        return String(flat.prefix(limit - 1)) + "…"
+        var out = ""
+        var count = 0
+        var pendingSpace = false
+        for c in s {
+            if c.isWhitespace {
+                pendingSpace = count > 0
+                continue
+            }
+            if pendingSpace {
+                out.append(" ")
+                count += 1
+                pendingSpace = false
+            }
+            if count >= limit {
+                return String(out.prefix(limit - 1)) + "…"
+            }
+            out.append(c)
+            count += 1
+        }
+        return out
     }
 }
 

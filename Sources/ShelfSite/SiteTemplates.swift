@@ -50,17 +50,7 @@ enum SiteTemplates {
         <p id="count" class="count" aria-live="polite">{{idCount}} packages</p>
         </div>
         <ol id="packages" class="package-list">
-        {{#packages}}
-        <li data-id="{{lowerId}}">
-        <img class="icon" src="{{icon}}" alt="" width="40" height="40" loading="lazy">
-        <div class="entry">
-        <p class="name"><a href="{{href}}">{{id}}</a> <span class="version">{{version}}</span>{{#prerelease}} <span class="tag pre">prerelease</span>{{/prerelease}}{{#verified}} <span class="verified" title="Reserved ID prefix">&#10004; verified</span>{{/verified}}</p>
-        {{#authors}}<p class="by">by {{authors}}</p>{{/authors}}
-        <p class="desc">{{description}}</p>
-        {{#hasTags}}<ul class="tags">{{#tags}}<li>{{.}}</li>{{/tags}}</ul>{{/hasTags}}
-        </div>
-        </li>
-        {{/packages}}
+        {{{items}}}
         </ol>
         <p id="none" class="none" hidden>No package matches your search.</p>
 

@@ -105,22 +105,22 @@ struct DiscoveryTests {
 
         // A lost state file: the history is read back from the catalog, and nothing changes.
         let before = try snapshot(out) { $0.hasPrefix(".shelf/") }
-        try FileManager.default.removeItem(atPath: out + "/.shelf/catalog.json")
+        try FileManager.default.removeItem(atPath: out + "/.shelf/catalog.bin")
         try build()
         #expect(try snapshot(out) { $0.hasPrefix(".shelf/") } == before)
         // A damaged one: a warning, the same recovery.
-        try Data("{not json".utf8).write(to: URL(fileURLWithPath: out + "/.shelf/catalog.json"))
+        try Data("{not json".utf8).write(to: URL(fileURLWithPath: out + "/.shelf/catalog.bin"))
         let r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL])
         #expect(r.status == 0)
-        #expect(r.stderr.contains("warning: .shelf/catalog.json is not valid"), "\(r.stderr)")
+        #expect(r.stderr.contains("warning: .shelf/catalog.bin is not valid"), "\(r.stderr)")
         #expect(try snapshot(out) { $0.hasPrefix(".shelf/") } == before)
         // A build that stopped after the catalog but before the state file: the stale state is
         // noticed and the catalog on disk wins, so no commit followers have seen is lost.
-        let stale = try Data(contentsOf: URL(fileURLWithPath: out + "/.shelf/catalog.json"))
+        let stale = try Data(contentsOf: URL(fileURLWithPath: out + "/.shelf/catalog.bin"))
         try FileManager.default.moveItem(atPath: removed, toPath: kept)
         try build()
         #expect(try Self.catalogItems(out).count == 11)
-        try stale.write(to: URL(fileURLWithPath: out + "/.shelf/catalog.json"))
+        try stale.write(to: URL(fileURLWithPath: out + "/.shelf/catalog.bin"))
         try FileManager.default.moveItem(atPath: kept, toPath: removed)
         let r3 = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL])
         #expect(r3.stderr.contains("is behind the catalog"), "\(r3.stderr)")

@@ -21,8 +21,8 @@ public struct CatalogState: Sendable, Equatable {
     public init(items: [CatalogItem] = []) { self.items = items }
 
     /// Where the state is kept, inside the output folder (clients never read it).
-    public static let path = ".shelf/catalog.json"
-    static let formatVersion = 1
+    public static let path = ".shelf/catalog.bin"
+    static let formatVersion = 2
 
     /// The history with this build's changes appended, and how many items were appended.
     public func appending(_ model: FeedModel) -> (state: CatalogState, added: Int) {
@@ -96,17 +96,25 @@ public struct CatalogState: Sendable, Equatable {
 
     // MARK: Persistence
 
-    private struct File: Codable {
-        var format: Int
-        var items: [CatalogItem]
-    }
+    static let magic = Array("SHELFCT\n".utf8)
 
-    /// The state as stored in the feed folder.
+    /// The state as stored in the feed folder (a compact binary form: it is read on every build).
     public func encoded() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        // Encoding plain strings, numbers and booleans cannot fail.
-        return (try? encoder.encode(File(format: Self.formatVersion, items: items))) ?? Data()
+        var w = CacheWriter()
+        w.int(Int64(Self.formatVersion))
+        w.int(Int64(items.count))
+        for item in items {
+            w.bool(item.kind == .details)
+            w.string(item.id)
+            w.string(item.version)
+            w.string(item.lowerId)
+            w.string(item.lowerVersion)
+            w.int(item.ticks)
+            w.string(item.commitId)
+            w.optional(item.sha512)
+            w.bool(item.listed ?? true)
+        }
+        return Data(Self.magic + w.bytes)
     }
 
     public enum LoadError: Error, CustomStringConvertible {
@@ -121,30 +129,54 @@ public struct CatalogState: Sendable, Equatable {
 
     /// Reads the stored state. Items must be in strictly increasing time order.
     public static func decode(_ data: Data) throws -> CatalogState {
-        let file: File
-        do {
-            file = try JSONDecoder().decode(File.self, from: data)
-        } catch {
-            throw LoadError.unreadable("\(path) is not valid (\(error))")
+        let bytes = [UInt8](data)
+        guard bytes.count >= magic.count, Array(bytes.prefix(magic.count)) == magic else {
+            throw LoadError.unreadable("\(path) is not valid")
         }
-        guard file.format == formatVersion else {
-            throw LoadError.unreadable("\(path) has format \(file.format); this shelf reads format \(formatVersion)")
+        var r = CacheReader(bytes, offset: magic.count)
+        var items: [CatalogItem] = []
+        var format: Int64 = -1
+        do throws(CacheReader.Damaged) { format = try r.int() } catch {}
+        guard format == Int64(formatVersion) else {
+            throw LoadError.unreadable("\(path) has another format; this shelf reads format \(formatVersion)")
+        }
+        do throws(CacheReader.Damaged) {
+            let count = try r.int()
+            guard count >= 0, count <= Int64(bytes.count) else { throw CacheReader.Damaged() }
+            items.reserveCapacity(Int(count))
+            for _ in 0..<count {
+                let details = try r.bool()
+                let item = CatalogItem(
+                    kind: details ? .details : .delete, id: try r.string(), version: try r.string(),
+                    lowerId: try r.string(), lowerVersion: try r.string(), ticks: try r.int(), commitId: try r.string(),
+                    sha512: try r.optional(), listed: try r.bool())
+                items.append(
+                    details
+                        ? item
+                        : CatalogItem(
+                            kind: .delete, id: item.id, version: item.version, lowerId: item.lowerId,
+                            lowerVersion: item.lowerVersion, ticks: item.ticks, commitId: item.commitId, sha512: nil,
+                            listed: nil))
+            }
+            guard r.atEnd else { throw CacheReader.Damaged() }
+        } catch {
+            throw LoadError.unreadable("\(path) is not valid (damaged)")
         }
         var last: Int64 = -1
-        for item in file.items {
+        for item in items {
             guard item.ticks > last else {
                 throw LoadError.unreadable("\(path) lists commits out of time order at \(item.id) \(item.version)")
             }
             last = item.ticks
         }
-        return CatalogState(items: file.items)
+        return CatalogState(items: items)
     }
 }
 
 /// One catalog commit: a package version added or changed (`PackageDetails`) or removed
 /// (`PackageDelete`).
-public struct CatalogItem: Sendable, Codable, Equatable {
-    public enum Kind: String, Sendable, Codable { case details, delete }
+public struct CatalogItem: Sendable, Equatable {
+    public enum Kind: String, Sendable { case details, delete }
     public var kind: Kind
     /// The id as the package wrote it.
     public var id: String
@@ -179,9 +211,33 @@ public enum CatalogTime {
         }
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%07lldZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int64(fraction))
+        // Formatted by hand: this runs for every catalog item on every build.
+        var out: [UInt8] = []
+        out.reserveCapacity(28)
+        func digits(_ value: Int, _ count: Int) {
+            var v = value
+            var tmp = [UInt8](repeating: 0x30, count: count)
+            for i in stride(from: count - 1, through: 0, by: -1) {
+                tmp[i] = UInt8(0x30 + v % 10)
+                v /= 10
+            }
+            out += tmp
+        }
+        digits(Int(parts.tm_year) + 1900, 4)
+        out.append(0x2D)
+        digits(Int(parts.tm_mon) + 1, 2)
+        out.append(0x2D)
+        digits(Int(parts.tm_mday), 2)
+        out.append(0x54)
+        digits(Int(parts.tm_hour), 2)
+        out.append(0x3A)
+        digits(Int(parts.tm_min), 2)
+        out.append(0x3A)
+        digits(Int(parts.tm_sec), 2)
+        out.append(0x2E)
+        digits(Int(fraction), 7)
+        out.append(0x5A)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The folder name nuget.org gives a commit's leaves (`2015.02.01.06.22.45`), with the ticks

@@ -63,14 +63,20 @@ struct IdState: Sendable {
     }
 
     static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for b in digest {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     func encoded() -> Data {
         var w = CacheWriter()
         w.string(globalKey)
         w.int(Int64(entries.count))
-        for (id, e) in entries.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+        for (id, e) in entries.sorted(by: { $0.key < $1.key }) {
             w.string(id)
             w.string(e.fingerprint)
             w.strings(e.paths)

@@ -39,7 +39,7 @@ struct InputSignature {
     /// if any of them was touched since, the output is not trusted to be the last build's.
     static func outputStamps(_ root: String) -> String {
         [
-            "index.json", ".shelf/files.txt", ".shelf/catalog.json", ReadCache.path, IdState.path, reportPath,
+            "index.json", ".shelf/files.txt", CatalogState.path, IdState.path, reportPath,
             CatalogLayout.index,
         ].map { path in
             guard let s = ReadCache.Stamp.of(root + "/" + path) else { return "-" }

@@ -14,9 +14,21 @@ import NuGetCore
 /// difference means the file is read (and hashed) again. A missing or damaged cache only means
 /// a full read, with a note.
 struct ReadCache: Sendable {
-    static let path = ".shelf/read-cache.bin"
+    /// The cache is split into shards by path, so that adding one package rewrites one shard.
+    static let shardCount = 64
+    static func shardPath(_ n: Int) -> String { ".shelf/read-cache/\(n < 10 ? "0" : "")\(n).bin" }
+
+    /// A stable shard number for a path (FNV-1a; Swift's own hash is seeded per process).
+    static func shard(of path: String) -> Int {
+        var h: UInt32 = 2_166_136_261
+        for b in path.utf8 {
+            h ^= UInt32(b)
+            h = h &* 16_777_619
+        }
+        return Int(h % UInt32(shardCount))
+    }
     /// Bumped whenever what the reader extracts from a package changes.
-    static let format: Int64 = 1
+    static let format: Int64 = 2
     static let magic = Array("SHELFRC\n".utf8)
 
     /// The identity of a file on disk.
@@ -51,11 +63,25 @@ struct ReadCache: Sendable {
     /// By path relative to the input folder.
     var entries: [String: Entry] = [:]
 
-    func encoded() -> Data {
+    /// The shard files, for the shards in `only` (all when nil).
+    func encodedShards(only: Set<Int>? = nil) -> [Int: Data] {
+        var byShard: [Int: [(String, Entry)]] = [:]
+        for (path, entry) in entries {
+            let n = Self.shard(of: path)
+            if only?.contains(n) ?? true { byShard[n, default: []].append((path, entry)) }
+        }
+        var out: [Int: Data] = [:]
+        for n in 0..<Self.shardCount where only?.contains(n) ?? true {
+            out[n] = Self.encode(byShard[n] ?? [])
+        }
+        return out
+    }
+
+    static func encode(_ list: [(String, Entry)]) -> Data {
         var w = CacheWriter()
         w.int(Self.format)
-        w.int(Int64(entries.count))
-        for (path, entry) in entries.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+        w.int(Int64(list.count))
+        for (path, entry) in list.sorted(by: { $0.0 < $1.0 }) {
             w.string(path)
             for v in [entry.stamp.size, entry.stamp.mtime, entry.stamp.ctime, entry.stamp.inode, entry.stamp.device] {
                 w.int(v)
@@ -72,7 +98,23 @@ struct ReadCache: Sendable {
         return Data(Self.magic + w.bytes)
     }
 
-    /// Reads the cache; nil when it is missing, of another format, or damaged.
+    /// Reads every shard. A missing shard is empty (its packages are read again); `damaged`
+    /// says some shard could not be used.
+    static func load(read: (String) -> Data?, root: String) -> (cache: ReadCache, damaged: Bool) {
+        var cache = ReadCache()
+        var damaged = false
+        for n in 0..<shardCount {
+            guard let data = read(shardPath(n)) else { continue }
+            if let part = decode(data, root: root) {
+                cache.entries.merge(part.entries) { a, _ in a }
+            } else {
+                damaged = true
+            }
+        }
+        return (cache, damaged)
+    }
+
+    /// Reads one shard; nil when it is of another format or damaged.
     static func decode(_ data: Data, root: String) -> ReadCache? {
         let bytes = [UInt8](data)
         guard bytes.count > magic.count, Array(bytes.prefix(magic.count)) == magic else { return nil }

@@ -25,7 +25,10 @@ public struct CatalogRenderer: Sendable {
     public init(layout: FeedLayout) { self.layout = layout }
 
     /// `state` is the full history after this build; its last `added` items are new.
-    public func render(state: CatalogState, added: Int, model: FeedModel) -> [FeedDocument] {
+    ///
+    /// Pages numbered below `keepPagesBefore` are already on disk with these exact bytes (their
+    /// items never change and the base URL is the same): they are kept, not rendered.
+    public func render(state: CatalogState, added: Int, model: FeedModel, keepPagesBefore: Int = 0) -> [FeedDocument] {
         var docs: [FeedDocument] = []
         let firstNew = state.items.count - added
         var versions: [String: (PackageRegistration, PackageVersion)] = [:]
@@ -61,6 +64,19 @@ public struct CatalogRenderer: Sendable {
             let pagePath = CatalogLayout.page(n)
             let pageURL = layout.url(pagePath)
             let last = chunk.last!
+            pages.append(
+                .object([
+                    "@id": .string(pageURL),
+                    "@type": "CatalogPage",
+                    "commitId": .string(last.commitId),
+                    "commitTimeStamp": .string(CatalogTime.string(last.ticks)),
+                    "count": .int(chunk.count),
+                ]))
+            if n < keepPagesBefore {
+                docs.append(
+                    FeedDocument(path: pagePath, content: .retained, contentType: "application/json", phase: .leaves))
+                continue
+            }
             let page: JSON = .object([
                 "@id": .string(pageURL),
                 "@type": "CatalogPage",
@@ -72,14 +88,6 @@ public struct CatalogRenderer: Sendable {
                 "@context": Self.pageContext,
             ])
             docs.append(.json(pagePath, page, phase: .leaves))
-            pages.append(
-                .object([
-                    "@id": .string(pageURL),
-                    "@type": "CatalogPage",
-                    "commitId": .string(last.commitId),
-                    "commitTimeStamp": .string(CatalogTime.string(last.ticks)),
-                    "count": .int(chunk.count),
-                ]))
         }
         let last = state.items.last
         let lastCreated = state.items.last { $0.kind == .details }

@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+
+/// Incremental builds give exactly the bytes of a full build: random sequences of add, replace
+/// and remove, each step built incrementally in one folder and with `--full` in another that has
+/// the same history; and, catalog history aside, the same as a fresh build of the same input.
+@Suite(.serialized)
+struct IncrementalTests {
+    static let baseURL = "https://feed.example.com/"
+    static let generator = Repo.root.appendingPathComponent("scripts/generate-feed.py").path
+
+    /// A small deterministic random generator (the test must not depend on the run).
+    struct SplitMix {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    }
+
+    static func build(_ input: String, _ out: String, full: Bool = false) throws -> [String: Any] {
+        let r = try shelf(
+            ["build", input, "--out", out, "--base-url", baseURL, "--json"] + (full ? ["--full"] : []))
+        #expect(r.status == 0, "\(r.stderr)")
+        return (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    @Test("random add, replace and remove: incremental == --full == fresh (catalog history aside)", arguments: [1, 2])
+    func randomSequences(seed: UInt64) throws {
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        // A pool of 80 generated packages; the input folder holds a changing subset.
+        let pool = tmp.sub("pool")
+        let made = try python([Self.generator, pool, "--versions", "80", "--seed", String(seed)])
+        #expect(made.status == 0, "\(made.stderr)")
+        let alternate = tmp.sub("alternate")
+        _ = try python([Self.generator, alternate, "--versions", "80", "--seed", String(seed + 100)])
+        let names = try FileManager.default.contentsOfDirectory(atPath: pool).sorted()
+        let input = tmp.sub("in")
+        try FileManager.default.createDirectory(atPath: input, withIntermediateDirectories: true)
+        let fm = FileManager.default
+        var rng = SplitMix(state: seed)
+        for name in names where rng.below(2) == 0 {
+            try fm.copyItem(atPath: pool + "/" + name, toPath: input + "/" + name)
+        }
+
+        let incremental = tmp.sub("incremental")
+        let full = tmp.sub("full")
+        for step in 0..<8 {
+            if step > 0 {
+                // 1 to 4 changes: add a package from the pool, remove one, or replace one with a
+                // different file of the same name (other content, so another hash).
+                for _ in 0...rng.below(4) {
+                    let present = try fm.contentsOfDirectory(atPath: input).sorted()
+                    let absent = names.filter { !present.contains($0) }
+                    switch rng.below(3) {
+                    case 0 where !absent.isEmpty:
+                        let name = absent[rng.below(absent.count)]
+                        try fm.copyItem(atPath: pool + "/" + name, toPath: input + "/" + name)
+                    case 1 where present.count > 1:
+                        try fm.removeItem(atPath: input + "/" + present[rng.below(present.count)])
+                    default:
+                        guard !present.isEmpty else { continue }
+                        let name = present[rng.below(present.count)]
+                        let replacements = try fm.contentsOfDirectory(atPath: alternate).sorted()
+                        try fm.removeItem(atPath: input + "/" + name)
+                        try fm.copyItem(
+                            atPath: alternate + "/" + replacements[rng.below(replacements.count)],
+                            toPath: input + "/" + name)
+                    }
+                }
+            }
+            let a = try Self.build(input, incremental)
+            _ = try Self.build(input, full, full: true)
+            let fresh = tmp.sub("fresh-\(step)")
+            _ = try Self.build(input, fresh)
+            let ignoreState: (String) -> Bool = { $0.hasPrefix(".shelf/") }
+            let ia = try snapshot(incremental, excluding: ignoreState)
+            let fa = try snapshot(full, excluding: ignoreState)
+            #expect(Set(ia.keys) == Set(fa.keys), "step \(step): different files")
+            let differing = ia.keys.filter { ia[$0] != fa[$0] }.sorted()
+            #expect(differing.isEmpty, "step \(step): incremental differs from --full: \(differing.prefix(5))")
+            // A fresh build has a catalog with a shorter history; everything else is the same.
+            let noHistory: (String) -> Bool = { $0.hasPrefix(".shelf/") || $0.hasPrefix("catalog/") }
+            let ib = try snapshot(incremental, excluding: noHistory)
+            let fb = try snapshot(fresh, excluding: noHistory)
+            #expect(ib == fb, "step \(step): incremental differs from a fresh build")
+            try fm.removeItem(atPath: fresh)
+            if step > 0 {
+                #expect((a["packagesOpened"] as? Int ?? 99) <= 8, "only changed packages are opened: \(a)")
+            }
+        }
+        let check = try feedcheck(
+            incremental, baseURL: Self.baseURL, extra: ["--local-folder", incremental + "/flatcontainer"])
+        #expect(check.errors == 0, "\(check.output)")
+    }
+
+    @Test("a no-op rebuild reads nothing; one new package opens one file and renders one id")
+    func noOpAndAddOne() throws {
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        let input = tmp.sub("in")
+        _ = try python([Self.generator, input, "--versions", "60"])
+        let out = tmp.sub("feed")
+        _ = try Self.build(input, out)
+        let noop = try Self.build(input, out)
+        #expect(noop["nothingChanged"] as? Bool == true)
+        #expect(noop["filesWritten"] as? Int == 0)
+        _ = try python([Self.generator, input, "--versions", "1", "--start", "60"])
+        let added = try Self.build(input, out)
+        #expect(added["packagesOpened"] as? Int == 1)
+        #expect(added["idsRendered"] as? Int == 1)
+        // A damaged state: a note and a correct, complete rebuild.
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: out + "/.shelf/ids.bin"))
+        for n in 0..<64 {
+            let shard = out + "/.shelf/read-cache/\(n < 10 ? "0" : "")\(n).bin"
+            if FileManager.default.fileExists(atPath: shard) {
+                try Data("garbage".utf8).write(to: URL(fileURLWithPath: shard))
+            }
+        }
+        let r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--json"])
+        #expect(r.status == 0)
+        #expect(r.stderr.contains("is damaged"), "\(r.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect(summary?["packagesOpened"] as? Int == 61)
+        let fresh = tmp.sub("fresh")
+        _ = try Self.build(input, fresh)
+        let noHistory: (String) -> Bool = { $0.hasPrefix(".shelf/") || $0.hasPrefix("catalog/") }
+        #expect(try snapshot(out, excluding: noHistory) == (try snapshot(fresh, excluding: noHistory)))
+    }
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Benchmark: Shelf's full and incremental builds against the machine's own floor, in one run.
+
+usage: swift build -c release && python3 scripts/benchmark.py [--versions 20000[,100000]] [--work DIR]
+
+For each size it generates (once, deterministically) that many synthetic packages with
+scripts/generate-feed.py, then measures on the same machine in the same run:
+
+  floor      what no feed generator can skip: SHA-512 of every package file on all cores
+             (`sha512sum` through `xargs -P`) plus copying every package file into a fresh folder
+             on the output's file system (`cp -r`);
+  full       `shelf build` into an empty folder;
+  no-op      the same build again, nothing changed;
+  add one    one new package in the input folder;
+  add 100    a hundred more;
+
+and prints each figure with its ratio to the floor, the peak resident memory (RSS) and the
+files written. Absolute times on shared machines are noise; the ratios are the result.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GENERATOR = os.path.join(ROOT, "scripts", "generate-feed.py")
+
+
+def timed(cmd, **kw):
+    """Runs a command under /usr/bin/time -v: (seconds, peak RSS in MB, stdout)."""
+    start = time.monotonic()
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, **kw)
+    seconds = time.monotonic() - start
+    rss = 0
+    for line in p.stderr.splitlines():
+        if "Maximum resident set size" in line:
+            rss = int(line.split()[-1]) / 1024
+    if p.returncode not in (0, 2):
+        sys.exit("command failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))
+    return seconds, rss, p.stdout
+
+
+def generate(folder, versions, start=0):
+    subprocess.run([sys.executable, GENERATOR, folder, "--versions", str(versions), "--start", str(start)],
+                   check=True, capture_output=True)
+
+
+def floor(packages, scratch):
+    files = sorted(os.path.join(packages, n) for n in os.listdir(packages) if n.endswith(".nupkg"))
+    cores = os.cpu_count() or 1
+    start = time.monotonic()
+    p = subprocess.Popen(["xargs", "-0", "-P", str(cores), "-n", "256", "sha512sum"],
+                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    p.communicate("\0".join(files).encode())
+    hashing = time.monotonic() - start
+    copy_to = os.path.join(scratch, "floor-copy")
+    shutil.rmtree(copy_to, ignore_errors=True)
+    start = time.monotonic()
+    subprocess.run(["cp", "-r", packages, copy_to], check=True)
+    copying = time.monotonic() - start
+    shutil.rmtree(copy_to, ignore_errors=True)
+    return hashing, copying
+
+
+def run_size(shelf, versions, work):
+    base = os.path.join(work, str(versions))
+    packages = os.path.join(base, "packages")
+    extra = os.path.join(base, "extra")
+    marker = os.path.join(base, "generated")
+    if not os.path.exists(marker):
+        shutil.rmtree(base, ignore_errors=True)
+        print("generating %d packages in %s ..." % (versions, packages), flush=True)
+        generate(packages, versions)
+        generate(extra, 101, start=versions)
+        open(marker, "w").write("ok\n")
+    # Earlier runs may have added the extra packages: start from the generated set.
+    for name in os.listdir(extra):
+        path = os.path.join(packages, name)
+        if os.path.exists(path):
+            os.remove(path)
+    size = sum(os.path.getsize(os.path.join(packages, n)) for n in os.listdir(packages))
+    out = os.path.join(base, "feed")
+    shutil.rmtree(out, ignore_errors=True)
+
+    # Warm the page cache the same way for everyone, then measure the floor.
+    floor(packages, base)
+    hashing, copying = floor(packages, base)
+    floor_s = hashing + copying
+
+    rows = []
+
+    def build(label):
+        seconds, rss, stdout = timed([shelf, "build", packages, "--out", out, "--base-url",
+                                      "https://feed.example.com/", "--json", "--quiet"])
+        report = json.loads(stdout)
+        rows.append((label, seconds, rss, report))
+
+    build("full build")
+    build("no-op rebuild")
+    extras = sorted(os.listdir(extra))
+    shutil.copy(os.path.join(extra, extras[0]), packages)
+    build("add one package")
+    for name in extras[1:]:
+        shutil.copy(os.path.join(extra, name), packages)
+    build("add 100 packages")
+
+    print()
+    print("%d package versions, %.0f MB of packages, %d cores" % (versions, size / 1e6, os.cpu_count() or 1))
+    print("floor: sha512sum %.2f s + cp -r %.2f s = %.2f s" % (hashing, copying, floor_s))
+    print("%-18s %9s %9s %10s %9s %9s  %s" % ("", "seconds", "x floor", "peak RSS", "opened", "written", "phases"))
+    for label, seconds, rss, r in rows:
+        phases = " ".join("%s %.2f" % (k, v) for k, v in sorted(r.get("phases", {}).items(), key=lambda kv: -kv[1]))
+        print("%-18s %9.2f %9.2f %7.0f MB %9d %9d  %s" % (
+            label, seconds, seconds / floor_s, rss, r.get("packagesOpened", 0), r.get("filesWritten", 0), phases))
+    return rows
+
+
+def main():
+    a = argparse.ArgumentParser()
+    a.add_argument("--versions", default="20000", help="comma-separated sizes, e.g. 20000,100000")
+    a.add_argument("--work", default=os.path.join(ROOT, ".build-bench"))
+    a.add_argument("--shelf", default=os.path.join(ROOT, ".build", "release", "shelf"))
+    args = a.parse_args()
+    if not os.path.exists(args.shelf):
+        sys.exit("%s is missing: run `swift build -c release` first" % args.shelf)
+    os.makedirs(args.work, exist_ok=True)
+    for v in (int(x) for x in args.versions.split(",")):
+        run_size(args.shelf, v, args.work)
+
+
+if __name__ == "__main__":
+    main()

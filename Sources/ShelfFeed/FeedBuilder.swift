@@ -158,7 +158,7 @@ public struct FeedBuilder: Sendable {
                 extras.map { String(describing: type(of: $0)) }.joined(separator: ","),
                 options.warnOnPrefixViolation ? "warn" : "refuse",
             ])
-        if !options.full, let old = sink.read(InputSignature.path),
+        if !options.full, !sink.hasUnfinishedBuild, let old = sink.read(InputSignature.path),
             String(decoding: old, as: UTF8.self) == signature + "\n" + InputSignature.outputStamps(sink.root),
             let data = sink.read(InputSignature.reportPath),
             let last = try? JSONDecoder().decode(InputSignature.LastReport.self, from: data)
@@ -257,64 +257,112 @@ public struct FeedBuilder: Sendable {
         let layout = FeedLayout(baseURL: options.baseURL)
         let globalKey = IdState.globalKey(
             baseURL: layout.baseURL, renderers: extras.map { String(describing: type(of: $0)) })
-        var previousIds: IdState?
-        if !options.full, let data = sink.read(IdState.path) {
-            previousIds = IdState.decode(data)
-            if previousIds == nil {
-                report.warnings.append(
-                    Diagnostic(
-                        severity: .note, file: nil,
-                        message:
-                            "\(IdState.path) is damaged or from another version of shelf; every document is rendered again"
-                    ))
-            }
+        let loadedIds = IdState.load(read: sink.read)
+        if loadedIds.damaged && !options.full {
+            report.warnings.append(
+                Diagnostic(
+                    severity: .note, file: nil,
+                    message: "part of the per-id record (.shelf/ids/) is damaged or from another version of shelf; "
+                        + "those ids are rendered again"))
         }
+        let previousIds = loadedIds.state ?? IdState(globalKey: "")
+        let sameGlobal = !options.full && previousIds.globalKey == globalKey
         let present = Set(model.registrations.map(\.lowerId))
         var nextIds = IdState(globalKey: globalKey)
-        var reuse: [String: [String]] = [:]
+        var changed: [PackageRegistration] = []
         for r in model.registrations {
             let fingerprint = IdState.fingerprint(r, presentIds: present)
-            nextIds.entries[r.lowerId] = IdState.Entry(fingerprint: fingerprint, paths: [])
-            if let previousIds, previousIds.globalKey == globalKey, let old = previousIds.entries[r.lowerId],
-                old.fingerprint == fingerprint
-            {
-                reuse[r.lowerId] = old.paths
+            let old = previousIds.entries[r.lowerId]
+            if sameGlobal, let old, old.fingerprint == fingerprint {
+                nextIds.entries[r.lowerId] = old
+            } else {
+                nextIds.entries[r.lowerId] = IdState.Entry(fingerprint: fingerprint, paths: [])
+                changed.append(r)
             }
         }
-        report.idsRendered = model.registrations.count - reuse.count
+        let removedIds = previousIds.entries.keys.filter { nextIds.entries[$0] == nil }
+        report.idsRendered = changed.count
+        clock.mark("plan")
+
+        // Per-id documents, rendered and written a batch of ids at a time (so that memory holds
+        // one batch, not the feed). Each batch's paths go to the journal before its files.
+        let renderer = FeedRenderer(layout: layout, extras: extras, vulnerabilities: vulnerabilities)
+        var summary = LocalFolderSink.Summary()
+        var stale: [String] = []
+        let batchSize = 256
+        let totalIds = changed.count
+        for start in stride(from: 0, to: changed.count, by: batchSize) {
+            let batch = Array(changed[start..<min(start + batchSize, changed.count)])
+            let perId = renderer.renderIds(batch, model: model)
+            let docs = perId.values.flatMap { $0 }
+            try sink.journal(docs.map(\.path))
+            let done = start
+            let part = try await sink.writeDocuments(docs) { n in
+                progress?(.writing(done: done + min(n, batchSize), total: totalIds))
+            }
+            summary.add(part)
+            for (id, list) in perId {
+                let paths = list.map(\.path)
+                let old = Set(previousIds.entries[id]?.paths ?? [])
+                stale += old.subtracting(paths)
+                nextIds.entries[id]?.paths = paths
+            }
+        }
+        for id in removedIds { stale += previousIds.entries[id]?.paths ?? [] }
+
+        // Feed-wide documents (the service index last) and the record of this build.
+        var keepPages = 0
+        if sameGlobal {
+            keepPages = added == 0 ? Int.max : (catalog.items.count - added) / CatalogLayout.pageSize
+        }
+        var feedWide = renderer.renderFeedWide(model, catalog: catalog, added: added, keepCatalogPagesBefore: keepPages)
         // Only the read-cache shards that changed are written again.
         var dirtyShards = Set(toRead.map { ReadCache.shard(of: scanner.relative(scan.packages[$0])) })
         for path in cache.entries.keys where next.entries[path] == nil { dirtyShards.insert(ReadCache.shard(of: path)) }
         if options.full || cache.entries.isEmpty { dirtyShards = Set(0..<ReadCache.shardCount) }
-        var cacheDocuments: [FeedDocument] = []
-        let shards = next.encodedShards(only: dirtyShards)
-        for n in 0..<ReadCache.shardCount {
-            cacheDocuments.append(
+        for (n, data) in next.encodedShards(only: dirtyShards) {
+            feedWide.append(
                 FeedDocument(
-                    path: ReadCache.shardPath(n), content: shards[n].map { .bytes($0) } ?? .retained,
-                    contentType: "application/octet-stream", phase: .serviceIndex))
+                    path: ReadCache.shardPath(n), content: .bytes(data), contentType: "application/octet-stream",
+                    phase: .serviceIndex))
         }
-
-        // Full catalog pages before the first one this build appends to are unchanged on disk
-        // (when the base URL is the same as last time).
-        var keepPages = 0
-        if let previousIds, previousIds.globalKey == globalKey {
-            keepPages = added == 0 ? Int.max : (catalog.items.count - added) / CatalogLayout.pageSize
-        }
-        let rendered = FeedRenderer(layout: layout, extras: extras, vulnerabilities: vulnerabilities)
-            .render(model, catalog: catalog, added: added, reuse: reuse, keepCatalogPagesBefore: keepPages)
-        for (id, paths) in rendered.pathsById { nextIds.entries[id]?.paths = paths }
-        let documents =
-            rendered.documents + cacheDocuments + [
+        var idShards = Set((changed.map(\.lowerId) + removedIds).map(IdState.shard(of:)))
+        if !sameGlobal { idShards = Set(0..<IdState.shardCount) }
+        for (n, data) in nextIds.encodedShards(only: idShards) {
+            feedWide.append(
                 FeedDocument(
-                    path: IdState.path, content: .bytes(nextIds.encoded()), contentType: "application/octet-stream",
-                    phase: .serviceIndex)
-            ]
-        let total = documents.count
+                    path: IdState.shardPath(n), content: .bytes(data), contentType: "application/octet-stream",
+                    phase: .serviceIndex))
+        }
+        let feedWidePaths = feedWide.map(\.path)
+        try sink.journal(feedWidePaths)
         clock.mark("render")
-        let summary = try await sink.write(documents, locked: true) { done in
-            progress?(.writing(done: done, total: total))
+        summary.add(try await sink.writeDocuments(feedWide))
+        // Feed-wide files of the last build that this one did not write (the site after --no-site,
+        // vulnerability info after its advisories went). The catalog only grows, and Shelf's own
+        // record files under .shelf/ are kept even when this build did not rewrite them.
+        let oldFeedWide =
+            sink.read(Self.feedFilesPath).map {
+                $0.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
+            } ?? []
+        let feedWideSet = Set(feedWidePaths)
+        stale += oldFeedWide.filter {
+            !feedWideSet.contains($0) && !$0.hasPrefix("catalog/") && !$0.hasPrefix(".shelf/")
         }
+        try sink.writeState(Self.feedFilesPath, Data((feedWidePaths.sorted().joined(separator: "\n") + "\n").utf8))
+
+        // A build that was killed left files of its own: keep those this build has, remove the rest.
+        let unfinished = sink.unfinishedPaths()
+        if !unfinished.isEmpty {
+            var current = feedWideSet
+            for e in nextIds.entries.values { current.formUnion(e.paths) }
+            for item in catalog.items { current.insert(CatalogLayout.leaf(item)) }
+            for n in 0..<ReadCache.shardCount { current.insert(ReadCache.shardPath(n)) }
+            for n in 0..<IdState.shardCount { current.insert(IdState.shardPath(n)) }
+            stale += unfinished.filter { !current.contains($0) && !$0.hasPrefix(".shelf/") }
+        }
+        summary.removed = sink.removeFiles(Set(stale))
+        sink.finishJournal()
         clock.mark("write")
         report.phases = clock.phases
         report.filesWritten = summary.written
@@ -333,6 +381,9 @@ public struct FeedBuilder: Sendable {
         report.bytesWritten = summary.bytesWritten
         return report
     }
+
+    /// The feed-wide files of the last build (ids' files are in `.shelf/ids/`).
+    static let feedFilesPath = ".shelf/feed-files.txt"
 
     /// What retention leaves out of the feed (for `shelf prune`): the package files, with their
     /// paths relative to the input folder, and the policy file used. Reads every package; writes
@@ -433,21 +484,12 @@ public struct FeedBuilder: Sendable {
     }
 }
 
-/// Documents from a renderer: those of the feed as a whole, and those of each id.
-public struct RenderedDocuments: Sendable {
-    public var feedWide: [FeedDocument]
-    public var perId: [String: [FeedDocument]]
-
-    public init(feedWide: [FeedDocument], perId: [String: [FeedDocument]]) {
-        self.feedWide = feedWide
-        self.perId = perId
-    }
-}
-
 /// A renderer that lives outside this module (the package site), given the whole model.
 public protocol FeedDocumentRenderer: Sendable {
-    /// Renders the feed-wide documents, and the per-id documents of `ids` (lowercase; nil: all).
-    func render(_ model: FeedModel, layout: FeedLayout, ids: Set<String>?) -> RenderedDocuments
+    /// The documents of each id in `ids` (lowercase), by id.
+    func renderIds(_ model: FeedModel, layout: FeedLayout, ids: Set<String>) -> [String: [FeedDocument]]
+    /// The documents of the feed as a whole.
+    func renderFeedWide(_ model: FeedModel, layout: FeedLayout) -> [FeedDocument]
     /// `PackageDetailsUriTemplate/5.1.0`, relative to the base URL, if this renderer writes
     /// package pages.
     var packageDetailsTemplate: String? { get }
@@ -468,60 +510,50 @@ public struct FeedRenderer: Sendable {
         self.vulnerabilities = vulnerabilities
     }
 
-    /// `catalog` is the catalog history after this build (see `CatalogState.appending`), whose
-    /// last `added` items are this build's. The documents of an id in `reuse` are not rendered:
-    /// they are the paths an earlier build wrote for exactly the same input, kept as they are.
-    /// Returns every document and, per id, the paths of its documents.
-    ///
-    /// `keepCatalogPagesBefore`: catalog pages below this number are on disk unchanged.
-    public func render(
-        _ model: FeedModel, catalog: CatalogState, added: Int, reuse: [String: [String]] = [:],
-        keepCatalogPagesBefore: Int = 0
-    ) -> (documents: [FeedDocument], pathsById: [String: [String]]) {
+    /// The documents of these ids (flat container, both registration hives, and the extras'),
+    /// by lowercase id.
+    public func renderIds(_ registrations: [PackageRegistration], model: FeedModel) -> [String: [FeedDocument]] {
         let flat = FlatContainerRenderer()
         let semver1 = RegistrationRenderer(layout: layout, hive: .semVer1)
         let semver2 = RegistrationRenderer(layout: layout, hive: .semVer2)
-        var docs: [FeedDocument] = []
-        var pathsById: [String: [String]] = [:]
         var perId: [String: [FeedDocument]] = [:]
-        var fresh = Set<String>()
-        for r in model.registrations {
-            if let kept = reuse[r.lowerId] {
-                pathsById[r.lowerId] = kept
-                for path in kept {
-                    docs.append(FeedDocument(path: path, content: .retained, contentType: "", phase: .content))
-                }
-            } else {
-                fresh.insert(r.lowerId)
-                perId[r.lowerId] = flat.render(r) + semver1.render(r) + semver2.render(r)
-            }
+        for r in registrations { perId[r.lowerId] = flat.render(r) + semver1.render(r) + semver2.render(r) }
+        let ids = Set(registrations.map(\.lowerId))
+        for extra in extras {
+            for (id, list) in extra.renderIds(model, layout: layout, ids: ids) { perId[id, default: []] += list }
         }
-        var feedWide: [FeedDocument] = []
-        feedWide += SearchRenderer(layout: layout).render(model)
-        feedWide += CatalogRenderer(layout: layout).render(
+        return perId
+    }
+
+    /// The documents of the feed as a whole: search, autocomplete, the catalog (leaves of this
+    /// build's items, pages from `keepCatalogPagesBefore` on, the index), vulnerability info, the
+    /// extras' feed-wide documents, and the service index.
+    public func renderFeedWide(
+        _ model: FeedModel, catalog: CatalogState, added: Int, keepCatalogPagesBefore: Int = 0
+    ) -> [FeedDocument] {
+        var docs: [FeedDocument] = []
+        docs += SearchRenderer(layout: layout).render(model)
+        docs += CatalogRenderer(layout: layout).render(
             state: catalog, added: added, model: model, keepPagesBefore: keepCatalogPagesBefore)
         if let vulnerabilities {
             let newest =
                 model.registrations.flatMap { $0.versions.map(\.archive.packedAt) }.max()
                 ?? Date(timeIntervalSince1970: 0)
-            feedWide += VulnerabilityInfoRenderer(layout: layout).render(
+            docs += VulnerabilityInfoRenderer(layout: layout).render(
                 vulnerabilities, updated: CatalogTime.string(CatalogTime.ticks(newest)))
         }
-        for extra in extras {
-            let rendered = extra.render(model, layout: layout, ids: reuse.isEmpty ? nil : fresh)
-            feedWide += rendered.feedWide
-            for (id, list) in rendered.perId { perId[id, default: []] += list }
-        }
-        for (id, list) in perId {
-            docs += list
-            pathsById[id] = list.map(\.path)
-        }
-        docs += feedWide
+        for extra in extras { docs += extra.renderFeedWide(model, layout: layout) }
         let template = extras.lazy.compactMap(\.packageDetailsTemplate).first
         docs.append(
             ServiceIndexRenderer(
                 layout: layout, packageDetailsTemplate: template, vulnerabilityInfo: vulnerabilities != nil
             ).render())
-        return (docs, pathsById)
+        return docs
+    }
+
+    /// Every document of the feed (for tests and golden files).
+    public func render(_ model: FeedModel, catalog: CatalogState, added: Int) -> [FeedDocument] {
+        renderIds(model.registrations, model: model).sorted { $0.key < $1.key }.flatMap(\.value)
+            + renderFeedWide(model, catalog: catalog, added: added)
     }
 }

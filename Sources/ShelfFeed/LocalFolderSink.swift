@@ -35,6 +35,15 @@ public struct LocalFolderSink: Sendable {
         public var unchanged = 0
         public var removed = 0
         public var bytesWritten: Int64 = 0
+
+        public init() {}
+
+        public mutating func add(_ other: Summary) {
+            written += other.written
+            unchanged += other.unchanged
+            removed += other.removed
+            bytesWritten += other.bytesWritten
+        }
     }
 
     public enum SinkError: Error, CustomStringConvertible {
@@ -59,27 +68,14 @@ public struct LocalFolderSink: Sendable {
         }
     }
 
-    /// Writes the documents, removes what the previous build wrote and this one does not.
-    ///
-    /// `locked` says the caller already holds the folder's lock (see `lock()`), as a build does
-    /// while it reads the feed's state and renders.
-    public func write(
-        _ documents: [FeedDocument], locked: Bool = false, progress: (@Sendable (Int) -> Void)? = nil
+    /// Writes documents phase by phase (all of a lower phase before any of a higher one), each
+    /// only if its bytes change. Removing what is gone is the caller's part (`removeFiles`),
+    /// since only it knows which files an earlier build wrote.
+    public func writeDocuments(
+        _ documents: [FeedDocument], progress: (@Sendable (Int) -> Void)? = nil
     ) async throws -> Summary {
-        let lock = locked ? nil : try self.lock()
-        defer { if let lock { unlock(lock) } }
         var summary = Summary()
-
-        let previous = readManifest()
-        let previousSet = Set(previous)
-        let paths = documents.map(\.path)
-        for p in paths where !Self.isSafe(p) { throw SinkError.unsafePath(p) }
-        let current = Set(paths)
-        // Until this build completes, the manifest names both feeds, so that a build that is
-        // killed midway leaves nothing the next build would not know to clean up.
-        if !current.isSubset(of: previousSet) { try writeManifest(previousSet.union(current)) }
-
-        // Retained documents are already in place: nothing to write or compare.
+        for p in documents where !Self.isSafe(p.path) { throw SinkError.unsafePath(p.path) }
         let active = documents.filter {
             if case .retained = $0.content { return false }
             return true
@@ -123,16 +119,74 @@ public struct LocalFolderSink: Sendable {
                 }
             }
         }
+        return summary
+    }
 
-        for stale in previous where !current.contains(stale) {
-            let full = root + "/" + stale
-            if unlink(full) == 0 {
-                summary.removed += 1
-                removeEmptyParents(of: stale)
+    /// Removes files an earlier build wrote (and folders left empty); returns how many went.
+    public func removeFiles<S: Sequence>(_ paths: S) -> Int where S.Element == String {
+        var removed = 0
+        for path in paths where Self.isSafe(path) {
+            if unlink(root + "/" + path) == 0 {
+                removed += 1
+                removeEmptyParents(of: path)
             }
         }
-        if current != previousSet { try writeManifest(current) }
-        return summary
+        return removed
+    }
+
+    // MARK: Journal
+
+    static let journalName = ".shelf/journal.txt"
+
+    /// Records paths about to be written, before they are, so that if this build is killed the
+    /// next one knows these files are Shelf's and removes those it does not write again.
+    public func journal<S: Sequence>(_ paths: S) throws where S.Element == String {
+        let text = paths.joined(separator: "\n")
+        guard !text.isEmpty else { return }
+        let fd = open(root + "/" + Self.journalName, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SinkError.writeFailed(Self.journalName, String(cString: strerror(errno))) }
+        defer { close(fd) }
+        let data = Data((text + "\n").utf8)
+        let ok = data.withUnsafeBytes { raw -> Bool in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += n
+            }
+            return true
+        }
+        if !ok { throw SinkError.writeFailed(Self.journalName, String(cString: strerror(errno))) }
+    }
+
+    /// Paths an unfinished earlier build recorded (and the file list of builds before the
+    /// per-id record existed); empty when the last build finished.
+    public func unfinishedPaths() -> [String] {
+        var out: [String] = []
+        for name in [Self.journalName, Self.manifestName] {
+            if let data = FileManager.default.contents(atPath: root + "/" + name) {
+                out += data.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }.filter(Self.isSafe)
+            }
+        }
+        return out
+    }
+
+    /// Whether an earlier build left a journal (it did not finish).
+    public var hasUnfinishedBuild: Bool {
+        access(root + "/" + Self.journalName, F_OK) == 0 || access(root + "/" + Self.manifestName, F_OK) == 0
+    }
+
+    /// Called when a build has finished and its record is written.
+    public func finishJournal() {
+        // Record files of earlier versions of Shelf go too.
+        for name in [
+            Self.journalName, Self.manifestName, ".shelf/ids.bin", ".shelf/read-cache.bin", ".shelf/catalog.json",
+        ] {
+            unlink(root + "/" + name)
+        }
     }
 
     /// The folder part of a relative path (`a/b/c.json` → `a/b`), without Foundation's path APIs.
@@ -322,16 +376,6 @@ public struct LocalFolderSink: Sendable {
     public func read(_ path: String) -> Data? {
         guard Self.isSafe(path) else { return nil }
         return FileManager.default.contents(atPath: root + "/" + path)
-    }
-
-    func readManifest() -> [String] {
-        guard let data = FileManager.default.contents(atPath: root + "/" + Self.manifestName) else { return [] }
-        return data.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }.filter(Self.isSafe)
-    }
-
-    private func writeManifest(_ paths: Set<String>) throws {
-        let text = paths.sorted().joined(separator: "\n") + "\n"
-        _ = try writeIfChanged(Data(text.utf8), to: root + "/" + Self.manifestName)
     }
 
     private func removeEmptyParents(of path: String) {

@@ -30,7 +30,16 @@ public struct SiteRenderer: FeedDocumentRenderer {
 
     public var packageDetailsTemplate: String? { SiteLayout.detailsTemplate }
 
-    public func render(_ model: FeedModel, layout: FeedLayout, ids: Set<String>?) -> RenderedDocuments {
+    public func renderIds(_ model: FeedModel, layout: FeedLayout, ids: Set<String>) -> [String: [FeedDocument]] {
+        let site = SiteContext(model: model, layout: layout)
+        var perId: [String: [FeedDocument]] = [:]
+        for r in model.registrations where ids.contains(r.lowerId) {
+            perId[r.lowerId] = packageDocuments(r, site: site) + BadgeRenderer().render(r)
+        }
+        return perId
+    }
+
+    public func renderFeedWide(_ model: FeedModel, layout: FeedLayout) -> [FeedDocument] {
         let site = SiteContext(model: model, layout: layout)
         var docs: [FeedDocument] = [
             FeedDocument(
@@ -44,13 +53,9 @@ public struct SiteRenderer: FeedDocumentRenderer {
                 contentType: "image/svg+xml", phase: .content),
         ]
         let ranked = SearchRenderer.ranked(model)
-        var perId: [String: [FeedDocument]] = [:]
-        for r in model.registrations where ids?.contains(r.lowerId) ?? true {
-            perId[r.lowerId] = packageDocuments(r, site: site) + BadgeRenderer().render(r)
-        }
         docs.append(searchIndex(ranked))
         docs.append(home(ranked, site: site))
-        return RenderedDocuments(feedWide: docs, perId: perId)
+        return docs
     }
 
     // MARK: Home

@@ -115,11 +115,12 @@ struct IncrementalTests {
         #expect(added["packagesOpened"] as? Int == 1)
         #expect(added["idsRendered"] as? Int == 1)
         // A damaged state: a note and a correct, complete rebuild.
-        try Data("garbage".utf8).write(to: URL(fileURLWithPath: out + "/.shelf/ids.bin"))
-        for n in 0..<64 {
-            let shard = out + "/.shelf/read-cache/\(n < 10 ? "0" : "")\(n).bin"
-            if FileManager.default.fileExists(atPath: shard) {
-                try Data("garbage".utf8).write(to: URL(fileURLWithPath: shard))
+        for folder in ["ids", "read-cache"] {
+            for n in 0..<64 {
+                let shard = out + "/.shelf/\(folder)/\(n < 10 ? "0" : "")\(n).bin"
+                if FileManager.default.fileExists(atPath: shard) {
+                    try Data("garbage".utf8).write(to: URL(fileURLWithPath: shard))
+                }
             }
         }
         let r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--json"])
@@ -131,5 +132,18 @@ struct IncrementalTests {
         _ = try Self.build(input, fresh)
         let noHistory: (String) -> Bool = { $0.hasPrefix(".shelf/") || $0.hasPrefix("catalog/") }
         #expect(try snapshot(out, excluding: noHistory) == (try snapshot(fresh, excluding: noHistory)))
+
+        // A build killed midway left a file it had recorded in its journal: the next build,
+        // which does not produce that file, removes it; a file Shelf never wrote stays.
+        let ghost = "flatcontainer/ghost.package/1.0.0/ghost.package.1.0.0.nupkg"
+        try FileManager.default.createDirectory(
+            atPath: out + "/flatcontainer/ghost.package/1.0.0", withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: out + "/" + ghost))
+        try Data("y".utf8).write(to: URL(fileURLWithPath: out + "/not-shelfs.txt"))
+        try Data((ghost + "\n").utf8).write(to: URL(fileURLWithPath: out + "/.shelf/journal.txt"))
+        _ = try Self.build(input, out)
+        #expect(!FileManager.default.fileExists(atPath: out + "/" + ghost))
+        #expect(FileManager.default.fileExists(atPath: out + "/not-shelfs.txt"))
+        #expect(!FileManager.default.fileExists(atPath: out + "/.shelf/journal.txt"))
     }
 }

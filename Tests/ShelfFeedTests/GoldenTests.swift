@@ -62,7 +62,7 @@ struct GoldenTests {
         let (catalog, added) = CatalogState().appending(model)
         let docs = FeedRenderer(
             layout: FeedLayout(baseURL: Self.baseURL), vulnerabilities: policy.vulnerabilityEntries(for: model)
-        ).render(model, catalog: catalog, added: added).documents
+        ).render(model, catalog: catalog, added: added)
         try Self.compare(Self.documents(docs), under: "SampleFeed")
     }
 

@@ -17,8 +17,10 @@ struct SiteGoldenTests {
         let archives = try scanner.scan().packages.map { try PackageArchive.read(path: $0) }
         let policy = try FeedPolicy.load(path: root.appendingPathComponent("SampleFeed/shelf.json").path)
         let model = policy.apply(to: FeedModel(packages: archives, relativePath: scanner.relative)).model
-        let rendered = SiteRenderer().render(model, layout: FeedLayout(baseURL: "https://feed.example.com/"), ids: nil)
-        return rendered.feedWide + rendered.perId.values.flatMap { $0 }
+        let layout = FeedLayout(baseURL: "https://feed.example.com/")
+        let site = SiteRenderer()
+        return site.renderFeedWide(model, layout: layout)
+            + site.renderIds(model, layout: layout, ids: Set(model.registrations.map(\.lowerId))).values.flatMap { $0 }
     }
 
     @Test("SampleFeed: home page, package pages, search index and badges")

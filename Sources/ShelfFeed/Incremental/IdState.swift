@@ -11,8 +11,11 @@ import NuGetCore
 /// whole feed shares (base URL, which renderers run, Shelf's own output format) goes into a
 /// global key; when that changes, every id is rendered again.
 struct IdState: Sendable {
-    static let path = ".shelf/ids.bin"
     static let magic = Array("SHELFID\n".utf8)
+    /// Split in shards by id, so that a build rewrites only the shards of the ids it changed.
+    static let shardCount = 64
+    static func shardPath(_ n: Int) -> String { ".shelf/ids/\(n < 10 ? "0" : "")\(n).bin" }
+    static func shard(of lowerId: String) -> Int { ReadCache.shard(of: lowerId) }
     /// Bumped whenever a renderer's output changes, so that no id keeps documents of an older shape.
     static let outputFormat = "shelf-output-4"
 
@@ -72,16 +75,47 @@ struct IdState: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    func encoded() -> Data {
-        var w = CacheWriter()
-        w.string(globalKey)
-        w.int(Int64(entries.count))
-        for (id, e) in entries.sorted(by: { $0.key < $1.key }) {
-            w.string(id)
-            w.string(e.fingerprint)
-            w.strings(e.paths)
+    /// The shard files for the shards in `only`.
+    func encodedShards(only: Set<Int>) -> [Int: Data] {
+        var byShard: [Int: [(String, Entry)]] = [:]
+        for (id, e) in entries where only.contains(Self.shard(of: id)) {
+            byShard[Self.shard(of: id), default: []].append((id, e))
         }
-        return Data(Self.magic + w.bytes)
+        var out: [Int: Data] = [:]
+        for n in only {
+            var w = CacheWriter()
+            w.string(globalKey)
+            let list = (byShard[n] ?? []).sorted { $0.0 < $1.0 }
+            w.int(Int64(list.count))
+            for (id, e) in list {
+                w.string(id)
+                w.string(e.fingerprint)
+                w.strings(e.paths)
+            }
+            out[n] = Data(Self.magic + w.bytes)
+        }
+        return out
+    }
+
+    /// Reads every shard. Nil when there is none; `damaged` when some shard is unreadable or was
+    /// written with another global key (its ids are rendered again).
+    static func load(read: (String) -> Data?) -> (state: IdState?, damaged: Bool) {
+        var state: IdState?
+        var damaged = false
+        for n in 0..<shardCount {
+            guard let data = read(shardPath(n)) else { continue }
+            guard let part = decode(data) else {
+                damaged = true
+                continue
+            }
+            if state == nil { state = IdState(globalKey: part.globalKey) }
+            guard part.globalKey == state!.globalKey else {
+                damaged = true
+                continue
+            }
+            state!.entries.merge(part.entries) { a, _ in a }
+        }
+        return (state, damaged)
     }
 
     static func decode(_ data: Data) -> IdState? {

@@ -17,8 +17,8 @@ public enum CatalogLayout {
 /// Renders the catalog (learn.microsoft.com `nuget/api/catalog-resource`): the index, every page
 /// (pages of 550 items; an old page's bytes never change once it is full) and a leaf per item.
 ///
-/// Leaves of earlier builds are kept as they are (`retained`): their package may be gone, and
-/// followers may still read them. Only this build's new items get new leaves.
+/// Leaves of earlier builds are kept as they are: their package may be gone, and followers may
+/// still read them. Only this build's new items get new leaves.
 public struct CatalogRenderer: Sendable {
     public let layout: FeedLayout
 

@@ -131,7 +131,7 @@ public struct FeedBuilder: Sendable {
         defer { sink.unlock(lock) }
         var cache = ReadCache()
         if !options.full {
-            let loaded = ReadCache.load(read: sink.read, root: scanner.root)
+            let loaded = await ReadCache.load(sink: sink, root: scanner.root)
             cache = loaded.cache
             if loaded.damaged {
                 report.warnings.append(
@@ -284,6 +284,9 @@ public struct FeedBuilder: Sendable {
         report.idsRendered = changed.count
         clock.mark("plan")
 
+        // Files an earlier, unfinished build recorded (read before this build adds its own).
+        let leftovers = sink.unfinishedPaths()
+
         // Per-id documents, rendered and written a batch of ids at a time (so that memory holds
         // one batch, not the feed). Each batch's paths go to the journal before its files.
         let renderer = FeedRenderer(layout: layout, extras: extras, vulnerabilities: vulnerabilities)
@@ -352,7 +355,7 @@ public struct FeedBuilder: Sendable {
         try sink.writeState(Self.feedFilesPath, Data((feedWidePaths.sorted().joined(separator: "\n") + "\n").utf8))
 
         // A build that was killed left files of its own: keep those this build has, remove the rest.
-        let unfinished = sink.unfinishedPaths()
+        let unfinished = leftovers
         if !unfinished.isEmpty {
             var current = feedWideSet
             for e in nextIds.entries.values { current.formUnion(e.paths) }

@@ -31,8 +31,8 @@ public struct PackageScanner: Sendable {
     public func scan() -> Result {
         var result = Result(packages: [], symbolPackages: [], problems: [])
         walk(root, into: &result)
-        result.packages.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        result.symbolPackages.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        result.packages.sort()
+        result.symbolPackages.sort()
         return result
     }
 

@@ -32,10 +32,11 @@ struct IdState: Sendable {
     }
 
     static func fingerprint(_ r: PackageRegistration, presentIds: Set<String>) -> String {
-        var h = SHA256()
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(256 * r.versions.count)
         func add(_ s: String) {
-            h.update(data: Data(s.utf8))
-            h.update(data: Data([0]))
+            buffer.append(contentsOf: s.utf8)
+            buffer.append(0)
         }
         add(r.id)
         add(r.verified ? "verified" : "-")
@@ -62,7 +63,7 @@ struct IdState: Sendable {
         }
         add("|")
         for d in dependencies.sorted() where presentIds.contains(d) { add(d) }
-        return hex(h.finalize())
+        return hex(SHA256.hash(data: buffer))
     }
 
     static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {

@@ -13,10 +13,12 @@ struct InputSignature {
         packages: [(relative: String, stamp: ReadCache.Stamp?)], symbolPackages: Int, policyFiles: [String],
         settings: [String]
     ) -> String {
-        var h = SHA256()
+        // One buffer, hashed once: cheaper than a hash update per field.
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(packages.count * 96)
         func add(_ s: String) {
-            h.update(data: Data(s.utf8))
-            h.update(data: Data([0]))
+            buffer.append(contentsOf: s.utf8)
+            buffer.append(0)
         }
         for s in settings { add(s) }
         add("symbols \(symbolPackages)")
@@ -27,12 +29,14 @@ struct InputSignature {
         for (rel, stamp) in packages {
             add(rel)
             if let s = stamp {
-                add("\(s.size) \(s.mtime) \(s.ctime) \(s.inode) \(s.device)")
+                for v in [s.size, s.mtime, s.ctime, s.inode, s.device] {
+                    withUnsafeBytes(of: v.littleEndian) { buffer.append(contentsOf: $0) }
+                }
             } else {
                 add("unreadable")
             }
         }
-        return IdState.hex(h.finalize())
+        return IdState.hex(SHA256.hash(data: buffer))
     }
 
     /// The identity of the files a build leaves as its record (state, manifest, service index):

@@ -114,6 +114,26 @@ struct ReadCache: Sendable {
         return (cache, damaged)
     }
 
+    /// `load`, with the shards decoded in parallel.
+    static func load(sink: LocalFolderSink, root: String) async -> (cache: ReadCache, damaged: Bool) {
+        await withTaskGroup(of: (ReadCache?, Bool).self) { group in
+            for n in 0..<shardCount {
+                group.addTask {
+                    guard let data = sink.read(shardPath(n)) else { return (nil, false) }
+                    guard let part = decode(data, root: root) else { return (nil, true) }
+                    return (part, false)
+                }
+            }
+            var cache = ReadCache()
+            var damaged = false
+            for await (part, bad) in group {
+                if let part { cache.entries.merge(part.entries) { a, _ in a } }
+                damaged = damaged || bad
+            }
+            return (cache, damaged)
+        }
+    }
+
     /// Reads one shard; nil when it is of another format or damaged.
     static func decode(_ data: Data, root: String) -> ReadCache? {
         let bytes = [UInt8](data)

@@ -143,23 +143,10 @@ public struct LocalFolderSink: Sendable {
     public func journal<S: Sequence>(_ paths: S) throws where S.Element == String {
         let text = paths.joined(separator: "\n")
         guard !text.isEmpty else { return }
-        let fd = open(root + "/" + Self.journalName, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SinkError.writeFailed(Self.journalName, String(cString: strerror(errno))) }
-        defer { close(fd) }
         let data = Data((text + "\n").utf8)
-        let ok = data.withUnsafeBytes { raw -> Bool in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += n
-            }
-            return true
+        guard writeAll(data, to: root + "/" + Self.journalName, flags: O_APPEND) else {
+            throw SinkError.writeFailed(Self.journalName, String(cString: strerror(errno)))
         }
-        if !ok { throw SinkError.writeFailed(Self.journalName, String(cString: strerror(errno))) }
     }
 
     /// Paths an unfinished earlier build recorded (and the file list of builds before the
@@ -262,9 +249,10 @@ public struct LocalFolderSink: Sendable {
         return (true, Int64(data.count))
     }
 
-    /// Writes bytes to a new file with plain POSIX calls; false with `errno` set on failure.
-    private func writeAll(_ data: Data, to path: String) -> Bool {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    /// Writes bytes to a file (a new one, or appended with `O_APPEND`) with plain POSIX calls;
+    /// false with `errno` set on failure.
+    private func writeAll(_ data: Data, to path: String, flags: Int32 = O_TRUNC) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0o644)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         return data.withUnsafeBytes { raw -> Bool in

@@ -20,9 +20,6 @@ public struct FeedDocument: Sendable {
         /// Bytes made when the sink writes the document (an HTML page that needs a package's
         /// README, say), so that a build never holds every such input in memory at once.
         case deferred(@Sendable () throws -> Data)
-        /// A file an earlier build wrote that stays as it is (an append-only catalog leaf whose
-        /// package may be gone): the sink neither rewrites nor removes it.
-        case retained
     }
 
     public enum Phase: Int, Sendable, Comparable {

@@ -76,16 +76,11 @@ public struct LocalFolderSink: Sendable {
     ) async throws -> Summary {
         var summary = Summary()
         for p in documents where !Self.isSafe(p.path) { throw SinkError.unsafePath(p.path) }
-        let active = documents.filter {
-            if case .retained = $0.content { return false }
-            return true
-        }
-        summary.unchanged = documents.count - active.count
 
         // Every folder the documents need, made once, parents first (cheaper than a recursive
         // create per file).
         var folders = Set<String>()
-        for doc in active {
+        for doc in documents {
             var dir = Self.parent(doc.path)
             while !dir.isEmpty, folders.insert(dir).inserted { dir = Self.parent(dir) }
         }
@@ -96,7 +91,7 @@ public struct LocalFolderSink: Sendable {
             }
         }
 
-        let phases = Dictionary(grouping: active, by: \.phase)
+        let phases = Dictionary(grouping: documents, by: \.phase)
         for phase in phases.keys.sorted() {
             let docs = phases[phase]!.sorted { $0.path < $1.path }
             try await withThrowingTaskGroup(of: (Bool, Int64).self) { group in
@@ -198,8 +193,6 @@ public struct LocalFolderSink: Sendable {
                 throw SinkError.writeFailed(doc.path, "\(error)")
             }
             return try writeIfChanged(data, to: target)
-        case .retained:
-            return (false, 0)
         case .packageEntry(let package, let entry, let limit):
             let data: Data
             do {

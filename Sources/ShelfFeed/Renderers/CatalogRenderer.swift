@@ -37,13 +37,9 @@ public struct CatalogRenderer: Sendable {
                 for v in r.versions { versions[CatalogItem.key(r.lowerId, v.lowerVersion)] = (r, v) }
             }
         }
-        for (i, item) in state.items.enumerated() {
+        // Leaves of earlier items were written by earlier builds and never change.
+        for item in state.items[max(0, firstNew)...] {
             let path = CatalogLayout.leaf(item)
-            if i < firstNew {
-                docs.append(
-                    FeedDocument(path: path, content: .retained, contentType: "application/json", phase: .content))
-                continue
-            }
             let leaf: JSON
             switch item.kind {
             case .details:
@@ -72,11 +68,7 @@ public struct CatalogRenderer: Sendable {
                     "commitTimeStamp": .string(CatalogTime.string(last.ticks)),
                     "count": .int(chunk.count),
                 ]))
-            if n < keepPagesBefore {
-                docs.append(
-                    FeedDocument(path: pagePath, content: .retained, contentType: "application/json", phase: .leaves))
-                continue
-            }
+            if n < keepPagesBefore { continue }  // on disk with these bytes
             let page: JSON = .object([
                 "@id": .string(pageURL),
                 "@type": "CatalogPage",

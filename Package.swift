@@ -17,18 +17,19 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
-        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
+        // zlib, from the system (Debian: zlib1g-dev): raw inflate and CRC-32 for package entries.
+        .systemLibrary(name: "CShelfZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // NuGet's own rules: versions, ranges, frameworks, ids, nuspec, nupkg reading. No I/O policy.
         .target(
             name: "NuGetCore",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                "CShelfZlib",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: swiftSettings

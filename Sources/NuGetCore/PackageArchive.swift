@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import ZIPFoundation
 
 /// What reading one `.nupkg` yields: everything the feed needs from it, without its payload.
 public struct PackageArchive: Sendable, Hashable {
@@ -47,6 +46,14 @@ public enum PackageArchiveError: Error, Sendable, Equatable, CustomStringConvert
     case nuspecTooLarge(Int64)
     case nuspecUnreadable(String)
     case nuspec(NuspecError)
+    /// The archive's structure is refused (`ZipAudit`).
+    case zip(ZipAudit.Problem)
+    /// An entry does not inflate to what the directory declares (CRC or size).
+    case corruptEntry(String, why: String)
+    /// The file's size or times moved between the start and the end of reading it.
+    case changedWhileReading
+    /// An embedded icon, readme or license path that climbs out of the package.
+    case escapingPath(what: String, path: String)
 
     public var description: String {
         switch self {
@@ -69,6 +76,16 @@ public enum PackageArchiveError: Error, Sendable, Equatable, CustomStringConvert
             return "the nuspec cannot be extracted (\(why)); replace the package with an intact copy"
         case .nuspec(let error):
             return error.description
+        case .zip(let problem):
+            return "\(problem); the package is refused: replace it with a package made by `dotnet pack` or `nuget pack`"
+        case .corruptEntry(let name, let why):
+            return "the entry '\(ZipAudit.printable(name))' is corrupt (\(why)); NuGet clients would fail to extract "
+                + "it: replace the package with an intact copy"
+        case .changedWhileReading:
+            return "the file changed while it was being read; run the build again once it is completely written"
+        case .escapingPath(let what, let path):
+            return "the nuspec's \(what) path '\(ZipAudit.printable(path))' points outside the package; repack it "
+                + "with a path inside the package"
         }
     }
 }
@@ -77,38 +94,45 @@ extension PackageArchive {
     /// Upper bound on an embedded icon, readme or license file; nuget.org allows 1 MB icons.
     public static let maxEmbeddedFileSize: Int64 = 16 * 1024 * 1024
 
-    /// Reads a package file once: SHA-512 of the whole file, the central directory, the root
-    /// nuspec and the embedded files it names (checked, not kept in memory).
-    public static func read(path: String) throws(PackageArchiveError) -> PackageArchive {
-        let url = URL(fileURLWithPath: path)
-        let (size, sha512, head) = try hashFile(path)
+    /// Reads a package file once: SHA-512 of the whole file, the zip's structure (`ZipAudit`),
+    /// the root nuspec, the embedded files it names, and every other entry inflated once to check
+    /// its CRC (nothing is kept in memory but the nuspec).
+    public static func read(path: String, limits: ZipAudit.Limits = ZipAudit.Limits()) throws(PackageArchiveError)
+        -> PackageArchive
+    {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .unreadable(String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var before = stat()
+        guard fstat(fd, &before) == 0 else { throw .unreadable(String(cString: strerror(errno))) }
+        guard before.st_mode & S_IFMT == S_IFREG else { throw .unreadable("it is not a regular file") }
+        let (size, sha512, head) = try hashFile(fd)
         if size == 0 { throw .empty }
         if head.starts(with: Array("version https://git-lfs".utf8)) { throw .gitLFSPointer }
-        let archive: Archive
+        let entries: [ZipAudit.Entry]
         do {
-            archive = try Archive(url: url, accessMode: .read)
-        } catch {
+            entries = try ZipAudit.audit(fileDescriptor: fd, fileSize: UInt64(size), limits: limits)
+        } catch .notZip {
             throw .notZip
+        } catch {
+            throw .zip(error)
         }
-        var entries: [Entry] = []
-        for entry in archive { entries.append(entry) }
-        if entries.isEmpty { throw .notZip }
 
         // PackageArchiveReader.GetNuspecFile: a file at the root ending in .nuspec, any case.
         let rootNuspecs = entries.filter { e in
-            let p = e.path
-            return e.type == .file && !p.contains("/") && !p.contains("\\") && p.lowercased().hasSuffix(".nuspec")
+            let p = e.name
+            return !e.isDirectory && !p.contains("/") && !p.contains("\\") && p.lowercased().hasSuffix(".nuspec")
         }
         guard let nuspecEntry = rootNuspecs.first else { throw .noNuspec }
-        if rootNuspecs.count > 1 { throw .severalNuspecs(rootNuspecs.map(\.path).sorted()) }
+        if rootNuspecs.count > 1 { throw .severalNuspecs(rootNuspecs.map(\.name).sorted()) }
         if nuspecEntry.uncompressedSize > UInt64(Nuspec.maxSize) {
             throw .nuspecTooLarge(Int64(nuspecEntry.uncompressedSize))
         }
         let nuspecData: Data
         do {
-            nuspecData = try extract(nuspecEntry, from: archive, limit: Int64(Nuspec.maxSize))
+            nuspecData = try ZipEntryReader.extract(nuspecEntry, fileDescriptor: fd, limit: Int64(Nuspec.maxSize))
         } catch {
-            throw .nuspecUnreadable(describe(error))
+            throw .nuspecUnreadable(error.why)
         }
         let nuspec: Nuspec
         do {
@@ -117,7 +141,19 @@ extension PackageArchive {
             throw .nuspec(error)
         }
 
+        // A declared path that climbs out of the package is hostile, not a slip: refused.
+        for (what, declared) in [
+            ("icon", nuspec.icon), ("readme", nuspec.readme),
+            ("license file", nuspec.license?.kind == .file ? nuspec.license?.text : nil),
+        ] {
+            if let declared, ZipAudit.unsafeReason(declared) != nil {
+                throw .escapingPath(what: what, path: declared)
+            }
+        }
+
         var warnings: [String] = []
+        var checked: Set<String> = [nuspecEntry.name]
+        var damaged: [(entry: String, why: String)] = []
         func embedded(_ declared: String?, what: String, extensions: [String]) -> EmbeddedFile? {
             guard let declared else { return nil }
             // Only the extensions `nuget pack` accepts (NuGet.Packaging `PackageBuilder`: icons
@@ -142,20 +178,15 @@ extension PackageArchive {
                     "the \(what) '\(declared)' is larger than \(maxEmbeddedFileSize) bytes; it is not published")
                 return nil
             }
+            checked.insert(entry.name)
             do {
-                _ = try extract(entry, from: archive, limit: maxEmbeddedFileSize)
-            } catch let corrupt as Corrupt {
-                warnings.append(
-                    "the \(what) '\(declared)' is corrupt (\(corrupt.why)); it is not published, and NuGet clients may "
-                        + "fail to extract this package: replace it with an intact copy")
-                return nil
+                try ZipEntryReader.verify(entry, fileDescriptor: fd)
             } catch {
-                warnings.append(
-                    "the \(what) '\(declared)' cannot be extracted (\(describe(error))); it is not published")
+                damaged.append((entry.name, error.why))
+                warnings.append("the \(what) '\(declared)' is corrupt (\(error.why)); it is not published")
                 return nil
             }
-            return EmbeddedFile(
-                entry: entry.path, size: Int64(entry.uncompressedSize), fileExtension: fileExtension(of: declared))
+            return EmbeddedFile(entry: entry.name, size: Int64(entry.uncompressedSize), fileExtension: ext)
         }
         let icon = embedded(nuspec.icon, what: "icon", extensions: [".png", ".jpg", ".jpeg"])
         let readme = embedded(nuspec.readme, what: "readme", extensions: [".md"])
@@ -163,72 +194,71 @@ extension PackageArchive {
             nuspec.license?.kind == .file
             ? embedded(nuspec.license?.text, what: "license file", extensions: [".txt", ".md", ""]) : nil
 
-        let packedAt =
-            (nuspecEntry.fileAttributes[.modificationDate] as? Date) ?? Date(timeIntervalSince1970: 315_532_800)
-        let signature = entries.first { $0.path == ".signature.p7s" && $0.type == .file }
-        let isSigned = signature != nil
+        let packedAt = ZipEntryReader.modificationDate(nuspecEntry)
+        let signature = entries.first { $0.name == ".signature.p7s" && !$0.isDirectory }
         var signer: String?
-        if let signature, signature.uncompressedSize <= 1 << 20,
-            let bytes = try? extract(signature, from: archive, limit: 1 << 20)
-        {
-            signer = PackageSignature.signerFingerprint([UInt8](bytes))
+        if let signature {
+            checked.insert(signature.name)
+            if let bytes = try? ZipEntryReader.extract(signature, fileDescriptor: fd, limit: 1 << 20) {
+                signer = PackageSignature.signerFingerprint([UInt8](bytes))
+            }
         }
+
+        // Every other entry is inflated once and checked against its CRC and declared size.
+        // Damage (lost or flipped bytes) outside the nuspec leaves the metadata readable, so the
+        // version stays in the feed with a warning: clients read it, but extracting it fails.
+        for entry in entries where !entry.isDirectory && !checked.contains(entry.name) {
+            do {
+                try ZipEntryReader.verify(entry, fileDescriptor: fd)
+            } catch {
+                damaged.append((entry.name, error.why))
+            }
+        }
+        if let first = damaged.first {
+            let more = damaged.count > 1 ? " (and \(damaged.count - 1) more damaged entries)" : ""
+            warnings.append(
+                "the entry '\(ZipAudit.printable(first.entry))' is corrupt (\(first.why))\(more); NuGet clients "
+                    + "will fail to extract this package: replace it with an intact copy")
+        }
+
+        var after = stat()
+        var now = stat()
+        guard fstat(fd, &after) == 0, stat(path, &now) == 0, after.st_size == before.st_size,
+            after.st_mtim.tv_sec == before.st_mtim.tv_sec, after.st_mtim.tv_nsec == before.st_mtim.tv_nsec,
+            after.st_ctim.tv_sec == before.st_ctim.tv_sec, after.st_ctim.tv_nsec == before.st_ctim.tv_nsec,
+            now.st_ino == before.st_ino, now.st_dev == before.st_dev, Int64(before.st_size) == size
+        else { throw .changedWhileReading }
+
         return PackageArchive(
-            path: path, size: size, sha512: sha512, nuspec: nuspec, nuspecEntry: nuspecEntry.path,
-            packedAt: packedAt, isSigned: isSigned, signerFingerprint: signer, icon: icon, readme: readme,
+            path: path, size: size, sha512: sha512, nuspec: nuspec, nuspecEntry: nuspecEntry.name,
+            packedAt: packedAt, isSigned: signature != nil, signerFingerprint: signer, icon: icon, readme: readme,
             licenseFile: license, warnings: warnings)
     }
 
-    /// Extracts one entry of a package into memory, checking its CRC and a size limit.
+    /// Extracts one entry of a package into memory, checking the archive, its CRC and a size limit.
     public static func extractEntry(_ name: String, fromPackageAt path: String, limit: Int64) throws -> Data {
-        let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
-        guard let entry = archive.first(where: { $0.path == name }) else {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw PackageArchiveError.unreadable(String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw PackageArchiveError.unreadable(String(cString: strerror(errno))) }
+        let entries = try ZipAudit.audit(fileDescriptor: fd, fileSize: UInt64(st.st_size))
+        guard let entry = entries.first(where: { $0.name == name }) else {
             throw PackageArchiveError.nuspecUnreadable("no entry \(name)")
         }
-        return try extract(entry, from: archive, limit: limit)
-    }
-
-    private struct TooLarge: Error {}
-    private struct Corrupt: Error { var why: String }
-
-    /// Extracts an entry into memory. ZIPFoundation returns the CRC-32 it computed rather than
-    /// checking it for deflated entries, so the CRC and the size are checked here against the
-    /// central directory: a corrupt entry is never published.
-    private static func extract(_ entry: Entry, from archive: Archive, limit: Int64) throws -> Data {
-        var data = Data()
-        let crc = try archive.extract(entry, skipCRC32: false) { chunk in
-            if Int64(data.count + chunk.count) > limit { throw TooLarge() }
-            data.append(chunk)
-        }
-        guard UInt64(data.count) == entry.uncompressedSize else {
-            throw Corrupt(why: "it inflates to \(data.count) bytes, not the \(entry.uncompressedSize) its header says")
-        }
-        guard crc == entry.checksum else { throw Corrupt(why: "CRC check failed") }
-        return data
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        if error is TooLarge { return "larger than its limit" }
-        if let c = error as? Corrupt { return "the entry is corrupt: \(c.why)" }
-        if let e = error as? Archive.ArchiveError {
-            switch e {
-            case .invalidCRC32: return "CRC check failed: the entry is corrupt"
-            default: return "\(e)"
-            }
-        }
-        return "\(error)"
+        return try ZipEntryReader.extract(entry, fileDescriptor: fd, limit: limit)
     }
 
     /// Finds the entry a nuspec path names: `\` and `/` are the same separator, a leading `./`
     /// or `/` is ignored, entry names may be percent-encoded (OPC), and the match falls back to
     /// case-insensitive, as NuGet's `PackageArchiveReader` does.
-    static func findEntry(_ declared: String, in entries: [Entry]) -> Entry? {
+    static func findEntry(_ declared: String, in entries: [ZipAudit.Entry]) -> ZipAudit.Entry? {
         let wanted = normalizeEntryPath(declared)
         guard !wanted.isEmpty, !wanted.split(separator: "/").contains("..") else { return nil }
-        let files = entries.filter { $0.type == .file }
-        if let exact = files.first(where: { normalizeEntryPath($0.path) == wanted }) { return exact }
+        let files = entries.filter { !$0.isDirectory }
+        if let exact = files.first(where: { normalizeEntryPath($0.name) == wanted }) { return exact }
         let lower = wanted.lowercased()
-        return files.first { normalizeEntryPath($0.path).lowercased() == lower }
+        return files.first { normalizeEntryPath($0.name).lowercased() == lower }
     }
 
     static func normalizeEntryPath(_ path: String) -> String {
@@ -251,25 +281,24 @@ extension PackageArchive {
     }
 
     /// Streams the file through SHA-512; returns its size, the base64 digest and its first bytes.
-    static func hashFile(_ path: String) throws(PackageArchiveError) -> (Int64, String, [UInt8]) {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw .unreadable("cannot open it")
-        }
-        defer { try? handle.close() }
+    static func hashFile(_ fd: Int32) throws(PackageArchiveError) -> (Int64, String, [UInt8]) {
         var hasher = SHA512()
         var size: Int64 = 0
         var head: [UInt8] = []
+        let bufferSize = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16)
+        defer { buffer.deallocate() }
         while true {
-            let chunk: Data?
-            do {
-                chunk = try handle.read(upToCount: 1 << 20)
-            } catch {
-                throw .unreadable("\(error.localizedDescription)")
+            let n = pread(fd, buffer.baseAddress, bufferSize, off_t(size))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .unreadable(String(cString: strerror(errno)))
             }
-            guard let chunk, !chunk.isEmpty else { break }
+            if n == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             if head.isEmpty { head = Array(chunk.prefix(64)) }
-            hasher.update(data: chunk)
-            size += Int64(chunk.count)
+            hasher.update(bufferPointer: chunk)
+            size += Int64(n)
         }
         return (size, Data(hasher.finalize()).base64EncodedString(), head)
     }

@@ -28,7 +28,7 @@ struct ReadCache: Sendable {
         return Int(h % UInt32(shardCount))
     }
     /// Bumped whenever what the reader extracts from a package changes.
-    static let format: Int64 = 2
+    static let format: Int64 = 3
     static let magic = Array("SHELFRC\n".utf8)
 
     /// The identity of a file on disk.

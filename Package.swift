@@ -24,12 +24,16 @@ let package = Package(
     targets: [
         // zlib, from the system (Debian: zlib1g-dev): raw inflate and CRC-32 for package entries.
         .systemLibrary(name: "CShelfZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // libxml2, from the system (Debian: libxml2-dev): the nuspec parser. Foundation's
+        // XMLParser on Linux crashes the process on some malformed input (found by the fuzz tests).
+        .systemLibrary(name: "CShelfLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         // NuGet's own rules: versions, ranges, frameworks, ids, nuspec, nupkg reading. No I/O policy.
         .target(
             name: "NuGetCore",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
                 "CShelfZlib",
+                "CShelfLibXML2",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: swiftSettings

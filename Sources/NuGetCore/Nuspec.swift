@@ -98,6 +98,7 @@ public enum NuspecError: Error, Sendable, Equatable, CustomStringConvertible {
     case noMetadata
     case missingId
     case invalidId(String)
+    case reservedId(String)
     case missingVersion
     case invalidVersion(String)
     case dependencyWithoutId(group: String?)
@@ -113,18 +114,24 @@ public enum NuspecError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the nuspec has no <metadata> element; repack with a valid nuspec"
         case .missingId:
             return "the nuspec has no <id>; set one and repack"
+        case .reservedId(let id):
+            return "the package id '\(id)' is a reserved device name on Windows, so its folder cannot exist on a "
+                + "Windows server or share; rename the package and repack"
         case .invalidId(let id):
-            return "the package id '\(id)' is not valid NuGet (letters, digits, _ in runs separated by . or -, "
+            return
+                "the package id '\(ZipAudit.printable(id))' is not valid NuGet (letters, digits, _ in runs separated by . or -, "
                 + "at most \(PackageId.maxLength) characters); rename it and repack"
         case .missingVersion:
             return "the nuspec has no <version>; set one and repack"
         case .invalidVersion(let v):
-            return "the version '\(v)' is not a valid NuGet version (like 1.2.3 or 1.2.3-beta.1); fix it and repack"
+            return
+                "the version '\(ZipAudit.printable(v))' is not a valid NuGet version (like 1.2.3 or 1.2.3-beta.1); fix it and repack"
         case .dependencyWithoutId(let group):
             return "a <dependency> \(group.map { "in group '\($0)' " } ?? "")has no id, which makes the NuGet "
                 + "client fail on this package; fix the nuspec and repack"
         case .invalidDependencyRange(let id, let range):
-            return "the dependency on '\(id)' has version '\(range)', which is not a valid NuGet version range; "
+            return
+                "the dependency on '\(ZipAudit.printable(id))' has version '\(ZipAudit.printable(range))', which is not a valid NuGet version range; "
                 + "fix it and repack"
         }
     }
@@ -161,6 +168,7 @@ extension Nuspec {
 
         guard let id = text("id") else { throw .missingId }
         guard PackageId.isValid(id) else { throw .invalidId(id) }
+        guard !PackageId.isReservedDeviceName(id) else { throw .reservedId(id) }
         guard let versionText = text("version") else { throw .missingVersion }
         guard let version = NuGetVersion(versionText) else { throw .invalidVersion(versionText) }
 

@@ -48,17 +48,17 @@ public enum PackageArchiveError: Error, Sendable, Equatable, CustomStringConvert
     case nuspec(NuspecError)
     /// The archive's structure is refused (`ZipAudit`).
     case zip(ZipAudit.Problem)
-    /// An entry does not inflate to what the directory declares (CRC or size).
-    case corruptEntry(String, why: String)
     /// The file's size or times moved between the start and the end of reading it.
     case changedWhileReading
+    /// A symbolic link that leads nowhere: a loop or a missing target.
+    case brokenLink
     /// An embedded icon, readme or license path that climbs out of the package.
     case escapingPath(what: String, path: String)
 
     public var description: String {
         switch self {
         case .unreadable(let why):
-            return "cannot read the file (\(why)); check its permissions"
+            return "cannot read the file (\(why)); give the build read access to it, or remove it"
         case .empty:
             return "the file is empty; replace it with the real package"
         case .gitLFSPointer:
@@ -78,9 +78,8 @@ public enum PackageArchiveError: Error, Sendable, Equatable, CustomStringConvert
             return error.description
         case .zip(let problem):
             return "\(problem); the package is refused: replace it with a package made by `dotnet pack` or `nuget pack`"
-        case .corruptEntry(let name, let why):
-            return "the entry '\(ZipAudit.printable(name))' is corrupt (\(why)); NuGet clients would fail to extract "
-                + "it: replace the package with an intact copy"
+        case .brokenLink:
+            return "the file is a symbolic link that leads nowhere (a loop or a missing target); fix or remove the link"
         case .changedWhileReading:
             return "the file changed while it was being read; run the build again once it is completely written"
         case .escapingPath(let what, let path):
@@ -100,8 +99,13 @@ extension PackageArchive {
     public static func read(path: String, limits: ZipAudit.Limits = ZipAudit.Limits()) throws(PackageArchiveError)
         -> PackageArchive
     {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .unreadable(String(cString: strerror(errno))) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else {
+            let code = errno
+            var link = stat()
+            if code == ELOOP || (code == ENOENT && lstat(path, &link) == 0) { throw .brokenLink }
+            throw .unreadable(String(cString: strerror(code)))
+        }
         defer { close(fd) }
         var before = stat()
         guard fstat(fd, &before) == 0 else { throw .unreadable(String(cString: strerror(errno))) }

@@ -38,6 +38,21 @@ public enum PackageId {
         }
     }
 
+    /// True for `CON`, `PRN`, `AUX`, `NUL`, `COM0`-`COM9` and `LPT0`-`LPT9` in any case: names
+    /// Windows reserves for devices (learn.microsoft.com, "Naming Files, Paths, and Namespaces"),
+    /// so a folder `flatcontainer/con/` could not be created on a Windows host or share. Such ids
+    /// match NuGet's id rule, so the rule alone does not catch them.
+    public static func isReservedDeviceName(_ id: String) -> Bool {
+        let lower = id.lowercased()
+        if ["con", "prn", "aux", "nul"].contains(lower) { return true }
+        if lower.count == 4, lower.hasPrefix("com") || lower.hasPrefix("lpt"), let last = lower.last, last.isASCII,
+            last.isNumber
+        {
+            return true
+        }
+        return false
+    }
+
     /// The lowercase form used in every feed path (`ToLowerInvariant`).
     public static func lowercased(_ id: String) -> String { id.lowercased() }
 }

@@ -1,10 +1,7 @@
+import CShelfLibXML2
 import Foundation
 
-#if canImport(FoundationXML)
-    import FoundationXML
-#endif
-
-/// A small immutable element tree read with Foundation's `XMLParser`: names are local names
+/// A small immutable element tree read with libxml2: names are local names
 /// (namespace prefixes and URIs dropped, as NuGet matches nuspec elements by local name),
 /// attributes by local name, and the concatenated text of each element.
 struct XMLElementNode: Sendable, Hashable {
@@ -21,82 +18,81 @@ struct XMLElementNode: Sendable, Hashable {
         children.filter { $0.name == name }
     }
 
-    /// Parses a whole document. External entities are never resolved.
+    /// Deeper nesting than any nuspec needs is refused rather than followed.
+    static let maxDepth = 64
+
+    /// libxml2 is initialised once, before any thread parses.
+    private static let initialised: Bool = {
+        xmlInitParser()
+        return true
+    }()
+
+    /// Parses a whole document with libxml2 (no network, no entity substitution, no DTD
+    /// loading, libxml2's own size limits) and copies it into an immutable tree.
     static func parse(_ data: Data) throws -> XMLElementNode {
-        let parser = XMLParser(data: data)
-        parser.shouldProcessNamespaces = true
-        parser.shouldResolveExternalEntities = false
-        let builder = TreeBuilder()
-        parser.delegate = builder
-        let ok = parser.parse()
-        if let error = builder.error { throw error }
-        guard ok, let root = builder.root else {
-            let reason = parser.parserError.map { ($0 as NSError).localizedDescription } ?? "unreadable document"
-            throw XMLTreeError(line: parser.lineNumber, reason: reason)
+        _ = initialised
+        guard let context = xmlNewParserCtxt() else { throw XMLTreeError(line: 0, reason: "out of memory") }
+        defer { xmlFreeParserCtxt(context) }
+        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
+        let document = data.withUnsafeBytes { buffer -> xmlDocPtr? in
+            guard let base = buffer.baseAddress, buffer.count <= Int(Int32.max) else { return nil }
+            return xmlCtxtReadMemory(
+                context, base.assumingMemoryBound(to: CChar.self), Int32(buffer.count), nil, nil, options)
         }
-        return root
+        guard let document else {
+            if let error = xmlCtxtGetLastError(context) {
+                let message = error.pointee.message.map { String(cString: $0) } ?? "unreadable document"
+                throw XMLTreeError(
+                    line: Int(error.pointee.line),
+                    reason: message.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            throw XMLTreeError(line: 0, reason: data.isEmpty ? "the document is empty" : "unreadable document")
+        }
+        defer { xmlFreeDoc(document) }
+        guard let root = xmlDocGetRootElement(document) else {
+            throw XMLTreeError(line: 0, reason: "the document has no root element")
+        }
+        return try node(root, depth: 1)
+    }
+
+    private static func string(_ p: UnsafePointer<xmlChar>?) -> String {
+        guard let p else { return "" }
+        return String(cString: p)
+    }
+
+    private static func node(_ element: xmlNodePtr, depth: Int) throws -> XMLElementNode {
+        guard depth <= maxDepth else {
+            throw XMLTreeError(line: Int(xmlGetLineNo(element)), reason: "elements nested deeper than \(maxDepth)")
+        }
+        var attributes: [String: String] = [:]
+        var attribute = element.pointee.properties
+        while let a = attribute {
+            var value = ""
+            var child = a.pointee.children
+            while let c = child {
+                value += string(c.pointee.content)
+                child = c.pointee.next
+            }
+            attributes[string(a.pointee.name)] = value
+            attribute = a.pointee.next
+        }
+        var text = ""
+        var children: [XMLElementNode] = []
+        var child = element.pointee.children
+        while let c = child {
+            switch c.pointee.type {
+            case XML_ELEMENT_NODE: children.append(try node(c, depth: depth + 1))
+            case XML_TEXT_NODE, XML_CDATA_SECTION_NODE: text += string(c.pointee.content)
+            default: break
+            }
+            child = c.pointee.next
+        }
+        return XMLElementNode(
+            name: string(element.pointee.name), attributes: attributes, text: text, children: children)
     }
 }
 
 struct XMLTreeError: Error, Sendable {
     var line: Int
     var reason: String
-}
-
-private final class TreeBuilder: NSObject, XMLParserDelegate {
-    /// Deeper nesting than any nuspec needs is refused rather than followed.
-    static let maxDepth = 64
-
-    var stack: [XMLElementNode] = []
-    var root: XMLElementNode?
-    var error: XMLTreeError?
-
-    func parser(
-        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-        qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]
-    ) {
-        guard stack.count < Self.maxDepth else {
-            error = XMLTreeError(line: parser.lineNumber, reason: "elements nested deeper than \(Self.maxDepth)")
-            parser.abortParsing()
-            return
-        }
-        var attrs: [String: String] = [:]
-        for (key, value) in attributeDict {
-            let local = key.split(separator: ":").last.map(String.init) ?? key
-            if key.hasPrefix("xmlns") { continue }
-            attrs[local] = value
-        }
-        stack.append(XMLElementNode(name: localName(elementName), attributes: attrs, text: "", children: []))
-    }
-
-    func parser(
-        _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?
-    ) {
-        guard let node = stack.popLast() else { return }
-        if stack.isEmpty {
-            root = node
-        } else {
-            stack[stack.count - 1].children.append(node)
-        }
-    }
-
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-        guard !stack.isEmpty else { return }
-        stack[stack.count - 1].text += string
-    }
-
-    func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
-        guard !stack.isEmpty else { return }
-        stack[stack.count - 1].text += String(decoding: CDATABlock, as: UTF8.self)
-    }
-
-    func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
-        if error == nil {
-            error = XMLTreeError(line: parser.lineNumber, reason: (parseError as NSError).localizedDescription)
-        }
-    }
-
-    private func localName(_ name: String) -> String {
-        name.split(separator: ":").last.map(String.init) ?? name
-    }
 }

@@ -292,7 +292,7 @@ public enum ZipAudit {
     }
 
     /// A name fit for a one-line message: control characters escaped, at most 200 characters.
-    static func printable(_ name: String) -> String {
+    public static func printable(_ name: String) -> String {
         var out = ""
         for scalar in name.unicodeScalars {
             if scalar.value < 0x20 || scalar.value == 0x7F {

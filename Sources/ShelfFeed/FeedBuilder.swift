@@ -197,14 +197,21 @@ public struct FeedBuilder: Sendable {
         }
         let results = await readAll(toRead.map { scan.packages[$0] }, progress: progress)
         for (i, result) in zip(toRead, results) {
-            let outcome: ReadCache.Outcome
+            var outcome: ReadCache.Outcome
             switch result {
             case .success(let a): outcome = .archive(a)
             case .failure(let e): outcome = .failure(e.description)
             }
+            // A file that moved since the scan may have been read half old, half new: skipped
+            // for this build and not cached, so the next build reads it again.
+            let stamp = ReadCache.Stamp.of(scan.packages[i])
+            if stamp != stamps[i].stamp || result.isChangedWhileReading {
+                outcomes[i] = .failure(PackageArchiveError.changedWhileReading.description)
+                continue
+            }
             outcomes[i] = outcome
             // A file whose identity cannot be read is simply not cached.
-            if let stamp = ReadCache.Stamp.of(scan.packages[i]) {
+            if let stamp {
                 next.entries[scanner.relative(scan.packages[i])] = ReadCache.Entry(stamp: stamp, outcome: outcome)
             }
         }
@@ -558,5 +565,12 @@ public struct FeedRenderer: Sendable {
     public func render(_ model: FeedModel, catalog: CatalogState, added: Int) -> [FeedDocument] {
         renderIds(model.registrations, model: model).sorted { $0.key < $1.key }.flatMap(\.value)
             + renderFeedWide(model, catalog: catalog, added: added)
+    }
+}
+
+extension Result where Success == PackageArchive, Failure == PackageArchiveError {
+    fileprivate var isChangedWhileReading: Bool {
+        if case .failure(.changedWhileReading) = self { return true }
+        return false
     }
 }

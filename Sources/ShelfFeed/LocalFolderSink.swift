@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import NuGetCore
 
@@ -77,10 +78,36 @@ public struct LocalFolderSink: Sendable {
         var summary = Summary()
         for p in documents where !Self.isSafe(p.path) { throw SinkError.unsafePath(p.path) }
 
+        // An id new to the feed has its flat container folder and its registration folders
+        // assembled under .shelf/staging/ and moved into place in a few renames (flat container
+        // first, so the registration never links to a missing package), with their index.json,
+        // just before the other per-id indexes. A crawler of the flat container or a local-folder
+        // client never sees an id's folder without its index.json, even when the build is killed.
+        var staged: [String: String] = [:]  // id folder (flatcontainer/x) -> staging folder
+        var documents = documents.map { doc -> FeedDocument in
+            guard let folder = Self.idFolder(doc.path) else { return doc }
+            if staged[folder] == nil {
+                guard access(root + "/" + folder, F_OK) != 0 else { return doc }
+                staged[folder] = Self.stagingFolder + "/" + folder
+            }
+            var moved = doc
+            moved.path = staged[folder]! + doc.path.dropFirst(folder.count)
+            return moved
+        }
+        let stagedPrefixes = Set(staged.values.map { $0 + "/" })
+        func isStaged(_ path: String) -> Bool {
+            guard path.hasPrefix(Self.stagingFolder + "/") else { return false }
+            return stagedPrefixes.contains { path.hasPrefix($0) }
+        }
+        // Staged documents of the index phase (and later) are written just before the move.
+        let stagedIndexes = documents.filter { $0.phase >= .indexes && isStaged($0.path) }
+        documents.removeAll { $0.phase >= .indexes && isStaged($0.path) }
+        let stagedPhase: FeedDocument.Phase? = staged.isEmpty ? nil : .indexes
+
         // Every folder the documents need, made once, parents first (cheaper than a recursive
         // create per file).
-        var folders = Set<String>()
-        for doc in documents {
+        var folders = Set(staged.keys.map(Self.parent))
+        for doc in documents + stagedIndexes {
             var dir = Self.parent(doc.path)
             while !dir.isEmpty, folders.insert(dir).inserted { dir = Self.parent(dir) }
         }
@@ -91,8 +118,29 @@ public struct LocalFolderSink: Sendable {
             }
         }
 
-        let phases = Dictionary(grouping: documents, by: \.phase)
+        var phases = Dictionary(grouping: documents, by: \.phase)
+        if let stagedPhase { phases[stagedPhase, default: []] += [] }
+        var stagedDone = staged.isEmpty
+        func moveStaged() throws {
+            for doc in stagedIndexes {
+                let (changed, bytes) = try writeDocument(doc)
+                if changed {
+                    summary.written += 1
+                    summary.bytesWritten += bytes
+                }
+            }
+            // Per id: the flat container, then the registration hives.
+            let order = staged.keys.sorted {
+                (Self.idOfFolder($0), $0.hasPrefix("flatcontainer/") ? 0 : 1, $0)
+                    < (Self.idOfFolder($1), $1.hasPrefix("flatcontainer/") ? 0 : 1, $1)
+            }
+            for folder in order {
+                try rename(root + "/" + staged[folder]!, to: root + "/" + folder, folder)
+            }
+            stagedDone = true
+        }
         for phase in phases.keys.sorted() {
+            if !stagedDone, let stagedPhase, phase >= stagedPhase { try moveStaged() }
             let docs = phases[phase]!.sorted { $0.path < $1.path }
             try await withThrowingTaskGroup(of: (Bool, Int64).self) { group in
                 var next = 0
@@ -114,13 +162,65 @@ public struct LocalFolderSink: Sendable {
                 }
             }
         }
+        if !stagedDone { try moveStaged() }
         return summary
+    }
+
+    static let stagingFolder = ".shelf/staging"
+    static let trashFolder = ".shelf/trash"
+
+    /// The id folder (`flatcontainer/{id}`, `registration/{id}`, `registration-semver2/{id}`)
+    /// a path lies below, else nil.
+    static func idFolder(_ path: String) -> String? {
+        for hive in [FeedLayout.flatContainer, FeedLayout.registrationSemVer1, FeedLayout.registrationSemVer2]
+        where path.hasPrefix(hive) {
+            let rest = path.dropFirst(hive.count)
+            guard let slash = rest.firstIndex(of: "/") else { return nil }
+            return hive + rest[..<slash]
+        }
+        return nil
+    }
+
+    static func idOfFolder(_ folder: String) -> Substring {
+        folder.lastIndex(of: "/").map { folder[folder.index(after: $0)...] } ?? Substring(folder)
+    }
+
+    /// `flatcontainer/{id}` for a path below an id's flat container folder, else nil.
+    static func flatIdFolder(_ path: String) -> String? {
+        guard path.hasPrefix("flatcontainer/") else { return nil }
+        let rest = path.dropFirst("flatcontainer/".count)
+        guard let slash = rest.firstIndex(of: "/") else { return nil }
+        return "flatcontainer/" + rest[..<slash]
     }
 
     /// Removes files an earlier build wrote (and folders left empty); returns how many went.
     public func removeFiles<S: Sequence>(_ paths: S) -> Int where S.Element == String {
         var removed = 0
-        for path in paths where Self.isSafe(path) {
+        var paths = Array(paths.filter(Self.isSafe))
+        // An id leaving the flat container leaves in one rename (into .shelf/trash/), so that no
+        // folder of an id is ever seen without its index.json.
+        let stale = Set(paths)
+        let goneIds = Set(paths.compactMap(Self.flatIdFolder).filter { stale.contains($0 + "/index.json") })
+        for folder in goneIds.sorted() {
+            let trash = Self.trashFolder + "/" + folder.dropFirst("flatcontainer/".count)
+            try? makeDirectory(root + "/" + Self.trashFolder)
+            guard Glibc.rename(root + "/" + folder, root + "/" + trash) == 0 else { continue }
+            for path in paths where Self.flatIdFolder(path) == folder {
+                if unlink(root + "/" + trash + path.dropFirst(folder.count)) == 0 { removed += 1 }
+            }
+            paths.removeAll { Self.flatIdFolder($0) == folder }
+            // Files Shelf did not write stay: the folder goes back where it was.
+            if (try? FileManager.default.removeItem(atPath: root + "/" + trash)) == nil
+                || access(root + "/" + trash, F_OK) == 0
+            {
+                _ = Glibc.rename(root + "/" + trash, root + "/" + folder)
+            }
+            removeEmptyParents(of: folder + "/index.json")
+        }
+        // A version folder loses its .nupkg.sha512 first: a local-folder client takes a version
+        // only when that file is there, so it never sees one half removed.
+        paths.sort { ($0.hasSuffix(".sha512") ? 0 : 1, $0) < ($1.hasSuffix(".sha512") ? 0 : 1, $1) }
+        for path in paths {
             if unlink(root + "/" + path) == 0 {
                 removed += 1
                 removeEmptyParents(of: path)
@@ -153,6 +253,8 @@ public struct LocalFolderSink: Sendable {
                 out += data.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }.filter(Self.isSafe)
             }
         }
+        // A build killed while writing a file leaves its temporary sibling: never served, removed.
+        for path in out { unlink(temporaryName(for: root + "/" + path)) }
         return out
     }
 
@@ -211,7 +313,13 @@ public struct LocalFolderSink: Sendable {
             }
             let temp = temporaryName(for: target)
             do {
-                try copyFile(source, to: temp)
+                let copied = try copyFile(source, to: temp)
+                // The copy is hashed on the way: a package file replaced after it was read
+                // must not reach the feed under the hash of its old content.
+                guard copied == sha512 else {
+                    throw SinkError.writeFailed(
+                        source, "the file changed after it was read; run the build again once it is completely written")
+                }
             } catch {
                 unlink(temp)
                 throw SinkError.writeFailed(doc.path, "\(error)")
@@ -281,7 +389,8 @@ public struct LocalFolderSink: Sendable {
     }
 
     /// Copies through a 1 MiB buffer (the page cache makes this close to the cost of the read).
-    private func copyFile(_ source: String, to destination: String) throws {
+    /// Returns the base64 SHA-512 of the bytes copied.
+    private func copyFile(_ source: String, to destination: String) throws -> String {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw SinkError.writeFailed(source, String(cString: strerror(errno))) }
         defer { close(input) }
@@ -289,13 +398,15 @@ public struct LocalFolderSink: Sendable {
         guard output >= 0 else { throw SinkError.writeFailed(destination, String(cString: strerror(errno))) }
         defer { close(output) }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var hasher = SHA512()
         while true {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress, $0.count) }
-            if n == 0 { return }
+            if n == 0 { return Data(hasher.finalize()).base64EncodedString() }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw SinkError.writeFailed(source, String(cString: strerror(errno)))
             }
+            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             var offset = 0
             while offset < n {
                 let w = buffer.withUnsafeBytes { Glibc.write(output, $0.baseAddress! + offset, n - offset) }
@@ -335,6 +446,10 @@ public struct LocalFolderSink: Sendable {
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             close(fd)
             throw SinkError.locked(root)
+        }
+        // What a killed build left half made or half removed: never linked from the feed.
+        for folder in [Self.stagingFolder, Self.trashFolder] where access(root + "/" + folder, F_OK) == 0 {
+            try? FileManager.default.removeItem(atPath: root + "/" + folder)
         }
         return fd
     }

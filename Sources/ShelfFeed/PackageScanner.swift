@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Every `*.nupkg` (any case) below the folder is a candidate; symbol packages (`.snupkg`,
 /// `.symbols.nupkg`) are not packages a feed serves and are listed apart. Directory symlinks are
-/// not followed (so a link loop cannot trap the scan), file symlinks are. Folders named in
+/// not followed (so a link loop cannot trap the scan), file symlinks are; a file symlink that
+/// leads nowhere is listed, and fails to read with a message. Folders named in
 /// `excluding` (the output folder, when it sits inside the input) are skipped.
 public struct PackageScanner: Sendable {
     public struct Result: Sendable {
@@ -57,8 +58,12 @@ public struct PackageScanner: Sendable {
                 continue
             }
             if kind == S_IFLNK {
+                // A link to a package file is read through; a link named like a package that
+                // leads nowhere (a loop, a missing target) is kept, so that it gets its error line.
                 var target = stat()
-                guard stat(path, &target) == 0, target.st_mode & S_IFMT == S_IFREG else { continue }
+                if stat(path, &target) == 0 {
+                    guard target.st_mode & S_IFMT == S_IFREG else { continue }
+                }
             } else if kind != S_IFREG {
                 continue
             }

@@ -143,7 +143,7 @@ public struct SiteRenderer: FeedDocumentRenderer {
             var seen = Set<String>()
             for path in paths where seen.insert(path).inserted && Self.isPlainPath(path) {
                 docs.append(
-                    FeedDocument(path: path, content: .deferred(make), contentType: "text/html", phase: .leaves))
+                    FeedDocument(path: path, content: .deferred(make), contentType: "text/html", phase: .indexes))
             }
         }
         return docs

@@ -44,6 +44,12 @@ let package = Package(
             dependencies: ["NuGetCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
+        // `shelf validate`: checks any V3 feed, from a folder or over HTTP.
+        .target(
+            name: "ShelfValidate",
+            dependencies: ["NuGetCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         // The package site: HTML pages, client-side search index, badges.
         .target(
             name: "ShelfSite",
@@ -61,6 +67,7 @@ let package = Package(
                 "NuGetCore",
                 "ShelfFeed",
                 "ShelfSite",
+                "ShelfValidate",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -369,7 +369,11 @@ public struct FeedBuilder: Sendable {
             for item in catalog.items { current.insert(CatalogLayout.leaf(item)) }
             for n in 0..<ReadCache.shardCount { current.insert(ReadCache.shardPath(n)) }
             for n in 0..<IdState.shardCount { current.insert(IdState.shardPath(n)) }
-            stale += unfinished.filter { !current.contains($0) && !$0.hasPrefix(".shelf/") }
+            // The catalog only grows: a page or leaf the killed build wrote is part of it (or an
+            // unlinked leaf, harmless), never a leftover to remove.
+            stale += unfinished.filter {
+                !current.contains($0) && !$0.hasPrefix(".shelf/") && !$0.hasPrefix("catalog/")
+            }
         }
         summary.removed = sink.removeFiles(Set(stale))
         sink.finishJournal()

@@ -79,8 +79,7 @@ public struct LocalFolderSink: Sendable {
         for p in documents where !Self.isSafe(p.path) { throw SinkError.unsafePath(p.path) }
 
         // An id new to the feed has its flat container folder and its registration folders
-        // assembled under .shelf/staging/ and moved into place in a few renames (flat container
-        // first, so the registration never links to a missing package), with their index.json,
+        // assembled under .shelf/staging/ and moved into place in a few renames, with their index.json,
         // just before the other per-id indexes. A crawler of the flat container or a local-folder
         // client never sees an id's folder without its index.json, even when the build is killed.
         var staged: [String: String] = [:]  // id folder (flatcontainer/x) -> staging folder
@@ -129,10 +128,13 @@ public struct LocalFolderSink: Sendable {
                     summary.bytesWritten += bytes
                 }
             }
-            // Per id: the flat container, then the registration hives.
+            // Per id: the registration hives, then the flat container. Between two of these
+            // renames (microseconds), a registration can name a package whose folder is not in
+            // place yet; the other order would leave a flat container folder that no
+            // registration describes, which a feed check (and a crawler) counts as broken.
             let order = staged.keys.sorted {
-                (Self.idOfFolder($0), $0.hasPrefix("flatcontainer/") ? 0 : 1, $0)
-                    < (Self.idOfFolder($1), $1.hasPrefix("flatcontainer/") ? 0 : 1, $1)
+                (Self.idOfFolder($0), $0.hasPrefix("flatcontainer/") ? 1 : 0, $0)
+                    < (Self.idOfFolder($1), $1.hasPrefix("flatcontainer/") ? 1 : 0, $1)
             }
             for folder in order {
                 try rename(root + "/" + staged[folder]!, to: root + "/" + folder, folder)

@@ -136,8 +136,23 @@ public struct LocalFolderSink: Sendable {
                 (Self.idOfFolder($0), $0.hasPrefix("flatcontainer/") ? 1 : 0, $0)
                     < (Self.idOfFolder($1), $1.hasPrefix("flatcontainer/") ? 1 : 0, $1)
             }
+            // A failed rename puts back what this id already moved, so an error (unlike a kill)
+            // never leaves a registration without its packages.
+            var movedForId: [(folder: String, staging: String)] = []
             for folder in order {
-                try rename(root + "/" + staged[folder]!, to: root + "/" + folder, folder)
+                if let last = movedForId.last, Self.idOfFolder(last.folder) != Self.idOfFolder(folder) {
+                    movedForId = []
+                }
+                let staging = staged[folder]!
+                do {
+                    try rename(root + "/" + staging, to: root + "/" + folder, folder)
+                } catch {
+                    for undo in movedForId.reversed() {
+                        _ = Glibc.rename(root + "/" + undo.folder, root + "/" + undo.staging)
+                    }
+                    throw error
+                }
+                movedForId.append((folder, staging))
             }
             stagedDone = true
         }

@@ -14,6 +14,11 @@ public struct FeedBuilder: Sendable {
         public var warnOnPrefixViolation = false
         /// Ignore what earlier builds recorded: read every package and render every document.
         public var full = false
+        /// Store the registration hives gzip-compressed (`--gzip`), for a host that serves them
+        /// with `Content-Encoding: gzip`.
+        public var gzipRegistrations = false
+        /// The host configuration written (`--host`), recorded so that changing it is a change.
+        public var host: String?
 
         public init(
             input: String, output: String, baseURL: String,
@@ -157,6 +162,7 @@ public struct FeedBuilder: Sendable {
                 IdState.outputFormat, FeedLayout(baseURL: options.baseURL).baseURL,
                 extras.map { String(describing: type(of: $0)) }.joined(separator: ","),
                 options.warnOnPrefixViolation ? "warn" : "refuse",
+                "host=\(options.host ?? "")", options.gzipRegistrations ? "gzip" : "plain",
             ])
         if !options.full, !sink.hasUnfinishedBuild, let old = sink.read(InputSignature.path),
             String(decoding: old, as: UTF8.self) == signature + "\n" + InputSignature.outputStamps(sink.root),
@@ -263,7 +269,8 @@ public struct FeedBuilder: Sendable {
         // Ids whose input is exactly what an earlier build rendered keep their documents.
         let layout = FeedLayout(baseURL: options.baseURL)
         let globalKey = IdState.globalKey(
-            baseURL: layout.baseURL, renderers: extras.map { String(describing: type(of: $0)) })
+            baseURL: layout.baseURL,
+            renderers: extras.map { String(describing: type(of: $0)) } + (options.gzipRegistrations ? ["gzip"] : []))
         let loadedIds = IdState.load(read: sink.read)
         if loadedIds.damaged && !options.full {
             report.warnings.append(
@@ -304,7 +311,8 @@ public struct FeedBuilder: Sendable {
         for start in stride(from: 0, to: changed.count, by: batchSize) {
             let batch = Array(changed[start..<min(start + batchSize, changed.count)])
             let perId = renderer.renderIds(batch, model: model)
-            let docs = perId.values.flatMap { $0 }
+            var docs = perId.values.flatMap { $0 }
+            if options.gzipRegistrations { docs = docs.map(Self.gzippedIfRegistration) }
             try sink.journal(docs.map(\.path))
             let done = start
             let part = try await sink.writeDocuments(docs) { n in
@@ -569,6 +577,21 @@ public struct FeedRenderer: Sendable {
     public func render(_ model: FeedModel, catalog: CatalogState, added: Int) -> [FeedDocument] {
         renderIds(model.registrations, model: model).sorted { $0.key < $1.key }.flatMap(\.value)
             + renderFeedWide(model, catalog: catalog, added: added)
+    }
+}
+
+extension FeedBuilder {
+    /// `--gzip`: a registration document (either hive) stored gzip-compressed under its own name.
+    static func gzippedIfRegistration(_ doc: FeedDocument) -> FeedDocument {
+        guard doc.path.hasPrefix(FeedLayout.registrationSemVer1) || doc.path.hasPrefix(FeedLayout.registrationSemVer2)
+        else { return doc }
+        var out = doc
+        switch doc.content {
+        case .bytes(let data): out.content = .bytes(Gzip.compress(data))
+        case .deferred(let make): out.content = .deferred { Gzip.compress(try make()) }
+        case .file, .packageEntry: break
+        }
+        return out
     }
 }
 

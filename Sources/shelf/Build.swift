@@ -48,6 +48,20 @@ struct Build: AsyncParsableCommand {
         help: "Ignore what earlier builds recorded (.shelf/): read every package and render every document.")
     var full = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Also write configuration for this web host: \(WebHost.allCases.map(\.rawValue).joined(separator: ", ")).",
+            valueName: "host"))
+    var host: WebHost?
+
+    @Flag(
+        name: .long,
+        help:
+            "Store the registration hives gzip-compressed, served with Content-Encoding: gzip by the --host configuration."
+    )
+    var gzip = false
+
     @Option(name: .long, help: "The policy file (default: shelf.json in PACKAGES-DIR, when there is one).")
     var policy: String?
 
@@ -72,6 +86,25 @@ struct Build: AsyncParsableCommand {
             throw ValidationError("--base-url must not have a query or fragment (got '\(baseURL)')")
         }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if gzip {
+            guard let host else {
+                throw ValidationError(
+                    "--gzip needs --host (nginx or apache): without a host that sends Content-Encoding: gzip, "
+                        + "clients would read compressed bytes as JSON")
+            }
+            guard host.servesStoredGzip else {
+                throw ValidationError(
+                    "--gzip does not work with --host \(host.rawValue): it cannot send stored files with "
+                        + "Content-Encoding: gzip on success only (it compresses on the fly by itself, or adds the "
+                        + "header to error pages too); drop --gzip")
+            }
+        }
+    }
+
+    var extras: [any FeedDocumentRenderer] {
+        var list: [any FeedDocumentRenderer] = noSite ? [] : [SiteRenderer()]
+        if let host { list.append(HostConfigRenderer(host: host, gzip: gzip)) }
+        return list
     }
 
     func run() async throws {
@@ -81,10 +114,12 @@ struct Build: AsyncParsableCommand {
             concurrency: jobs ?? ProcessInfo.processInfo.activeProcessorCount, policyPath: policy,
             warnOnPrefixViolation: prefixViolations == .warn)
         options.full = full
+        options.gzipRegistrations = gzip
+        options.host = host?.rawValue
         let terminal = ProgressLine(enabled: !quiet && !json && isatty(STDERR_FILENO) == 1)
         let report: FeedBuilder.Report
         do {
-            report = try await FeedBuilder(options: options, extras: noSite ? [] : [SiteRenderer()]).run {
+            report = try await FeedBuilder(options: options, extras: extras).run {
                 terminal.update($0)
             }
         } catch {
@@ -110,3 +145,5 @@ struct Build: AsyncParsableCommand {
 func printError(_ s: String) {
     FileHandle.standardError.write(Data((s + "\n").utf8))
 }
+
+extension WebHost: ExpressibleByArgument {}

@@ -153,7 +153,7 @@ def main():
         raw_zip([spec, plain("lib/a.bin", b"\0" * 100), plain("lib/b.bin", b"\0" * 100)],
                 {1: dict(usize=3_000_000_000), 2: dict(usize=3_000_000_000)}),
         "zip bomb")
-    zeros = b"\0" * (40 << 20)
+    zeros = b"\0" * (80 << 20)
     put(out, "bomb-ratio.nupkg", raw_zip([spec, plain("lib/zeros.bin", zeros)]), "times its compressed size")
     # Overlap: the first payload's data, as the directory declares it, runs over the next entry.
     # (Flag bit 3, a data descriptor, keeps the local header's own sizes out of the comparison.)

@@ -145,10 +145,11 @@ extension Nuspec {
     /// elements are matched by local name, as NuGet does. A DOCTYPE is refused, as NuGet's
     /// `XmlReader` (DtdProcessing.Prohibit) refuses it, so no entity is ever expanded or fetched.
     public init(data: Data) throws(NuspecError) {
-        if Self.declaresDoctype(data) { throw .doctype }
         let root: XMLElementNode
         do {
             root = try XMLElementNode.parse(data)
+        } catch is XMLDoctypeError {
+            throw .doctype
         } catch let error as XMLTreeError {
             throw .malformed(line: error.line, reason: error.reason)
         } catch {
@@ -269,34 +270,4 @@ extension Nuspec {
         return result
     }
 
-    /// True when the document declares a DOCTYPE or an entity. UTF-16 and UTF-32 documents (by
-    /// their byte order mark) are decoded first, so the check holds whatever the encoding.
-    static func declaresDoctype(_ data: Data) -> Bool {
-        let bytes = [UInt8](data.prefix(8))
-        let encoding: String.Encoding? =
-            bytes.starts(with: [0xFF, 0xFE, 0x00, 0x00])
-            ? .utf32LittleEndian
-            : bytes.starts(with: [0x00, 0x00, 0xFE, 0xFF])
-                ? .utf32BigEndian
-                : bytes.starts(with: [0xFF, 0xFE])
-                    ? .utf16LittleEndian
-                    : bytes.starts(with: [0xFE, 0xFF]) ? .utf16BigEndian : nil
-        if let encoding {
-            let body = data.dropFirst(encoding == .utf16LittleEndian || encoding == .utf16BigEndian ? 2 : 4)
-            guard let text = String(data: body, encoding: encoding) else { return true }
-            return containsDeclaration(Array(text.utf8))
-        }
-        return containsDeclaration([UInt8](data))
-    }
-
-    private static func containsDeclaration(_ bytes: [UInt8]) -> Bool {
-        let needles = ["<!doctype", "<!entity"].map { Array($0.utf8) }
-        guard bytes.count >= 8 else { return false }
-        for i in 0..<(bytes.count - 1) where bytes[i] == 0x3C && bytes[i + 1] == 0x21 {
-            for needle in needles where i + needle.count <= bytes.count {
-                if zip(bytes[i..<(i + needle.count)], needle).allSatisfy({ $0 | 0x20 == $1 | 0x20 }) { return true }
-            }
-        }
-        return false
-    }
 }

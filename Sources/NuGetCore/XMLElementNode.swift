@@ -40,6 +40,8 @@ struct XMLElementNode: Sendable, Hashable {
                 context, base.assumingMemoryBound(to: CChar.self), Int32(buffer.count), nil, nil, options)
         }
         guard let document else {
+            // A DOCTYPE seen before the parse failed (an entity loop, say) is the reason to give.
+            if context.pointee.intSubName != nil || context.pointee.extSubURI != nil { throw XMLDoctypeError() }
             if let error = xmlCtxtGetLastError(context) {
                 let message = error.pointee.message.map { String(cString: $0) } ?? "unreadable document"
                 throw XMLTreeError(
@@ -49,6 +51,9 @@ struct XMLElementNode: Sendable, Hashable {
             throw XMLTreeError(line: 0, reason: data.isEmpty ? "the document is empty" : "unreadable document")
         }
         defer { xmlFreeDoc(document) }
+        // A DOCTYPE (internal or external subset) is refused, as NuGet's XmlReader refuses it
+        // (DtdProcessing.Prohibit), whatever the encoding; a "<!DOCTYPE" inside CDATA is text.
+        if document.pointee.intSubset != nil || document.pointee.extSubset != nil { throw XMLDoctypeError() }
         guard let root = xmlDocGetRootElement(document) else {
             throw XMLTreeError(line: 0, reason: "the document has no root element")
         }
@@ -91,6 +96,8 @@ struct XMLElementNode: Sendable, Hashable {
             name: string(element.pointee.name), attributes: attributes, text: text, children: children)
     }
 }
+
+struct XMLDoctypeError: Error, Sendable {}
 
 struct XMLTreeError: Error, Sendable {
     var line: Int

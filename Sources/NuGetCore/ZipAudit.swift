@@ -30,9 +30,10 @@ public enum ZipAudit {
         /// Sum of the declared uncompressed sizes.
         public var maxTotalUncompressed: UInt64 = 4 << 30
         /// Largest ratio of uncompressed to compressed size for one entry, applied to entries
-        /// larger than `ratioFloor` (small entries of repeated bytes legitimately compress well).
+        /// larger than `ratioFloor`. Deflate tops out near 1,032:1, reached only by runs of one
+        /// byte; a few MB of zero padding is legitimate, 64 MiB of it in a package is a bomb.
         public var maxRatio: UInt64 = 1_000
-        public var ratioFloor: UInt64 = 1 << 20
+        public var ratioFloor: UInt64 = 64 << 20
         /// Longest entry name, in bytes.
         public var maxNameLength: Int = 4_096
 
@@ -354,7 +355,17 @@ public enum ZipAudit {
                 throw .directoryLies("the Zip64 locator points to no Zip64 end record")
             }
             if record.u32(16) != 0 || record.u32(20) != 0 { throw .spanned }
-            end = End(entryCount: record.u64(32), directorySize: record.u64(40), directoryOffset: record.u64(48))
+            let zip64 = End(entryCount: record.u64(32), directorySize: record.u64(40), directoryOffset: record.u64(48))
+            // .NET (and so NuGet) reads the Zip64 record only for the fields the classic record
+            // saturates. Two records that name different directories would let Shelf audit one
+            // archive while clients extract another: refused.
+            if end.entryCount != 0xFFFF && end.entryCount != zip64.entryCount
+                || end.directorySize != 0xFFFF_FFFF && end.directorySize != zip64.directorySize
+                || end.directoryOffset != 0xFFFF_FFFF && end.directoryOffset != zip64.directoryOffset
+            {
+                throw .directoryLies("the Zip64 end record and the classic one name different central directories")
+            }
+            end = zip64
         } else if needsZip64 {
             throw .truncated("the archive needs a Zip64 end record and has none")
         } else if disk != 0 || directoryDisk != 0 || onThisDisk != end.entryCount {

@@ -183,6 +183,20 @@ public struct LocalFolderSink: Sendable {
         return summary
     }
 
+    /// Removes a folder whose tree holds only folders, bottom-up with `rmdir`; true when it is
+    /// gone (or was never there). Never removes a file.
+    static func removeEmptyTree(_ path: String) -> Bool {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return true }
+        guard st.st_mode & S_IFMT == S_IFDIR else { return false }
+        var empty = true
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        where !removeEmptyTree(path + "/" + name) {
+            empty = false
+        }
+        return empty && rmdir(path) == 0
+    }
+
     static let stagingFolder = ".shelf/staging"
     static let trashFolder = ".shelf/trash"
 
@@ -226,12 +240,8 @@ public struct LocalFolderSink: Sendable {
                 if unlink(root + "/" + trash + path.dropFirst(folder.count)) == 0 { removed += 1 }
             }
             paths.removeAll { Self.flatIdFolder($0) == folder }
-            // Files Shelf did not write stay: the folder goes back where it was.
-            if (try? FileManager.default.removeItem(atPath: root + "/" + trash)) == nil
-                || access(root + "/" + trash, F_OK) == 0
-            {
-                _ = Glibc.rename(root + "/" + trash, root + "/" + folder)
-            }
+            // Only empty folders go; files Shelf did not write stay, and the folder goes back.
+            if !Self.removeEmptyTree(root + "/" + trash) { _ = Glibc.rename(root + "/" + trash, root + "/" + folder) }
             removeEmptyParents(of: folder + "/index.json")
         }
         // A version folder loses its .nupkg.sha512 first: a local-folder client takes a version
@@ -464,10 +474,18 @@ public struct LocalFolderSink: Sendable {
             close(fd)
             throw SinkError.locked(root)
         }
-        // What a killed build left half made or half removed: never linked from the feed.
-        for folder in [Self.stagingFolder, Self.trashFolder] where access(root + "/" + folder, F_OK) == 0 {
-            try? FileManager.default.removeItem(atPath: root + "/" + folder)
+        // What a killed build left half made: never linked from the feed, all Shelf's own.
+        if access(root + "/" + Self.stagingFolder, F_OK) == 0 {
+            try? FileManager.default.removeItem(atPath: root + "/" + Self.stagingFolder)
         }
+        // What a killed build was removing goes back where it was (it may hold files Shelf did
+        // not write); this build's removals then take Shelf's files out again.
+        let trash = root + "/" + Self.trashFolder
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: trash)) ?? [] {
+            let home = root + "/" + FeedLayout.flatContainer + name
+            if access(home, F_OK) != 0 { _ = Glibc.rename(trash + "/" + name, home) }
+        }
+        _ = Self.removeEmptyTree(trash)
         return fd
     }
 

@@ -136,7 +136,14 @@ public struct FeedValidator: Sendable {
                 return await collector.report
             }
             let data = FileManager.default.contents(atPath: target + "/index.json") ?? Data()
-            let base = baseURL ?? Self.inferBase(serviceIndex: data, folder: target) ?? ""
+            guard let base = baseURL ?? Self.inferBase(serviceIndex: data, folder: target) else {
+                await collector.add(
+                    Problem(
+                        severity: .error, location: target,
+                        message: "the folder has no flat container folder where index.json's PackageBaseAddress "
+                            + "points; give --base-url if the feed is laid out differently"))
+                return await collector.report
+            }
             mapping.base = base.hasSuffix("/") || base.isEmpty ? base : base + "/"
             indexURL = mapping.base + "index.json"
         }
@@ -171,14 +178,27 @@ public struct FeedValidator: Sendable {
         var ids: [String] = []
         if isHTTP {
             ids = await remoteIds(types, mapping, collector)
-        } else if let rel = Self.relativePath(flat, base: mapping.base) {
-            let folder = target + "/" + rel
-            ids = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter {
-                var isDir: ObjCBool = false
-                return !$0.hasPrefix(".")
-                    && FileManager.default.fileExists(atPath: folder + "/" + $0, isDirectory: &isDir)
-                    && isDir.boolValue
-            }.sorted()
+        } else {
+            // Every id folder of the flat container and of the registration hives: an id that
+            // has a registration but no flat container folder is a broken link, not a blind spot.
+            func folders(_ url: String?) -> Set<String>? {
+                guard let url, let rel = Self.relativePath(url, base: mapping.base) else { return nil }
+                let folder = target + "/" + rel
+                guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return nil }
+                return Set(
+                    names.filter {
+                        var isDir: ObjCBool = false
+                        return !$0.hasPrefix(".")
+                            && FileManager.default.fileExists(atPath: folder + "/" + $0, isDirectory: &isDir)
+                            && isDir.boolValue
+                    })
+            }
+            guard let flatIds = folders(flat) else {
+                await collector.add(
+                    Problem(severity: .error, location: flat, message: "the flat container folder is missing"))
+                return await collector.report
+            }
+            ids = flatIds.union(folders(semver1) ?? []).union(folders(semver2) ?? []).sorted()
         }
         await collector.count(ids: ids.count)
 
@@ -344,9 +364,20 @@ public struct FeedValidator: Sendable {
 
         // Registration hives: the SemVer 2.0.0 one lists every version, the other all but SemVer 2.0.0 ones.
         let all = Set(versions)
-        for (hive, wanted, name) in [
-            (semver2, all, "SemVer 2.0.0 registration"), (semver1, all.subtracting(semver2Versions), "registration"),
-        ] {
+        // One hive for both (BaGet, Sleet): checked once, and SemVer 2.0.0 there is only a warning.
+        let oneHive = semver1 != nil && semver1 == semver2
+        let hives: [(String?, Set<String>, String)] = [
+            (semver2, all, "SemVer 2.0.0 registration"),
+            (oneHive ? nil : semver1, all.subtracting(semver2Versions), "registration"),
+        ]
+        if oneHive, !semver2Versions.isEmpty {
+            await collector.add(
+                Problem(
+                    severity: .warning, location: id,
+                    message: "the feed serves SemVer 2.0.0 versions in its only registration hive, which SemVer "
+                        + "1.0.0 clients also read"))
+        }
+        for (hive, wanted, name) in hives {
             guard let hive else { continue }
             // An id with only SemVer 2.0.0 versions has no document in the SemVer 1.0.0 hive.
             let listed = await registrationVersions(hive, id, name, mapping, collector, mayBeMissing: wanted.isEmpty)
@@ -363,7 +394,7 @@ public struct FeedValidator: Sendable {
                         severity: .error, location: "\(id) \(v)",
                         message: "in the flat container but not in the \(name)"))
             }
-            if hive == semver1 {
+            if hive == semver1 && !oneHive {
                 for v in listed.intersection(semver2Versions).sorted() {
                     await collector.add(
                         Problem(

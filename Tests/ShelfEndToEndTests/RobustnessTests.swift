@@ -166,6 +166,26 @@ struct RobustnessTests {
         #expect(check.errors == 0, "\(check.output)")
     }
 
+    @Test("an id leaving the feed takes only Shelf's files: a file someone else put in its folder stays")
+    func foreignFilesStay() throws {
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        let input = tmp.sub("in")
+        try FileManager.default.createDirectory(atPath: input, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: Repo.sampleFeed) where name.hasSuffix(".nupkg")
+        {
+            try FileManager.default.copyItem(atPath: Repo.sampleFeed + "/" + name, toPath: input + "/" + name)
+        }
+        let out = tmp.sub("out")
+        #expect(try Self.boundedShelf(["build", input, "--out", out, "--base-url", Self.baseURL]).status == 0)
+        let foreign = out + "/flatcontainer/shelf.sample.legacy/NOTES.txt"
+        try "mine".write(toFile: foreign, atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: input + "/Shelf.Sample.Legacy.1.2.3.4.nupkg")
+        #expect(try Self.boundedShelf(["build", input, "--out", out, "--base-url", Self.baseURL]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: foreign), "a file Shelf did not write is never removed")
+        #expect(!FileManager.default.fileExists(atPath: out + "/flatcontainer/shelf.sample.legacy/index.json"))
+    }
+
     @Test("two builds on one output folder: the second fails at once with a clear message; the first completes")
     func concurrentBuilds() throws {
         let tmp = try TemporaryFolder()

@@ -56,6 +56,9 @@ struct ValidateTests {
             atPath: out + "/registration-semver2/shelf.sample.core/index.json",
             toPath: out + "/registration/shelf.sample.core/index.json")
 
+        // A registration whose packages' folder is gone (what a kill between two renames leaves).
+        try fm.moveItem(atPath: flat + "/shelf.sample.preview", toPath: tmp.sub("preview-away"))
+
         let r = try shelf(["validate", out])
         #expect(r.status == 1)
         let lines = r.stderr.split(separator: "\n").map(String.init)
@@ -70,6 +73,8 @@ struct ValidateTests {
             has("shelf.sample.core 2.0.0-rc.1", "SemVer 2.0.0 version in the SemVer 1.0.0 registration hive"),
             "\(lines)")
         #expect(r.stdout.contains("errors"), "\(r.stdout)")
+        #expect(
+            lines.contains { $0.hasPrefix("error: ") && $0.contains("flatcontainer/shelf.sample.preview/index.json") })
 
         // Gzip bytes without Content-Encoding: what a bucket upload without metadata serves.
         let fresh = tmp.sub("fresh")

@@ -133,8 +133,8 @@ public struct LocalFolderSink: Sendable {
             // place yet; the other order would leave a flat container folder that no
             // registration describes, which a feed check (and a crawler) counts as broken.
             let order = staged.keys.sorted {
-                (Self.idOfFolder($0), $0.hasPrefix("flatcontainer/") ? 1 : 0, $0)
-                    < (Self.idOfFolder($1), $1.hasPrefix("flatcontainer/") ? 1 : 0, $1)
+                (Self.idOfFolder($0), $0.hasPrefix(FeedLayout.flatContainer) ? 1 : 0, $0)
+                    < (Self.idOfFolder($1), $1.hasPrefix(FeedLayout.flatContainer) ? 1 : 0, $1)
             }
             // A failed rename puts back what this id already moved, so an error (unlike a kill)
             // never leaves a registration without its packages.
@@ -218,10 +218,7 @@ public struct LocalFolderSink: Sendable {
 
     /// `flatcontainer/{id}` for a path below an id's flat container folder, else nil.
     static func flatIdFolder(_ path: String) -> String? {
-        guard path.hasPrefix("flatcontainer/") else { return nil }
-        let rest = path.dropFirst("flatcontainer/".count)
-        guard let slash = rest.firstIndex(of: "/") else { return nil }
-        return "flatcontainer/" + rest[..<slash]
+        idFolder(path).flatMap { $0.hasPrefix(FeedLayout.flatContainer) ? $0 : nil }
     }
 
     /// Removes files an earlier build wrote (and folders left empty); returns how many went.
@@ -233,7 +230,7 @@ public struct LocalFolderSink: Sendable {
         let stale = Set(paths)
         let goneIds = Set(paths.compactMap(Self.flatIdFolder).filter { stale.contains($0 + "/index.json") })
         for folder in goneIds.sorted() {
-            let trash = Self.trashFolder + "/" + folder.dropFirst("flatcontainer/".count)
+            let trash = Self.trashFolder + "/" + Self.idOfFolder(folder)
             try? makeDirectory(root + "/" + Self.trashFolder)
             guard Glibc.rename(root + "/" + folder, root + "/" + trash) == 0 else { continue }
             for path in paths where Self.flatIdFolder(path) == folder {

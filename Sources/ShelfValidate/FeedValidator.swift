@@ -71,7 +71,9 @@ public struct FeedValidator: Sendable {
         var server: String?
     }
 
-    func fetch(_ url: String, mapping: Mapping) async throws(FetchError) -> Fetched {
+    /// Reads a document; with `headOnly`, only checks that it is there (HEAD over HTTP, no read
+    /// from a folder), for link checks of files already hashed elsewhere.
+    func fetch(_ url: String, mapping: Mapping, headOnly: Bool = false) async throws(FetchError) -> Fetched {
         if isHTTP {
             var url = url
             if let server = mapping.server, url.hasPrefix(mapping.base) {
@@ -80,6 +82,7 @@ public struct FeedValidator: Sendable {
             guard let u = URL(string: url) else { throw .other("not a valid URL") }
             var request = URLRequest(url: u)
             request.setValue("gzip", forHTTPHeaderField: "Accept-Encoding")
+            if headOnly { request.httpMethod = "HEAD" }
             do {
                 let (data, response) = try await URLSession.shared.data(for: request)
                 let http = response as? HTTPURLResponse
@@ -99,6 +102,10 @@ public struct FeedValidator: Sendable {
         if let q = relative.firstIndex(of: "?") { relative = String(relative[..<q]) }
         guard !relative.split(separator: "/").contains("..") else { throw .other("climbs out of the folder") }
         let path = target + "/" + relative
+        if headOnly {
+            guard access(path, R_OK) == 0 else { throw .missing }
+            return Fetched(bytes: Data(), contentEncoding: nil)
+        }
         guard let data = FileManager.default.contents(atPath: path) else { throw .missing }
         return Fetched(bytes: data, contentEncoding: nil)
     }
@@ -205,21 +212,11 @@ public struct FeedValidator: Sendable {
         let flatURL = flat
         let allIds = ids
         await withTaskGroup(of: Void.self) { group in
-            var next = 0
-            while next < allIds.count && next < concurrency {
-                let id = allIds[next]
-                next += 1
+            // At most `concurrency` ids at once: past the first ones, each new one waits for one to finish.
+            for (n, id) in allIds.enumerated() {
+                if n >= concurrency { _ = await group.next() }
                 group.addTask {
                     await self.checkId(id, flat: flatURL, semver1: semver1, semver2: semver2, mapping, collector)
-                }
-            }
-            while await group.next() != nil {
-                if next < allIds.count {
-                    let id = allIds[next]
-                    next += 1
-                    group.addTask {
-                        await self.checkId(id, flat: flatURL, semver1: semver1, semver2: semver2, mapping, collector)
-                    }
                 }
             }
         }
@@ -438,7 +435,7 @@ public struct FeedValidator: Sendable {
                 out.insert(v)
                 if let content = leaf["packageContent"] as? String {
                     do {
-                        _ = try await fetch(content, mapping: mapping)
+                        _ = try await fetch(content, mapping: mapping, headOnly: true)
                     } catch {
                         await collector.add(
                             Problem(
@@ -448,7 +445,7 @@ public struct FeedValidator: Sendable {
                 }
                 if let leafURL = leaf["@id"] as? String, leafURL.hasPrefix("http") {
                     do {
-                        _ = try await fetch(leafURL, mapping: mapping)
+                        _ = try await fetch(leafURL, mapping: mapping, headOnly: true)
                     } catch {
                         await collector.add(
                             Problem(

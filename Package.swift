@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // zlib, from the system (Debian: zlib1g-dev): raw inflate and CRC-32 for package entries.
@@ -60,6 +61,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `shelf serve`: the feed's files over HTTP, with real search. FlyingFox is small (plain
+        // sockets, no SwiftNIO), and only this target and the executable build it.
+        .target(
+            name: "ShelfServe",
+            dependencies: ["ShelfFeed", "NuGetCore", .product(name: "FlyingFox", package: "FlyingFox")],
+            swiftSettings: swiftSettings
+        ),
+        // `shelf publish`: S3-compatible object storage (SigV4 over URLSession, no SDK).
+        .target(
+            name: "ShelfPublish",
+            dependencies: ["ShelfFeed", "NuGetCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         // The thin command-line shell.
         .executableTarget(
             name: "shelf",
@@ -68,6 +82,8 @@ let package = Package(
                 "ShelfFeed",
                 "ShelfSite",
                 "ShelfValidate",
+                "ShelfServe",
+                "ShelfPublish",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -87,6 +103,16 @@ let package = Package(
             name: "ShelfFeedTests",
             dependencies: ["ShelfFeed"],
             resources: [.copy("Golden")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ShelfServeTests",
+            dependencies: ["ShelfServe"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ShelfPublishTests",
+            dependencies: ["ShelfPublish"],
             swiftSettings: swiftSettings
         ),
         // Runs the built `shelf` binary, feedcheck and real servers; never the internals.

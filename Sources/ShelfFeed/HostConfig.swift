@@ -245,3 +245,39 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
         """
     }
 }
+
+/// How every file of a feed is served, the one policy that the host configurations, `shelf serve`
+/// and `shelf publish` share: its Content-Type, its Cache-Control, and whether it is served at all.
+public enum ServedFile {
+    /// The Content-Type for a path in the feed, by extension.
+    public static func contentType(_ path: String) -> String {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        guard let dot = name.lastIndex(of: ".") else { return "application/octet-stream" }
+        let ext = name[name.index(after: dot)...].lowercased()
+        return HostConfigRenderer.types.first { $0.0 == ext }?.1 ?? "application/octet-stream"
+    }
+
+    /// Packages and catalog leaves never change under their name: a year, immutable. Everything
+    /// else (indexes above all) is cached briefly and revalidated, so no client stays on a stale index.
+    public static func cacheControl(_ path: String) -> String {
+        let lower = path.lowercased()
+        if lower.hasSuffix(".nupkg") || lower.hasSuffix(".snupkg") || path.hasPrefix("catalog/data/") {
+            return HostConfigRenderer.immutable
+        }
+        return HostConfigRenderer.shortCache
+    }
+
+    /// Whether the path is part of what a host serves: not Shelf's own record (`.shelf/`), not a
+    /// host's configuration file (`.htaccess`, `web.config`, `_headers`, `_redirects`, `.nojekyll`).
+    public static func isServed(_ path: String) -> Bool {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        if segments.contains(where: { $0.hasPrefix(".") }) { return false }
+        return !(segments.count == 1 && ["web.config", "_headers", "_redirects"].contains(String(segments[0])))
+    }
+
+    /// A JSON document or web page: what `shelf publish` stores gzip-compressed.
+    public static func isCompressible(_ path: String) -> Bool {
+        let type = contentType(path)
+        return ["application/json", "text/html", "text/css", "text/javascript", "image/svg+xml"].contains(type)
+    }
+}

@@ -29,6 +29,9 @@ public struct SearchRenderer: Sendable {
 
     public static let queryPath = "search/query.json"
     public static let autocompletePath = "search/autocomplete.json"
+    /// Each id's owners and verified mark (from the policy): the one thing search shows that the
+    /// registration documents do not carry, so that `shelf serve` answers from the feed alone.
+    public static let ownersPath = "search/owners.json"
 
     public init(layout: FeedLayout) { self.layout = layout }
 
@@ -50,9 +53,16 @@ public struct SearchRenderer: Sendable {
             "totalHits": .int(ids.count),
             "data": .array(ids.map(JSON.string)),
         ])
+        let owners: [JSON] = model.registrations.filter { !$0.owners.isEmpty || $0.verified }.map { r in
+            .object([
+                JSON.Member("id", .string(r.id)), JSON.Member("owners", .array(r.owners.map(JSON.string))),
+                JSON.Member("verified", .bool(r.verified)),
+            ])
+        }
         return [
             .json(Self.queryPath, query, phase: .indexes),
             .json(Self.autocompletePath, autocomplete, phase: .indexes),
+            .json(Self.ownersPath, .object([JSON.Member("data", .array(owners))]), phase: .indexes),
         ]
     }
 

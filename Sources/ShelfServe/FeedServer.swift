@@ -1,0 +1,243 @@
+import FlyingFox
+import FlyingSocks
+import Foundation
+import NuGetCore
+import ShelfFeed
+
+/// `shelf serve`: a built feed over HTTP on 127.0.0.1, for local use and testing, and as a tiny
+/// private server. Files are served as a host configured by `shelf build --host` serves them
+/// (`ServedFile`: Content-Type, Cache-Control, CORS, `.shelf/` private), documents stored
+/// gzip-compressed (`--gzip`) with `Content-Encoding: gzip`, with an ETag and `304 Not Modified`,
+/// HEAD, and 404 for anything outside the folder. The search and autocomplete URLs answer real
+/// queries from `SearchIndex`.
+///
+/// When the feed was built for another base URL, the links in its documents are rewritten to the
+/// server's own URL on the way out, so that a feed built for production can be tried locally.
+public actor FeedServer {
+    public let root: String
+    let files: FeedFiles
+    private var index: SearchIndex
+    private var indexStamp: [String: FileStamp]
+    let searchPath: String
+    let autocompletePath: String
+    private var server: HTTPServer?
+    public private(set) var baseURL = ""
+
+    public init(root: String) throws {
+        guard let real = realpath(root, nil) else { throw ServeError("\(root): no such folder") }
+        self.root = String(cString: real)
+        free(real)
+        files = FeedFiles(root: self.root)
+        index = try SearchIndex(root: self.root)
+        indexStamp = files.searchSourceStamps()
+        searchPath = SearchRenderer.queryPath
+        autocompletePath = SearchRenderer.autocompletePath
+    }
+
+    public var feedBaseURL: String { index.feedBaseURL }
+    public var idCount: Int { index.idCount }
+
+    /// Starts listening on 127.0.0.1 (`port` 0: any free port) and returns the base URL.
+    public func start(port: UInt16) async throws -> String {
+        let handler = Handler(server: self)
+        let server = HTTPServer(
+            address: try sockaddr_in.inet(ip4: "127.0.0.1", port: port), timeout: 60, logger: .disabled,
+            handler: handler)
+        self.server = server
+        Task { try await server.run() }
+        try await server.waitUntilListening()
+        guard case .ip4(_, let actual)? = await server.listeningAddress else {
+            throw ServeError("the server did not report its port")
+        }
+        baseURL = "http://127.0.0.1:\(actual)/"
+        return baseURL
+    }
+
+    public func stop() async { await server?.stop(timeout: 1) }
+
+    /// The search index, read again when a build changed the documents it is made from.
+    func currentIndex() -> SearchIndex {
+        let stamps = files.searchSourceStamps()
+        if stamps != indexStamp, let fresh = try? SearchIndex(root: root) {
+            index = fresh
+            indexStamp = stamps
+        }
+        return index
+    }
+
+    struct Handler: HTTPHandler {
+        let server: FeedServer
+
+        func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
+            let base = await server.baseURL
+            return await server.respond(
+                method: request.method.rawValue, rawPath: request.target.path(percentEncoded: true),
+                query: request.query.map { ($0.name, $0.value) }, headers: { request.headers[HTTPHeader($0)] },
+                baseURL: base)
+        }
+    }
+
+    /// The response to one request; `headers` reads a request header by name.
+    func respond(
+        method: String, rawPath: String, query: [(String, String)], headers: (String) -> String?, baseURL: String
+    ) -> HTTPResponse {
+        let isHead = method == "HEAD"
+        guard method == "GET" || isHead else {
+            if method == "OPTIONS" {
+                return HTTPResponse(statusCode: .noContent, headers: Self.corsHeaders)
+            }
+            return plain(
+                .methodNotAllowed, "only GET and HEAD are served\n", extra: [.init("Allow"): "GET, HEAD, OPTIONS"])
+        }
+        guard let path = FeedFiles.relativePath(rawPath) else {
+            return plain(.notFound, "not found\n", head: isHead)
+        }
+        if path == searchPath || path == autocompletePath {
+            let parsed = SearchParameters.parse(query)
+            guard case .success(let params) = parsed else {
+                if case .failure(let e) = parsed { return plain(.badRequest, e.description + "\n", head: isHead) }
+                return plain(.badRequest, "bad request\n", head: isHead)
+            }
+            let index = currentIndex()
+            let doc = path == searchPath ? index.search(params, servingBaseURL: baseURL) : index.autocomplete(params)
+            var h = Self.corsHeaders
+            h[.contentType] = "application/json"
+            h[.cacheControl] = "no-cache"
+            var data = doc.encoded()
+            if feedBaseURLDiffers(baseURL) {
+                data = data.replacing(Data(index.feedBaseURL.utf8), with: Data(baseURL.utf8))
+            }
+            return body(data, status: .ok, headers: h, head: isHead)
+        }
+        guard let file = files.resolve(path) else { return plain(.notFound, "not found\n", head: isHead) }
+
+        var h = Self.corsHeaders
+        h[.contentType] = ServedFile.contentType(file.relative)
+        h[.cacheControl] = ServedFile.cacheControl(file.relative)
+        let rewrite = feedBaseURLDiffers(baseURL) && Self.rewritable(file.relative)
+        let etag =
+            "\"\(String(file.stamp.mtime, radix: 16))-\(String(file.stamp.size, radix: 16))\(rewrite ? "-r" : "")\""
+        h[.eTag] = etag
+        if let match = headers("If-None-Match"),
+            match == "*"
+                || match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag })
+        {
+            h[.contentType] = nil
+            return HTTPResponse(statusCode: .notModified, headers: h)
+        }
+        guard var data = FileManager.default.contents(atPath: file.absolute) else {
+            return plain(.notFound, "not found\n", head: isHead)
+        }
+        let gzipped = data.starts(with: [0x1f, 0x8b]) && h[.contentType] == "application/json"
+        if rewrite {
+            let plainData = gzipped ? (Gzip.decompress(data) ?? data) : data
+            let replaced = plainData.replacing(Data(index.feedBaseURL.utf8), with: Data(baseURL.utf8))
+            data = gzipped ? Gzip.compress(replaced) : replaced
+        }
+        if gzipped {
+            h[.contentEncoding] = "gzip"
+            h[.init("Vary")] = "Accept-Encoding"
+        }
+        return body(data, status: .ok, headers: h, head: isHead)
+    }
+
+    func feedBaseURLDiffers(_ serving: String) -> Bool { !serving.isEmpty && index.feedBaseURL != serving }
+
+    static func rewritable(_ path: String) -> Bool {
+        ["application/json", "text/html", "text/javascript"].contains(ServedFile.contentType(path))
+    }
+
+    static let corsHeaders: HTTPHeaders = [
+        .init("Access-Control-Allow-Origin"): "*",
+        .init("Access-Control-Allow-Methods"): "GET, HEAD, OPTIONS",
+    ]
+
+    func body(_ data: Data, status: HTTPStatusCode, headers: HTTPHeaders, head: Bool) -> HTTPResponse {
+        var h = headers
+        if head {
+            // FlyingFox writes whatever body it is given: HEAD gets none, with the length GET would send.
+            h[.contentLength] = String(data.count)
+            return HTTPResponse(statusCode: status, headers: h, body: Data())
+        }
+        return HTTPResponse(statusCode: status, headers: h, body: data)
+    }
+
+    func plain(_ status: HTTPStatusCode, _ text: String, head: Bool = false, extra: HTTPHeaders = [:]) -> HTTPResponse {
+        var h = Self.corsHeaders
+        for (k, v) in extra { h[k] = v }
+        h[.contentType] = "text/plain; charset=utf-8"
+        return body(Data(text.utf8), status: status, headers: h, head: head)
+    }
+}
+
+/// What identifies a file's content cheaply: size and modification time (nginx's ETag is the same).
+struct FileStamp: Equatable, Sendable {
+    var size: Int64
+    var mtime: Int64
+    var inode: UInt64
+}
+
+/// Maps request paths to files in the feed, refusing anything that would leave it.
+struct FeedFiles: Sendable {
+    let root: String
+
+    struct File {
+        var relative: String
+        var absolute: String
+        var stamp: FileStamp
+    }
+
+    /// The feed-relative path of a raw (percent-encoded) request path, or nil when it is not one
+    /// the feed can have: undecodable, a NUL, a `.` or `..` segment, a backslash, or a path a host
+    /// would not serve (`.shelf/`, dot files, host configuration).
+    static func relativePath(_ raw: String) -> String? {
+        guard raw.hasPrefix("/"), let decoded = raw.removingPercentEncoding else { return nil }
+        if decoded.contains("\0") || decoded.contains("\\") { return nil }
+        let segments = decoded.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        if segments.contains(where: { $0 == "." || $0 == ".." }) { return nil }
+        let path = segments.joined(separator: "/")
+        if !path.isEmpty && !ServedFile.isServed(path) { return nil }
+        return path
+    }
+
+    /// The regular file a relative path names (a folder's `index.html`), when its real path, with
+    /// every link resolved, is still inside the feed.
+    func resolve(_ relative: String) -> File? {
+        var candidate = relative.isEmpty ? root : root + "/" + relative
+        var rel = relative
+        var st = stat()
+        guard stat(candidate, &st) == 0 else { return nil }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            rel = rel.isEmpty || rel.hasSuffix("/") ? rel + "index.html" : rel + "/index.html"
+            candidate = root + "/" + rel
+            guard stat(candidate, &st) == 0 else { return nil }
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG, let real = realpath(candidate, nil) else { return nil }
+        let resolved = String(cString: real)
+        free(real)
+        guard resolved.hasPrefix(root + "/") else { return nil }
+        return File(
+            relative: rel, absolute: resolved,
+            stamp: FileStamp(
+                size: Int64(st.st_size), mtime: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+                inode: UInt64(st.st_ino)))
+    }
+
+    /// Stamps of what the search index is read from (the hives' folders change whenever an id is
+    /// added, changed or removed; the owners document with the policy), to notice a rebuild.
+    func searchSourceStamps() -> [String: FileStamp] {
+        var out: [String: FileStamp] = [:]
+        for path in [
+            "index.json", SearchRenderer.ownersPath, SearchRenderer.queryPath, SearchRenderer.autocompletePath,
+        ] {
+            var st = stat()
+            if stat(root + "/" + path, &st) == 0 {
+                out[path] = FileStamp(
+                    size: Int64(st.st_size),
+                    mtime: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+                    inode: UInt64(st.st_ino))
+            }
+        }
+        return out
+    }
+}

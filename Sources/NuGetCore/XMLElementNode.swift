@@ -4,17 +4,17 @@ import Foundation
 /// A small immutable element tree read with libxml2: names are local names
 /// (namespace prefixes and URIs dropped, as NuGet matches nuspec elements by local name),
 /// attributes by local name, and the concatenated text of each element.
-struct XMLElementNode: Sendable, Hashable {
-    var name: String
-    var attributes: [String: String]
-    var text: String
-    var children: [XMLElementNode]
+public struct XMLElementNode: Sendable, Hashable {
+    public var name: String
+    public var attributes: [String: String]
+    public var text: String
+    public var children: [XMLElementNode]
 
-    func child(_ name: String) -> XMLElementNode? {
+    public func child(_ name: String) -> XMLElementNode? {
         children.first { $0.name == name }
     }
 
-    func children(named name: String) -> [XMLElementNode] {
+    public func children(named name: String) -> [XMLElementNode] {
         children.filter { $0.name == name }
     }
 
@@ -29,7 +29,7 @@ struct XMLElementNode: Sendable, Hashable {
 
     /// Parses a whole document with libxml2 (no network, no entity substitution, no DTD
     /// loading, libxml2's own size limits) and copies it into an immutable tree.
-    static func parse(_ data: Data) throws -> XMLElementNode {
+    public static func parse(_ data: Data) throws -> XMLElementNode {
         _ = initialised
         guard let context = xmlNewParserCtxt() else { throw XMLTreeError(line: 0, reason: "out of memory") }
         defer { xmlFreeParserCtxt(context) }

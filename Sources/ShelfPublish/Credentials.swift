@@ -46,7 +46,8 @@ public struct AWSConfiguration: Sendable {
                     !id.isEmpty, !secret.isEmpty
                 {
                     return (
-                        AWSCredentials(accessKeyId: id, secretAccessKey: secret, sessionToken: values["aws_session_token"]),
+                        AWSCredentials(
+                            accessKeyId: id, secretAccessKey: secret, sessionToken: values["aws_session_token"]),
                         "profile \(profile) in \(file)"
                     )
                 }
@@ -54,7 +55,8 @@ public struct AWSConfiguration: Sendable {
             return nil
         }
         var found: (AWSCredentials, String)?
-        if explicitProfile == nil, let id = environment["AWS_ACCESS_KEY_ID"], let secret = environment["AWS_SECRET_ACCESS_KEY"],
+        if explicitProfile == nil, let id = environment["AWS_ACCESS_KEY_ID"],
+            let secret = environment["AWS_SECRET_ACCESS_KEY"],
             !id.isEmpty, !secret.isEmpty
         {
             let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }

@@ -88,6 +88,17 @@ public struct FeedValidator: Sendable {
                 let http = response as? HTTPURLResponse
                 let code = http?.statusCode ?? 0
                 if code == 404 { throw FetchError.missing }
+                // Some servers refuse HEAD where they allow GET (an object store whose policy
+                // grants only GetObject to anonymous readers): ask for the first byte instead.
+                if headOnly && [403, 405, 501].contains(code) {
+                    request.httpMethod = "GET"
+                    request.setValue("bytes=0-0", forHTTPHeaderField: "Range")
+                    let (_, retry) = try await URLSession.shared.data(for: request)
+                    let retryCode = (retry as? HTTPURLResponse)?.statusCode ?? 0
+                    if retryCode == 404 { throw FetchError.missing }
+                    guard (200..<300).contains(retryCode) else { throw FetchError.status(retryCode) }
+                    return Fetched(bytes: Data(), contentEncoding: nil)
+                }
                 guard (200..<300).contains(code) else { throw FetchError.status(code) }
                 return Fetched(bytes: data, contentEncoding: http?.value(forHTTPHeaderField: "Content-Encoding"))
             } catch let e as FetchError {

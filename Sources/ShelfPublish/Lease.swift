@@ -1,0 +1,204 @@
+import Crypto
+import Foundation
+
+/// The manifest object: what Shelf has put under the prefix, and the lease of the publish that
+/// is changing it.
+struct Manifest: Codable, Sendable {
+    struct Entry: Codable, Equatable, Sendable {
+        var md5: String
+        /// The ETag S3 returned for the upload ("" while an upload is planned but not confirmed).
+        var etag: String
+        /// Content-Type, Cache-Control and Content-Encoding, so that a change of policy re-uploads.
+        var meta: String
+    }
+    struct Lock: Codable, Sendable {
+        var owner: String
+        /// Server time (ISO 8601), from the `Date` of S3's responses: no two clocks compared.
+        var since: String
+        var until: String
+    }
+    var format = 1
+    var lock: Lock?
+    var objects: [String: Entry]
+}
+
+/// Another publisher holds the lease, or took it first.
+public struct PublishContention: Error, CustomStringConvertible, Sendable {
+    public var description: String
+}
+
+/// Takes, renews and hands back the lease, always by a conditional write of the manifest.
+struct Lease: Sendable {
+    let publisher: Publisher
+
+    struct State: Sendable {
+        var manifest: Manifest?
+        var etag: String?
+        var serverTime: Date
+        var renewedAt = Date()
+        var owner = ""
+    }
+
+    var key: String { publisher.manifestKey }
+    var client: S3Client { publisher.client }
+    var destination: S3Destination { publisher.destination }
+
+    func read() async throws -> State {
+        let response = try await client.send("GET", key: key)
+        let now = response.date ?? Date()
+        switch response.status {
+        case 200:
+            guard let manifest = try? JSONDecoder().decode(Manifest.self, from: response.body) else {
+                throw PublishError(
+                    "\(destination)\(Publisher.manifestName) is not a manifest Shelf can read: if no publish is "
+                        + "running, delete that object and publish again (every file is then compared by its MD5)")
+            }
+            return State(manifest: manifest, etag: S3Client.unquote(response.etag ?? ""), serverTime: now)
+        case 404:
+            return State(manifest: nil, etag: nil, serverTime: now)
+        default:
+            throw PublishError("cannot read \(destination)\(Publisher.manifestName): \(response.errorMessage)")
+        }
+    }
+
+    func acquire(_ state: State, owner: String, objects: [String: Manifest.Entry]) async throws -> State {
+        if let lock = state.manifest?.lock, lock.owner != owner, !publisher.options.breakLock,
+            let until = HTTPDate.parseISO(lock.until), state.serverTime < until
+        {
+            throw PublishContention(
+                description:
+                    "\(destination) is being published by another `shelf publish` (since \(lock.since), lease "
+                    + "until \(lock.until), renewed while it runs). Run again when it is done. If it was killed, "
+                    + "its lease lapses at \(lock.until); --break-lock takes it now.")
+        }
+        var state = state
+        state.owner = owner
+        return try await write(state, lock: true, objects: objects, taking: true)
+    }
+
+    func renewIfDue(_ state: State) async throws -> State {
+        guard Date().timeIntervalSince(state.renewedAt) > publisher.options.lease / 5 else { return state }
+        return try await write(state, lock: true, objects: state.manifest?.objects ?? [:], taking: false)
+    }
+
+    func release(_ state: State, objects: [String: Manifest.Entry]) async throws {
+        _ = try await write(state, lock: false, objects: objects, taking: false)
+    }
+
+    /// One conditional write: `If-None-Match: *` when there is no manifest yet, else `If-Match`
+    /// with the ETag last read or written. Losing means another publisher wrote it in between.
+    private func write(_ state: State, lock: Bool, objects: [String: Manifest.Entry], taking: Bool) async throws
+        -> State
+    {
+        var manifest = Manifest(objects: objects)
+        if lock {
+            let since =
+                taking
+                ? HTTPDate.iso(state.serverTime) : (state.manifest?.lock?.since ?? HTTPDate.iso(state.serverTime))
+            let now =
+                taking
+                ? state.serverTime : state.serverTime.addingTimeInterval(Date().timeIntervalSince(state.renewedAt))
+            manifest.lock = Manifest.Lock(
+                owner: state.owner, since: since, until: HTTPDate.iso(now.addingTimeInterval(publisher.options.lease)))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let body = try encoder.encode(manifest)
+        var headers: [(String, String)] = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+        if let etag = state.etag {
+            headers.append(("If-Match", "\"\(etag)\""))
+        } else {
+            headers.append(("If-None-Match", "*"))
+        }
+        let response = try await client.send("PUT", key: key, headers: headers, body: body)
+        switch response.status {
+        case 200:
+            return State(
+                manifest: manifest, etag: S3Client.unquote(response.etag ?? ""), serverTime: response.date ?? Date(),
+                renewedAt: Date(), owner: state.owner)
+        case 412, 409:
+            throw PublishContention(
+                description: taking
+                    ? "another `shelf publish` to \(destination) started at the same moment and took the lease first; "
+                        + "nothing was changed. Run again when it is done."
+                    : "the lease on \(destination) was taken by another publisher (--break-lock?) while this one ran; "
+                        + "stopped. Run again when it is done: the feed converges.")
+        case 501 where response.errorCode == "NotImplemented":
+            throw PublishError(
+                "\(client.endpoint) does not support conditional writes (If-Match/If-None-Match on PUT), which Shelf "
+                    + "needs to keep two publishers apart; use a server that has them (AWS S3, MinIO, R2)")
+        default:
+            throw PublishError("cannot write \(destination)\(Publisher.manifestName): \(response.errorMessage)")
+        }
+    }
+}
+
+/// One publisher per folder and destination on this machine (an `flock`), and its lease owner
+/// id, kept in `.shelf/publish/` until the publish finishes: a publish killed and run again
+/// from the same folder is the same owner, and takes its lease back without waiting.
+final class LocalPublishLock: @unchecked Sendable {
+    let fd: Int32
+    let path: String
+    let token: String
+
+    init(root: String, destination: S3Destination, endpoint: URL) throws {
+        let dir = root + "/.shelf/publish"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let name = SigV4Signer.sha256Hex(Data("\(endpoint.absoluteString)|\(destination)".utf8)).prefix(16)
+        path = "\(dir)/\(name).owner"
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw PublishError("\(path): cannot open it (\(String(cString: strerror(errno))))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw PublishContention(
+                description: "another `shelf publish` of this folder to \(destination) is running on this machine")
+        }
+        let existing = String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        if existing.isEmpty {
+            token = UUID().uuidString.lowercased()
+            _ = ftruncate(fd, 0)
+            let bytes = Array((token + "\n").utf8)
+            _ = pwrite(fd, bytes, bytes.count, 0)
+        } else {
+            token = existing
+        }
+    }
+
+    /// The publish finished: the next one is a new owner.
+    func finished() { _ = ftruncate(fd, 0) }
+
+    func release() { close(fd) }
+}
+
+/// MD5s of the stored bodies by file stamp (`.shelf/publish-cache.tsv`).
+struct PublishCache {
+    struct Entry {
+        var stamp: String
+        var md5: String
+        var bodySize: Int64
+    }
+    let root: String
+    var path: String { root + "/.shelf/publish-cache.tsv" }
+
+    func load() -> [String: Entry] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [:] }
+        var out: [String: Entry] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard f.count == 4, let size = Int64(f[3]) else { continue }
+            out[String(f[0])] = Entry(stamp: String(f[1]), md5: String(f[2]), bodySize: size)
+        }
+        return out
+    }
+
+    func save(_ entries: [String: Entry]) {
+        var text = ""
+        for (p, e) in entries.sorted(by: { $0.key < $1.key }) where !p.contains("\t") && !p.contains("\n") {
+            text += "\(p)\t\(e.stamp)\t\(e.md5)\t\(e.bodySize)\n"
+        }
+        try? FileManager.default.createDirectory(atPath: root + "/.shelf", withIntermediateDirectories: true)
+        let temp = path + ".tmp"
+        if FileManager.default.createFile(atPath: temp, contents: Data(text.utf8)) { rename(temp, path) }
+    }
+}

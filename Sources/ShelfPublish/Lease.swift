@@ -117,6 +117,14 @@ struct Lease: Sendable {
                 manifest: manifest, etag: S3Client.unquote(response.etag ?? ""), serverTime: response.date ?? Date(),
                 renewedAt: Date(), owner: state.owner)
         case 412, 409:
+            // A retried request whose first attempt landed finds its own write: that is success.
+            let check = try await client.send("GET", key: key)
+            if check.status == 200, S3Client.unquote(check.etag ?? "") == SigV4Signer.hex(Insecure.MD5.hash(data: body))
+            {
+                return State(
+                    manifest: manifest, etag: S3Client.unquote(check.etag ?? ""), serverTime: check.date ?? Date(),
+                    renewedAt: Date(), owner: state.owner)
+            }
             throw PublishContention(
                 description: taking
                     ? "another `shelf publish` to \(destination) started at the same moment and took the lease first; "

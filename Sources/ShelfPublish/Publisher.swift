@@ -223,6 +223,14 @@ public struct Publisher: Sendable {
         let plan = plan(local: local, remote: remote, manifest: state.manifest)
         if options.dryRun { return Result(plan: plan, uploaded: 0, deleted: 0) }
 
+        // No `shelf build` may change the folder while it is published (the build takes the same lock).
+        let buildLock = open(root + "/.shelf/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        defer { if buildLock >= 0 { close(buildLock) } }
+        guard buildLock >= 0, flock(buildLock, LOCK_EX | LOCK_NB) == 0 else {
+            throw PublishContention(
+                description:
+                    "a `shelf build` is writing \(root); publish when it is done, so that the bucket gets a whole feed")
+        }
         let localLock = try LocalPublishLock(root: root, destination: destination, endpoint: client.endpoint)
         defer { localLock.release() }
         // The manifest, while this publish runs, names every object it may leave behind.
@@ -263,12 +271,16 @@ public struct Publisher: Sendable {
             var deleted = 0
             for phase in deletions.keys.sorted() {
                 state = try await lock.renewIfDue(state)
-                _ = try await forEach(deletions[phase]!.map { [$0] }, limit: options.concurrency) { group in
-                    try await self.delete(group[0])
-                    return [(String, String)]()
-                } onEach: {
-                    deleted += 1
-                    self.progress?("deleting: \(deleted) of \(plan.deletes.count) removed files")
+                for start in stride(from: 0, to: deletions[phase]!.count, by: 256) {
+                    state = try await lock.renewIfDue(state)
+                    let chunk = Array(deletions[phase]![start..<min(start + 256, deletions[phase]!.count)])
+                    _ = try await forEach(chunk.map { [$0] }, limit: options.concurrency) { group in
+                        try await self.delete(group[0])
+                        return [(String, String)]()
+                    } onEach: {
+                        deleted += 1
+                        self.progress?("deleting: \(deleted) of \(plan.deletes.count) removed files")
+                    }
                 }
             }
             var final: [String: Manifest.Entry] = [:]

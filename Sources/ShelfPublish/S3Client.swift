@@ -21,6 +21,14 @@ public struct S3Destination: Sendable, Equatable, CustomStringConvertible {
         guard !bucket.isEmpty else { throw PublishError("\(url) names no bucket: write s3://BUCKET/PREFIX") }
         self.bucket = String(bucket)
         var prefix = String(rest.dropFirst(bucket.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        if !prefix.isEmpty,
+            prefix.split(separator: "/", omittingEmptySubsequences: false).contains(where: {
+                $0 == "." || $0 == ".." || $0.isEmpty
+            })
+        {
+            throw PublishError(
+                "\(url): a prefix with `.`, `..` or `//` segments names no single place; write it plainly")
+        }
         if !prefix.isEmpty { prefix += "/" }
         self.prefix = prefix
     }

@@ -72,8 +72,21 @@ public actor FeedServer {
             let base = await server.baseURL
             return await server.respond(
                 method: request.method.rawValue, rawPath: request.target.path(percentEncoded: true),
-                query: request.query.map { ($0.name, $0.value) }, headers: { request.headers[HTTPHeader($0)] },
+                query: FeedServer.queryItems(request.target.query(percentEncoded: true)),
+                headers: { request.headers[HTTPHeader($0)] },
                 baseURL: base)
+        }
+    }
+
+    /// The query's name/value pairs, decoded as ASP.NET does: `+` is a space, then `%XX`.
+    static func queryItems(_ raw: String) -> [(String, String)] {
+        raw.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String {
+                let spaced = s.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
         }
     }
 
@@ -82,6 +95,8 @@ public actor FeedServer {
         method: String, rawPath: String, query: [(String, String)], headers: (String) -> String?, baseURL: String
     ) -> HTTPResponse {
         let isHead = method == "HEAD"
+        // Fresh after a rebuild (also its base URL, which the rewriting uses).
+        let index = currentIndex()
         guard method == "GET" || isHead else {
             if method == "OPTIONS" {
                 return HTTPResponse(statusCode: .noContent, headers: Self.corsHeaders)
@@ -98,7 +113,6 @@ public actor FeedServer {
                 if case .failure(let e) = parsed { return plain(.badRequest, e.description + "\n", head: isHead) }
                 return plain(.badRequest, "bad request\n", head: isHead)
             }
-            let index = currentIndex()
             let doc = path == searchPath ? index.search(params, servingBaseURL: baseURL) : index.autocomplete(params)
             var h = Self.corsHeaders
             h[.contentType] = "application/json"
@@ -142,6 +156,7 @@ public actor FeedServer {
     }
 
     func feedBaseURLDiffers(_ serving: String) -> Bool { !serving.isEmpty && index.feedBaseURL != serving }
+    // (`index` is the one `currentIndex()` refreshed at the start of the request.)
 
     static func rewritable(_ path: String) -> Bool {
         ["application/json", "text/html", "text/javascript"].contains(ServedFile.contentType(path))

@@ -321,34 +321,8 @@ public struct Publisher: Sendable {
     }
 
     /// Runs `body` over `items`, at most `limit` at once, in order of completion.
-    func forEach<T: Sendable>(
-        _ items: [[LocalObject]], limit: Int, _ body: @escaping @Sendable ([LocalObject]) async throws -> [T],
-        onEach: () -> Void
-    ) async throws -> [[T]] {
-        try await withThrowingTaskGroup(of: [T].self) { group in
-            var next = 0
-            var out: [[T]] = []
-            while next < items.count && next < limit {
-                let item = items[next]
-                group.addTask { try await body(item) }
-                next += 1
-            }
-            while let r = try await group.next() {
-                out.append(r)
-                onEach()
-                if next < items.count {
-                    let item = items[next]
-                    group.addTask { try await body(item) }
-                    next += 1
-                }
-            }
-            return out
-        }
-    }
-
-    func forEach<T: Sendable>(
-        _ items: [[String]], limit: Int, _ body: @escaping @Sendable ([String]) async throws -> [T],
-        onEach: () -> Void
+    func forEach<Item: Sendable, T: Sendable>(
+        _ items: [Item], limit: Int, _ body: @escaping @Sendable (Item) async throws -> [T], onEach: () -> Void
     ) async throws -> [[T]] {
         try await withThrowingTaskGroup(of: [T].self) { group in
             var next = 0

@@ -307,26 +307,5 @@ struct PublishTests {
 
 /// Runs a program with the given environment.
 func runWith(_ environment: [String: String], _ executable: String, _ arguments: [String]) throws -> ProcessResult {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments = arguments
-    p.environment = environment
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    let errBox = DataBox()
-    let done = DispatchSemaphore(value: 0)
-    DispatchQueue.global().async {
-        errBox.data = err.fileHandleForReading.readDataToEndOfFile()
-        done.signal()
-    }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    done.wait()
-    p.waitUntilExit()
-    return ProcessResult(
-        status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-        stderr: String(decoding: errBox.data, as: UTF8.self))
+    try run(executable, arguments, environment: environment)
 }

@@ -37,10 +37,13 @@ struct ProcessResult {
 
 /// Runs a program to completion and collects its output.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], cwd: String? = nil) throws -> ProcessResult {
+func run(
+    _ executable: String, _ arguments: [String], cwd: String? = nil, environment: [String: String]? = nil
+) throws -> ProcessResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
+    if let environment { p.environment = environment }
     if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     let out = Pipe()
     let err = Pipe()

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NuGetCore
 
 /// The manifest object: what Shelf has put under the prefix, and the lease of the publish that
 /// is changing it.
@@ -119,8 +120,7 @@ struct Lease: Sendable {
         case 412, 409:
             // A retried request whose first attempt landed finds its own write: that is success.
             let check = try await client.send("GET", key: key)
-            if check.status == 200, S3Client.unquote(check.etag ?? "") == SigV4Signer.hex(Insecure.MD5.hash(data: body))
-            {
+            if check.status == 200, S3Client.unquote(check.etag ?? "") == Hex.string(Insecure.MD5.hash(data: body)) {
                 return State(
                     manifest: manifest, etag: S3Client.unquote(check.etag ?? ""), serverTime: check.date ?? Date(),
                     renewedAt: Date(), owner: state.owner)

@@ -99,7 +99,7 @@ public struct Publisher: Sendable {
                 continue
             }
             let body = try self.body(path, compressible: compressible)
-            let md5 = SigV4Signer.hex(Insecure.MD5.hash(data: body))
+            let md5 = Hex.string(Insecure.MD5.hash(data: body))
             previous[path] = PublishCache.Entry(stamp: stamp, md5: md5, bodySize: Int64(body.count))
             out.append(
                 LocalObject(

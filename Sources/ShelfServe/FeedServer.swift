@@ -190,6 +190,12 @@ struct FileStamp: Equatable, Sendable {
     var size: Int64
     var mtime: Int64
     var inode: UInt64
+
+    init(_ st: stat) {
+        size = Int64(st.st_size)
+        mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        inode = UInt64(st.st_ino)
+    }
 }
 
 /// Maps request paths to files in the feed, refusing anything that would leave it.
@@ -233,9 +239,7 @@ struct FeedFiles: Sendable {
         guard resolved.hasPrefix(root + "/") else { return nil }
         return File(
             relative: rel, absolute: resolved,
-            stamp: FileStamp(
-                size: Int64(st.st_size), mtime: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
-                inode: UInt64(st.st_ino)))
+            stamp: FileStamp(st))
     }
 
     /// Stamps of what the search index is read from (the hives' folders change whenever an id is
@@ -247,10 +251,7 @@ struct FeedFiles: Sendable {
         ] {
             var st = stat()
             if stat(root + "/" + path, &st) == 0 {
-                out[path] = FileStamp(
-                    size: Int64(st.st_size),
-                    mtime: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
-                    inode: UInt64(st.st_ino))
+                out[path] = FileStamp(st)
             }
         }
         return out

@@ -65,18 +65,8 @@ struct HostingTests {
 
     /// Response headers of a GET (lowercased names), and the status.
     static func headers(_ url: String) throws -> (status: Int, headers: [String: String]) {
-        let r = try run("/usr/bin/curl", ["-s", "-D", "-", "-o", "/dev/null", url])
-        var out: [String: String] = [:]
-        var status = 0
-        for line in r.stdout.split(separator: "\r\n") {
-            if line.hasPrefix("HTTP/") {
-                status = Int(line.split(separator: " ")[1]) ?? 0
-            } else if let colon = line.firstIndex(of: ":") {
-                out[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
-                    in: .whitespaces)
-            }
-        }
-        return (status, out)
+        let r = try ServeTests.curl([url, "-o", "/dev/null"])
+        return (r.status, r.headers)
     }
 
     @Test(

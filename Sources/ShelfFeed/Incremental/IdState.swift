@@ -28,7 +28,7 @@ struct IdState: Sendable {
     var entries: [String: Entry] = [:]
 
     static func globalKey(baseURL: String, renderers: [String]) -> String {
-        hex(SHA256.hash(data: Data(([outputFormat, baseURL] + renderers).joined(separator: "\n").utf8)))
+        Hex.string(SHA256.hash(data: Data(([outputFormat, baseURL] + renderers).joined(separator: "\n").utf8)))
     }
 
     static func fingerprint(_ r: PackageRegistration, presentIds: Set<String>) -> String {
@@ -63,17 +63,7 @@ struct IdState: Sendable {
         }
         add("|")
         for d in dependencies.sorted() where presentIds.contains(d) { add(d) }
-        return hex(SHA256.hash(data: buffer))
-    }
-
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for b in digest {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return Hex.string(SHA256.hash(data: buffer))
     }
 
     /// The shard files for the shards in `only`.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NuGetCore
 
 /// A digest of everything a build reads: every package file's path and identity (size, times,
 /// inode), the policy and advisory files, and the options that shape the output. When it equals
@@ -24,7 +25,7 @@ struct InputSignature {
         add("symbols \(symbolPackages)")
         for p in policyFiles {
             add(p)
-            add(FileManager.default.contents(atPath: p).map { IdState.hex(SHA256.hash(data: $0)) } ?? "missing")
+            add(FileManager.default.contents(atPath: p).map { Hex.string(SHA256.hash(data: $0)) } ?? "missing")
         }
         for (rel, stamp) in packages {
             add(rel)
@@ -36,7 +37,7 @@ struct InputSignature {
                 add("unreadable")
             }
         }
-        return IdState.hex(SHA256.hash(data: buffer))
+        return Hex.string(SHA256.hash(data: buffer))
     }
 
     /// The identity of the files a build leaves as its record (state, manifest, service index):

@@ -216,31 +216,55 @@ public struct LocalFolderSink: Sendable {
         folder.lastIndex(of: "/").map { folder[folder.index(after: $0)...] } ?? Substring(folder)
     }
 
-    /// `flatcontainer/{id}` for a path below an id's flat container folder, else nil.
-    static func flatIdFolder(_ path: String) -> String? {
-        idFolder(path).flatMap { $0.hasPrefix(FeedLayout.flatContainer) ? $0 : nil }
-    }
-
     /// Removes files an earlier build wrote (and folders left empty); returns how many went.
     public func removeFiles<S: Sequence>(_ paths: S) -> Int where S.Element == String {
         var removed = 0
         var paths = Array(paths.filter(Self.isSafe))
-        // An id leaving the flat container leaves in one rename (into .shelf/trash/), so that no
-        // folder of an id is ever seen without its index.json.
+        // An id leaving the feed leaves each of its folders in one rename (into .shelf/trash/),
+        // its flat container first, then its registration (the reverse of how a new id comes in),
+        // so that no folder of an id is ever seen without its index.json and a registration
+        // outlives its packages only for the microseconds between two renames. Before the rename,
+        // the list of Shelf's files in the folder is recorded, so that a build killed while
+        // emptying the trash is finished by the next one, which never puts Shelf's files back
+        // half removed.
         let stale = Set(paths)
-        let goneIds = Set(paths.compactMap(Self.flatIdFolder).filter { stale.contains($0 + "/index.json") })
-        for folder in goneIds.sorted() {
-            let trash = Self.trashFolder + "/" + Self.idOfFolder(folder)
-            try? makeDirectory(root + "/" + Self.trashFolder)
-            guard Glibc.rename(root + "/" + folder, root + "/" + trash) == 0 else { continue }
-            for path in paths where Self.flatIdFolder(path) == folder {
-                if unlink(root + "/" + trash + path.dropFirst(folder.count)) == 0 { removed += 1 }
+        var goneFolders: [String] = []
+        for path in paths {
+            guard path.hasSuffix("/index.json"), let folder = Self.idFolder(path), path == folder + "/index.json"
+            else { continue }
+            goneFolders.append(folder)
+        }
+        goneFolders.sort {
+            (Self.idOfFolder($0), $0.hasPrefix(FeedLayout.flatContainer) ? 0 : 1, $0)
+                < (Self.idOfFolder($1), $1.hasPrefix(FeedLayout.flatContainer) ? 0 : 1, $1)
+        }
+        var byFolder: [String: [String]] = [:]
+        for path in paths {
+            if let folder = Self.idFolder(path), stale.contains(folder + "/index.json") {
+                byFolder[folder, default: []].append(String(path.dropFirst(folder.count + 1)))
             }
-            paths.removeAll { Self.flatIdFolder($0) == folder }
-            // Only empty folders go; files Shelf did not write stay, and the folder goes back.
-            if !Self.removeEmptyTree(root + "/" + trash) { _ = Glibc.rename(root + "/" + trash, root + "/" + folder) }
+        }
+        var trashed: [String] = []
+        for folder in goneFolders {
+            let list = Self.trashListFolder + "/" + folder
+            let files = byFolder[folder] ?? []
+            guard (try? makeDirectory(root + "/" + Self.parent(list))) != nil,
+                (try? writeIfChanged(Data((files.joined(separator: "\n") + "\n").utf8), to: root + "/" + list))
+                    != nil,
+                (try? makeDirectory(root + "/" + Self.trashFolder + "/" + Self.parent(folder))) != nil,
+                Glibc.rename(root + "/" + folder, root + "/" + Self.trashFolder + "/" + folder) == 0
+            else {
+                unlink(root + "/" + list)
+                continue
+            }
+            trashed.append(folder)
+        }
+        let trashedSet = Set(trashed)
+        for folder in trashed {
+            removed += emptyTrash(folder, files: byFolder[folder] ?? [])
             removeEmptyParents(of: folder + "/index.json")
         }
+        paths.removeAll { Self.idFolder($0).map(trashedSet.contains) ?? false }
         // A version folder loses its .nupkg.sha512 first: a local-folder client takes a version
         // only when that file is there, so it never sees one half removed.
         paths.sort { ($0.hasSuffix(".sha512") ? 0 : 1, $0) < ($1.hasSuffix(".sha512") ? 0 : 1, $1) }
@@ -250,6 +274,26 @@ public struct LocalFolderSink: Sendable {
                 removeEmptyParents(of: path)
             }
         }
+        return removed
+    }
+
+    static let trashListFolder = ".shelf/trash-lists"
+
+    /// Unlinks Shelf's files from an id folder moved into the trash; what is left (files Shelf
+    /// did not write) goes back where it was, if nothing took its place. Then forgets the list.
+    /// Returns how many files went.
+    private func emptyTrash(_ folder: String, files: [String]) -> Int {
+        let trash = root + "/" + Self.trashFolder + "/" + folder
+        var removed = 0
+        for file in files where Self.isSafe(file) {
+            if unlink(trash + "/" + file) == 0 { removed += 1 }
+        }
+        // Only empty folders go; files Shelf did not write stay, and the folder goes back.
+        if !Self.removeEmptyTree(trash), access(root + "/" + folder, F_OK) != 0 {
+            try? makeDirectory(root + "/" + Self.parent(folder))
+            _ = Glibc.rename(trash, root + "/" + folder)
+        }
+        unlink(root + "/" + Self.trashListFolder + "/" + folder)
         return removed
     }
 
@@ -475,12 +519,28 @@ public struct LocalFolderSink: Sendable {
         if access(root + "/" + Self.stagingFolder, F_OK) == 0 {
             try? FileManager.default.removeItem(atPath: root + "/" + Self.stagingFolder)
         }
-        // What a killed build was removing goes back where it was (it may hold files Shelf did
-        // not write); this build's removals then take Shelf's files out again.
+        // What a killed build was removing is removed now, as it recorded before moving each
+        // folder into the trash: Shelf's files go, files Shelf did not write go back where they
+        // were. (Putting a half-emptied folder back would show an id without its index.json.)
+        let lists = root + "/" + Self.trashListFolder
+        for hive in [FeedLayout.flatContainer, FeedLayout.registrationSemVer1, FeedLayout.registrationSemVer2] {
+            for id in (try? FileManager.default.contentsOfDirectory(atPath: lists + "/" + hive)) ?? [] {
+                let folder = hive + id
+                let text = FileManager.default.contents(atPath: lists + "/" + folder) ?? Data()
+                let files = text.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
+                _ = emptyTrash(folder, files: files)
+            }
+        }
+        _ = Self.removeEmptyTree(lists)
+        // Anything else in the trash (moved without a list) goes back where it was, if nothing
+        // took its place; this build's removals then take Shelf's files out again.
         let trash = root + "/" + Self.trashFolder
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: trash)) ?? [] {
-            let home = root + "/" + FeedLayout.flatContainer + name
-            if access(home, F_OK) != 0 { _ = Glibc.rename(trash + "/" + name, home) }
+        for hive in [FeedLayout.flatContainer, FeedLayout.registrationSemVer1, FeedLayout.registrationSemVer2] {
+            for id in (try? FileManager.default.contentsOfDirectory(atPath: trash + "/" + hive)) ?? []
+            where access(root + "/" + hive + id, F_OK) != 0 {
+                try? makeDirectory(root + "/" + hive)
+                _ = Glibc.rename(trash + "/" + hive + id, root + "/" + hive + id)
+            }
         }
         _ = Self.removeEmptyTree(trash)
         return fd

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import ShelfFeed
@@ -13,5 +14,79 @@ struct SinkPathTests {
         ])
     func safe(path: String, ok: Bool) {
         #expect(LocalFolderSink.isSafe(path) == ok)
+    }
+}
+
+/// An id leaving the feed: its folders leave whole, and a removal cut short by a kill is finished
+/// by the next build's lock, never put back half done.
+struct SinkRemovalTests {
+    static func folder() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("shelf-sink-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func write(_ root: String, _ files: [String]) throws {
+        for file in files {
+            let path = root + "/" + file
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(file.utf8).write(to: URL(fileURLWithPath: path))
+        }
+    }
+
+    static func files(_ root: String) -> [String] {
+        let e = FileManager.default.enumerator(atPath: root)
+        var out: [String] = []
+        while let p = e?.nextObject() as? String {
+            var d: ObjCBool = false
+            if FileManager.default.fileExists(atPath: root + "/" + p, isDirectory: &d), !d.boolValue { out.append(p) }
+        }
+        return out.sorted()
+    }
+
+    static let shelfFiles = [
+        "flatcontainer/gone/index.json", "flatcontainer/gone/1.0.0/gone.1.0.0.nupkg",
+        "flatcontainer/gone/1.0.0/gone.nuspec", "flatcontainer/gone/1.0.0/gone.1.0.0.nupkg.sha512",
+        "registration/gone/index.json", "registration-semver2/gone/index.json",
+    ]
+
+    @Test("an id leaving the feed takes its flat container and registration folders; files Shelf did not write stay")
+    func removal() throws {
+        let root = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try Self.write(root, Self.shelfFiles + ["flatcontainer/gone/NOTES.txt", "flatcontainer/kept/index.json"])
+        let sink = LocalFolderSink(root: root)
+        #expect(sink.removeFiles(Self.shelfFiles) == Self.shelfFiles.count)
+        #expect(Self.files(root) == ["flatcontainer/gone/NOTES.txt", "flatcontainer/kept/index.json"])
+    }
+
+    @Test(
+        "a removal killed while emptying the trash is finished by the next lock: no folder comes back without its index.json",
+        arguments: [0, 1, 2, 4, 6])
+    func killedRemoval(unlinkedBeforeKill: Int) throws {
+        let root = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // The state a kill leaves: lists recorded, folders in the trash, some files already gone.
+        let lists = [
+            "flatcontainer/gone": Array(
+                Self.shelfFiles[0..<4].map { String($0.dropFirst("flatcontainer/gone/".count)) }),
+            "registration/gone": ["index.json"], "registration-semver2/gone": ["index.json"],
+        ]
+        for (folder, files) in lists {
+            let list = root + "/.shelf/trash-lists/" + folder
+            try FileManager.default.createDirectory(
+                atPath: (list as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data((files.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: list))
+            try FileManager.default.createDirectory(
+                atPath: root + "/.shelf/trash/" + folder, withIntermediateDirectories: true)
+        }
+        let inTrash = Self.shelfFiles.map { ".shelf/trash/" + $0 }
+        try Self.write(
+            root, Array(inTrash.dropFirst(unlinkedBeforeKill)) + [".shelf/trash/flatcontainer/gone/NOTES.txt"])
+        let sink = LocalFolderSink(root: root)
+        let fd = try sink.lock()
+        sink.unlock(fd)
+        #expect(Self.files(root) == [".shelf/lock", "flatcontainer/gone/NOTES.txt"])
     }
 }

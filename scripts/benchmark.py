@@ -48,7 +48,7 @@ def generate(folder, versions, start=0):
                    check=True, capture_output=True)
 
 
-def floor(packages, scratch):
+def floor(packages, copy_to):
     files = sorted(os.path.join(packages, n) for n in os.listdir(packages) if n.endswith(".nupkg"))
     cores = os.cpu_count() or 1
     start = time.monotonic()
@@ -56,13 +56,19 @@ def floor(packages, scratch):
                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
     p.communicate("\0".join(files).encode())
     hashing = time.monotonic() - start
-    copy_to = os.path.join(scratch, "floor-copy")
-    shutil.rmtree(copy_to, ignore_errors=True)
     start = time.monotonic()
     subprocess.run(["cp", "-r", packages, copy_to], check=True)
     copying = time.monotonic() - start
-    shutil.rmtree(copy_to, ignore_errors=True)
     return hashing, copying
+
+
+def discard(paths):
+    """Removes folders once the figures are taken. Not before a measurement: on ext4 without a
+    journal (these machines), creating files right after deleting many is several times slower
+    (the inode allocator skips recently freed inodes), which would penalise whichever step came
+    after a deletion."""
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def run_size(shelf, versions, work):
@@ -82,12 +88,14 @@ def run_size(shelf, versions, work):
         if os.path.exists(path):
             os.remove(path)
     size = sum(os.path.getsize(os.path.join(packages, n)) for n in os.listdir(packages))
+    # Folders of an earlier run are moved aside (and removed at the end), then the page cache is
+    # warmed the same way for everyone, and the floor measured.
+    for n in sorted(os.listdir(base)):
+        if n.startswith(("feed", "floor-copy")):
+            os.rename(os.path.join(base, n), os.path.join(base, "old-%d-%s" % (time.time_ns(), n)))
     out = os.path.join(base, "feed")
-    shutil.rmtree(out, ignore_errors=True)
-
-    # Warm the page cache the same way for everyone, then measure the floor.
-    floor(packages, base)
-    hashing, copying = floor(packages, base)
+    floor(packages, os.path.join(base, "floor-copy-warm"))
+    hashing, copying = floor(packages, os.path.join(base, "floor-copy"))
     floor_s = hashing + copying
 
     rows = []
@@ -106,6 +114,7 @@ def run_size(shelf, versions, work):
     for name in extras[1:]:
         shutil.copy(os.path.join(extra, name), packages)
     build("add 100 packages")
+    discard([os.path.join(base, n) for n in os.listdir(base) if n.startswith(("floor-copy", "old-"))])
 
     print()
     print("%d package versions, %.0f MB of packages, %d cores" % (versions, size / 1e6, os.cpu_count() or 1))

@@ -374,12 +374,12 @@ public struct LocalFolderSink: Sendable {
         case .file(let source, let size, let sha512):
             // A copy is unchanged when the size matches and the .sha512 beside it (written after
             // the package, in a later phase) already records this package's hash.
-            if fileSize(target) == size,
+            if !isStaging(target), fileSize(target) == size,
                 (try? String(contentsOfFile: target + ".sha512", encoding: .utf8)) == sha512
             {
                 return (false, 0)
             }
-            let temp = temporaryName(for: target)
+            let temp = isStaging(target) ? target : temporaryName(for: target)
             do {
                 let copied = try copyFile(source, to: temp)
                 // The copy is hashed on the way: a package file replaced after it was read
@@ -392,12 +392,20 @@ public struct LocalFolderSink: Sendable {
                 unlink(temp)
                 throw SinkError.writeFailed(doc.path, "\(error)")
             }
-            try rename(temp, to: target, doc.path)
+            if temp != target { try rename(temp, to: target, doc.path) }
             return (true, size)
         }
     }
 
     private func writeIfChanged(_ data: Data, to target: String) throws -> (Bool, Int64) {
+        // A folder being assembled under .shelf/staging/ is not seen by anyone until it is moved
+        // into place whole, and a killed build's staging is removed: no temporary name needed.
+        if isStaging(target) {
+            guard writeAll(data, to: target) else {
+                throw SinkError.writeFailed(relative(target), String(cString: strerror(errno)))
+            }
+            return (true, Int64(data.count))
+        }
         if fileSize(target) == Int64(data.count), let existing = FileManager.default.contents(atPath: target),
             existing == data
         {
@@ -444,6 +452,11 @@ public struct LocalFolderSink: Sendable {
             unlink(temp)
             throw SinkError.writeFailed(display, why)
         }
+    }
+
+    private func isStaging(_ target: String) -> Bool {
+        target.utf8.count > root.utf8.count + Self.stagingFolder.utf8.count + 1
+            && target.utf8.dropFirst(root.utf8.count + 1).starts(with: (Self.stagingFolder + "/").utf8)
     }
 
     private func temporaryName(for target: String) -> String {

@@ -127,10 +127,10 @@ public struct SiteRenderer: FeedDocumentRenderer {
     private func packageDocuments(_ r: PackageRegistration, site: SiteContext) -> [FeedDocument] {
         let listed = r.versions.filter(\.listed)
         let latest = SearchRenderer.latest(listed) ?? r.versions.last!
+        let newestFirst = Array(listed.sorted { $0.version < $1.version }.reversed())
         var docs: [FeedDocument] = []
         for v in r.versions {
-            let page = PackagePage(registration: r, version: v, latest: latest, listed: listed, site: site)
-            let make: @Sendable () throws -> Data = { Data(page.html().utf8) }
+            let page = PackagePage(registration: r, version: v, latest: latest, listed: newestFirst, site: site)
             var paths = [SiteLayout.versionPage(r.lowerId, v.lowerVersion)]
             for id in [r.id, v.nuspec.id, r.lowerId] {
                 for version in [v.version.normalizedString, v.lowerVersion] {
@@ -141,9 +141,12 @@ public struct SiteRenderer: FeedDocumentRenderer {
                 paths += [SiteLayout.idPage(r.lowerId), SiteLayout.idPage(r.id), SiteLayout.idPage(v.nuspec.id)]
             }
             var seen = Set<String>()
-            for path in paths where seen.insert(path).inserted && Self.isPlainPath(path) {
+            paths = paths.filter { seen.insert($0).inserted && Self.isPlainPath($0) }
+            // One page, written at every casing: rendered once, by whichever write comes first.
+            let once = RenderOnce(uses: paths.count) { Data(page.html().utf8) }
+            for path in paths {
                 docs.append(
-                    FeedDocument(path: path, content: .deferred(make), contentType: "text/html", phase: .indexes))
+                    FeedDocument(path: path, content: .deferred(once.data), contentType: "text/html", phase: .indexes))
             }
         }
         return docs
@@ -226,11 +229,15 @@ struct PackagePage: Sendable {
     let registration: PackageRegistration
     let version: PackageVersion
     let latest: PackageVersion
+    /// The id's listed versions, newest first.
     let listed: [PackageVersion]
     let site: SiteContext
 
     /// Pages sit two folders down (`packages/{id}/`).
     static let root = "../../"
+
+    /// How many versions on either side of a page's own a version page lists (the latest lists all).
+    static let versionWindow = 10
 
     func html() -> String {
         let r = registration
@@ -324,9 +331,22 @@ struct PackagePage: Sendable {
         context["hasGroups"] = !groups.isEmpty
 
         // Listed versions, newest first, plus this one if it is unlisted (reached by direct link).
+        // The latest version's page (also the id's index.html) lists them all; another version's
+        // page lists those nearest to it when there are many, and links to the full list, so that
+        // an id with hundreds of versions does not cost hundreds of full lists.
         var shown = listed
-        if !v.listed { shown.append(v) }
-        context["versions"] = shown.sorted { $0.version > $1.version }.map { other -> [String: Any] in
+        if !v.listed { shown.insert(v, at: shown.firstIndex { $0.version < v.version } ?? shown.count) }
+        let isLatest = v.lowerVersion == latest.lowerVersion
+        if !isLatest, shown.count > Self.versionWindow * 2 + 1,
+            let here = shown.firstIndex(where: { $0.lowerVersion == v.lowerVersion })
+        {
+            let start = max(0, min(here - Self.versionWindow, shown.count - Self.versionWindow * 2 - 1))
+            context["allVersions"] = [
+                "count": shown.count, "href": SiteRenderer.href(latest.lowerVersion + ".html") + "#versions-h",
+            ]
+            shown = Array(shown[start..<(start + Self.versionWindow * 2 + 1)])
+        }
+        context["versions"] = shown.map { other -> [String: Any] in
             var row: [String: Any] = [
                 "version": other.version.normalizedString,
                 "href": SiteRenderer.href(other.lowerVersion + ".html"),
@@ -400,5 +420,28 @@ struct PackagePage: Sendable {
             unit += 1
         }
         return String(format: "%.1f", value) + " \(units[unit]) (\(bytes) bytes)"
+    }
+}
+
+/// Makes a document's bytes once for the several paths it is written at, and lets them go after
+/// the last of those writes.
+final class RenderOnce: @unchecked Sendable {
+    private let lock = NSLock()
+    private var made: Data?
+    private var uses: Int
+    private let make: @Sendable () throws -> Data
+
+    init(uses: Int, make: @escaping @Sendable () throws -> Data) {
+        self.uses = uses
+        self.make = make
+    }
+
+    @Sendable func data() throws -> Data {
+        lock.lock()
+        defer { lock.unlock() }
+        let data = try made ?? make()
+        uses -= 1
+        made = uses > 0 ? data : nil
+        return data
     }
 }

@@ -122,7 +122,7 @@ enum SiteTemplates {
         {{#versions}}<tr{{#current}} class="current"{{/current}}><td><a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{version}}</a></td><td>{{date}}</td></tr>
         {{/versions}}
         </tbody>
-        </table>
+        </table>{{#allVersions}}<p><a href="{{href}}">All {{count}} versions</a></p>{{/allVersions}}
         </section>
         </div>
         <aside class="side" aria-label="About this package">

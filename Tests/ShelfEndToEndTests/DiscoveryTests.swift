@@ -172,6 +172,49 @@ struct DiscoveryTests {
         #expect(!index2.contains("PackageDetailsUriTemplate"))
     }
 
+    @Test("an id with many versions: each version page lists the 21 nearest and links to the full list on the latest")
+    func versionWindow() throws {
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        let input = tmp.sub("in")
+        #expect(try python([IncrementalTests.generator, input, "--versions", "400", "--seed", "3"]).status == 0)
+        let out = tmp.sub("feed")
+        #expect(try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--quiet"]).status == 0)
+        // The id with the most versions (all listed in the generated feed).
+        let flat = out + "/flatcontainer"
+        var best = ("", [String]())
+        for id in try FileManager.default.contentsOfDirectory(atPath: flat) {
+            let versions = try #require(Self.json(flat + "/" + id + "/index.json")["versions"] as? [String])
+            if versions.count > best.1.count { best = (id, versions) }
+        }
+        let (id, versions) = best
+        try #require(versions.count > 40, "the generator made an id with many versions")
+        func rows(_ version: String) throws -> [String] {
+            let html = try String(contentsOfFile: out + "/packages/\(id)/\(version).html", encoding: .utf8)
+            let table = try #require(html.range(of: "<table class=\"versions\">").map { html[$0.upperBound...] })
+            let body = table[..<table.range(of: "</table>")!.lowerBound]
+            let link = try NSRegularExpression(pattern: "<a [^>]*>([^<]*)</a>")
+            let text = String(body)
+            return link.matches(in: text, range: NSRange(text.startIndex..., in: text)).map {
+                String(text[Range($0.range(at: 1), in: text)!])
+            }
+        }
+        // The id's index.html is its latest version's page.
+        let all = try rows("index")
+        #expect(all.count == versions.count, "the latest page lists every version")
+        #expect(Set(all) == Set(versions), "the latest page lists every version")
+        for version in [versions[0], versions[versions.count / 2], versions[versions.count - 2]] {
+            let shown = try rows(version)
+            #expect(shown.count == 21, "\(version): \(shown.count) rows")
+            #expect(shown.contains(version), "\(version) is in its own list")
+            let here = try #require(all.firstIndex(of: version))
+            let start = max(0, min(here - 10, all.count - 21))
+            #expect(shown == Array(all[start..<start + 21]), "\(version): the nearest versions, newest first")
+            let html = try String(contentsOfFile: out + "/packages/\(id)/\(version).html", encoding: .utf8)
+            #expect(html.contains(".html#versions-h\">All \(versions.count) versions</a>"))
+        }
+    }
+
     /// Headless Chromium through Selenium: see scripts/browser/site-check.py for each check.
     @Test(
         "the site in headless Chromium: search as you type, README, dependencies, hostile text runs nothing, long ids fit"

@@ -267,9 +267,9 @@ public enum ZipAudit {
     /// Windows also trims trailing dots and spaces from each segment, so `.. ` is `..` there.
     public static func unsafeReason(_ name: String) -> String? {
         if name.utf8.contains(0) { return "contains a NUL byte" }
-        var path = (name.removingPercentEncoding ?? name)
+        var path = Self.decoded(name)
         if path.utf8.contains(0) { return "contains an encoded NUL byte" }
-        path = path.replacingOccurrences(of: "\\", with: "/")
+        path = Self.slashed(path)
         if path.hasPrefix("/") { path.removeFirst() }
         if path.hasPrefix("/") { return "is an absolute or network path" }
         let scalars = Array(path.unicodeScalars.prefix(2))
@@ -287,9 +287,19 @@ public enum ZipAudit {
 
     /// The form two names that extract to the same file share.
     static func normalized(_ name: String) -> String {
-        var path = (name.removingPercentEncoding ?? name).replacingOccurrences(of: "\\", with: "/")
+        var path = slashed(decoded(name))
         if path.hasPrefix("/") { path.removeFirst() }
         return path
+    }
+
+    /// Percent-decoded, as NuGet extracts entry names (Foundation is only asked when there is a `%`).
+    static func decoded(_ name: String) -> String {
+        name.utf8.contains(0x25) ? (name.removingPercentEncoding ?? name) : name
+    }
+
+    /// Backslashes as slashes (Foundation is only asked when there is one).
+    static func slashed(_ name: String) -> String {
+        name.utf8.contains(0x5C) ? name.replacingOccurrences(of: "\\", with: "/") : name
     }
 
     /// A name fit for a one-line message: control characters escaped, at most 200 characters.

@@ -134,18 +134,12 @@ public struct FeedBuilder: Sendable {
         let sink = LocalFolderSink(root: options.output, concurrency: options.concurrency)
         let lock = try sink.lock()
         defer { sink.unlock(lock) }
-        var cache = ReadCache()
-        if !options.full {
-            let loaded = await ReadCache.load(sink: sink, root: scanner.root)
-            cache = loaded.cache
-            if loaded.damaged {
-                report.warnings.append(
-                    Diagnostic(
-                        severity: .note, file: nil,
-                        message: "part of the read cache (.shelf/read-cache/) is damaged or from another version of "
-                            + "shelf; the packages it covered are read again"))
-            }
-        }
+        // The read cache loads on one core while the input folder is scanned on the other (a
+        // no-op build, decided from the scan alone, does not wait for it).
+        let full = options.full
+        let root = scanner.root
+        let loading = Task { full ? nil : await ReadCache.load(sink: sink, root: root) }
+        defer { loading.cancel() }
 
         let scan = scanner.scan()
         clock.mark("scan")
@@ -187,6 +181,18 @@ public struct FeedBuilder: Sendable {
         // Until this build finishes, no signature: a build killed midway must not let a later
         // run with the old input skip the repair.
         sink.removeState(InputSignature.path)
+
+        var cache = ReadCache()
+        if let loaded = await loading.value {
+            cache = loaded.cache
+            if loaded.damaged {
+                report.warnings.append(
+                    Diagnostic(
+                        severity: .note, file: nil,
+                        message: "part of the read cache (.shelf/read-cache/) is damaged or from another version of "
+                            + "shelf; the packages it covered are read again"))
+            }
+        }
 
         // Only new or changed files are opened; the rest come from the read cache.
         var next = ReadCache()
@@ -284,8 +290,19 @@ public struct FeedBuilder: Sendable {
         let present = Set(model.registrations.map(\.lowerId))
         var nextIds = IdState(globalKey: globalKey)
         var changed: [PackageRegistration] = []
-        for r in model.registrations {
-            let fingerprint = IdState.fingerprint(r, presentIds: present)
+        // Fingerprints on all cores, a chunk of ids per piece of work.
+        let registrations = model.registrations
+        let chunk = max(1, registrations.count / 16 + 1)
+        let fingerprints = FeedRenderer.concurrently(
+            stride(from: 0, to: registrations.count, by: chunk).map { start in
+                { @Sendable in
+                    registrations[start..<min(start + chunk, registrations.count)].map {
+                        IdState.fingerprint($0, presentIds: present)
+                    }
+                }
+            }
+        ).flatMap { $0 }
+        for (r, fingerprint) in zip(registrations, fingerprints) {
             let old = previousIds.entries[r.lowerId]
             if sameGlobal, let old, old.fingerprint == fingerprint {
                 nextIds.entries[r.lowerId] = old
@@ -553,24 +570,39 @@ public struct FeedRenderer: Sendable {
     public func renderFeedWide(
         _ model: FeedModel, catalog: CatalogState, added: Int, keepCatalogPagesBefore: Int = 0
     ) -> [FeedDocument] {
-        var docs: [FeedDocument] = []
-        docs += SearchRenderer(layout: layout).render(model)
-        docs += CatalogRenderer(layout: layout).render(
-            state: catalog, added: added, model: model, keepPagesBefore: keepCatalogPagesBefore)
+        let layout = layout
+        var parts: [@Sendable () -> [FeedDocument]] = [
+            { SearchRenderer(layout: layout).render(model) },
+            {
+                CatalogRenderer(layout: layout).render(
+                    state: catalog, added: added, model: model, keepPagesBefore: keepCatalogPagesBefore)
+            },
+        ]
         if let vulnerabilities {
-            let newest =
-                model.registrations.flatMap { $0.versions.map(\.archive.packedAt) }.max()
-                ?? Date(timeIntervalSince1970: 0)
-            docs += VulnerabilityInfoRenderer(layout: layout).render(
-                vulnerabilities, updated: CatalogTime.string(CatalogTime.ticks(newest)))
+            parts.append {
+                let newest =
+                    model.registrations.flatMap { $0.versions.map(\.archive.packedAt) }.max()
+                    ?? Date(timeIntervalSince1970: 0)
+                return VulnerabilityInfoRenderer(layout: layout).render(
+                    vulnerabilities, updated: CatalogTime.string(CatalogTime.ticks(newest)))
+            }
         }
-        for extra in extras { docs += extra.renderFeedWide(model, layout: layout) }
+        for extra in extras { parts.append { extra.renderFeedWide(model, layout: layout) } }
+        // Independent of each other: rendered side by side, then put in a fixed order.
+        var docs = Self.concurrently(parts).flatMap { $0 }
         let template = extras.lazy.compactMap(\.packageDetailsTemplate).first
         docs.append(
             ServiceIndexRenderer(
                 layout: layout, packageDetailsTemplate: template, vulnerabilityInfo: vulnerabilities != nil
             ).render())
         return docs
+    }
+
+    /// Runs independent pieces of work on all cores; their results in the order given.
+    static func concurrently<T: Sendable>(_ work: [@Sendable () -> T]) -> [T] {
+        let results = Slots<T>(count: work.count)
+        DispatchQueue.concurrentPerform(iterations: work.count) { results.set($0, work[$0]()) }
+        return results.values
     }
 
     /// Every document of the feed (for tests and golden files).
@@ -599,5 +631,25 @@ extension Result where Success == PackageArchive, Failure == PackageArchiveError
     fileprivate var isChangedWhileReading: Bool {
         if case .failure(.changedWhileReading) = self { return true }
         return false
+    }
+}
+
+/// Results filled in by concurrent work, each slot once.
+final class Slots<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [T?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ value: T) {
+        lock.lock()
+        slots[i] = value
+        lock.unlock()
+    }
+
+    var values: [T] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots.map { $0! }
     }
 }

@@ -128,9 +128,11 @@ public struct SiteRenderer: FeedDocumentRenderer {
         let listed = r.versions.filter(\.listed)
         let latest = SearchRenderer.latest(listed) ?? r.versions.last!
         let newestFirst = Array(listed.sorted { $0.version < $1.version }.reversed())
+        let readmes = ReadmeCache()
         var docs: [FeedDocument] = []
         for v in r.versions {
-            let page = PackagePage(registration: r, version: v, latest: latest, listed: newestFirst, site: site)
+            let page = PackagePage(
+                registration: r, version: v, latest: latest, listed: newestFirst, site: site, readmes: readmes)
             var paths = [SiteLayout.versionPage(r.lowerId, v.lowerVersion)]
             for id in [r.id, v.nuspec.id, r.lowerId] {
                 for version in [v.version.normalizedString, v.lowerVersion] {
@@ -166,6 +168,32 @@ public struct SiteRenderer: FeedDocumentRenderer {
 
     /// Whitespace runs become one space; text beyond `limit` characters is cut with `…`.
     static func shorten(_ s: String, to limit: Int) -> String {
+        // ASCII text (most descriptions) is shortened byte by byte: the same result, without
+        // walking grapheme clusters.
+        if s.utf8.allSatisfy({ $0 < 0x80 }) {
+            var out: [UInt8] = []
+            out.reserveCapacity(min(s.utf8.count, limit + 1))
+            var pendingSpace = false
+            for b in s.utf8 {
+                if b == 0x20 || (0x09...0x0D).contains(b) {
+                    pendingSpace = !out.isEmpty
+                    continue
+                }
+                if pendingSpace {
+                    out.append(0x20)
+                    pendingSpace = false
+                }
+                if out.count >= limit {
+                    return String(decoding: out.prefix(limit - 1), as: UTF8.self) + "…"
+                }
+                out.append(b)
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+        return shortenCharacters(s, to: limit)
+    }
+
+    static func shortenCharacters(_ s: String, to limit: Int) -> String {
         var out = ""
         var count = 0
         var pendingSpace = false
@@ -232,6 +260,8 @@ struct PackagePage: Sendable {
     /// The id's listed versions, newest first.
     let listed: [PackageVersion]
     let site: SiteContext
+    /// READMEs already rendered for this id (versions often carry the same one).
+    let readmes: ReadmeCache
 
     /// Pages sit two folders down (`packages/{id}/`).
     static let root = "../../"
@@ -251,7 +281,7 @@ struct PackagePage: Sendable {
             if let data = try? PackageArchive.extractEntry(
                 entry.entry, fromPackageAt: v.archive.path, limit: PackageArchive.maxEmbeddedFileSize)
             {
-                readme = ReadmeRenderer().html(String(decoding: data, as: UTF8.self))
+                readme = readmes.html(data)
             }
         }
         var context: [String: Any] = [
@@ -443,5 +473,24 @@ final class RenderOnce: @unchecked Sendable {
         uses -= 1
         made = uses > 0 ? data : nil
         return data
+    }
+}
+
+/// The HTML of each README an id's versions carry, rendered once however many versions share it.
+final class ReadmeCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var rendered: [Data: String] = [:]
+
+    func html(_ markdown: Data) -> String {
+        lock.lock()
+        let known = rendered[markdown]
+        lock.unlock()
+        if let known { return known }
+        let html = ReadmeRenderer().html(String(decoding: markdown, as: UTF8.self))
+        // Bounded: an id whose every version has its own README does not keep them all.
+        lock.lock()
+        if rendered.count < 16 { rendered[markdown] = html }
+        lock.unlock()
+        return html
     }
 }

@@ -101,3 +101,29 @@ struct ReadmeRendererTests {
         #expect(ReadmeRenderer.isSafeTarget(target) == safe)
     }
 }
+
+/// Descriptions shortened for page metadata: the ASCII fast path gives what the general one gives.
+struct ShortenTests {
+    @Test("shorten: ASCII text, byte by byte, equals the Character walk", arguments: 0..<300)
+    func sameAsCharacters(seed: Int) {
+        var state = UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 &+ 1
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+        let alphabet = Array("ab c\t\n\r\u{0B}\u{0C}  xyz.,\r\n")
+        let text = String((0..<next(260)).map { _ in alphabet[next(alphabet.count)] })
+        for limit in [1, 2, 5, 40, 200] {
+            #expect(SiteRenderer.shorten(text, to: limit) == SiteRenderer.shortenCharacters(text, to: limit))
+        }
+    }
+
+    @Test("shorten: whitespace runs become one space, long text is cut with an ellipsis")
+    func examples() {
+        #expect(SiteRenderer.shorten("  a \n\n b  ", to: 10) == "a b")
+        #expect(SiteRenderer.shorten("abcdef", to: 4) == "abc…")
+        #expect(SiteRenderer.shorten("abcd", to: 4) == "abcd")
+        #expect(SiteRenderer.shorten("ab cd", to: 4) == "ab …")
+        #expect(SiteRenderer.shorten("é  b", to: 10) == "é b")
+    }
+}

@@ -400,7 +400,13 @@ public struct FeedBuilder: Sendable {
                 !current.contains($0) && !$0.hasPrefix(".shelf/") && !$0.hasPrefix("catalog/")
             }
         }
-        summary.removed = sink.removeFiles(Set(stale))
+        // What goes is journaled first: this build's record (.shelf/ids/) no longer names it, so
+        // if the build is killed while removing, the journal is what tells the next one.
+        let goners = Set(stale)
+        try sink.journal(goners.sorted())
+        // A fault point for the tests: the process dies here, as if killed, before removing.
+        if ProcessInfo.processInfo.environment["SHELF_FAULT"] == "before-remove", !goners.isEmpty { _exit(137) }
+        summary.removed = sink.removeFiles(goners)
         sink.finishJournal()
         clock.mark("write")
         report.phases = clock.phases

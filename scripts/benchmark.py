@@ -34,13 +34,17 @@ def timed(cmd, **kw):
     start = time.monotonic()
     p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, **kw)
     seconds = time.monotonic() - start
-    rss = 0
+    rss, user, system = 0, 0.0, 0.0
     for line in p.stderr.splitlines():
         if "Maximum resident set size" in line:
             rss = int(line.split()[-1]) / 1024
+        elif "User time (seconds)" in line:
+            user = float(line.split()[-1])
+        elif "System time (seconds)" in line:
+            system = float(line.split()[-1])
     if p.returncode not in (0, 2):
         sys.exit("command failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))
-    return seconds, rss, p.stdout
+    return seconds, rss, p.stdout, user, system
 
 
 def generate(folder, versions, start=0):
@@ -101,10 +105,10 @@ def run_size(shelf, versions, work):
     rows = []
 
     def build(label):
-        seconds, rss, stdout = timed([shelf, "build", packages, "--out", out, "--base-url",
+        seconds, rss, stdout, user, system = timed([shelf, "build", packages, "--out", out, "--base-url",
                                       "https://feed.example.com/", "--json", "--quiet"])
         report = json.loads(stdout)
-        rows.append((label, seconds, rss, report))
+        rows.append((label, seconds, rss, report, user, system))
 
     build("full build")
     build("no-op rebuild")
@@ -119,11 +123,13 @@ def run_size(shelf, versions, work):
     print()
     print("%d package versions, %.0f MB of packages, %d cores" % (versions, size / 1e6, os.cpu_count() or 1))
     print("floor: sha512sum %.2f s + cp -r %.2f s = %.2f s" % (hashing, copying, floor_s))
-    print("%-18s %9s %9s %10s %9s %9s  %s" % ("", "seconds", "x floor", "peak RSS", "opened", "written", "phases"))
-    for label, seconds, rss, r in rows:
+    print("%-18s %9s %9s %10s %9s %9s %13s  %s" % (
+        "", "seconds", "x floor", "peak RSS", "opened", "written", "CPU user/sys", "phases"))
+    for label, seconds, rss, r, user, system in rows:
         phases = " ".join("%s %.2f" % (k, v) for k, v in sorted(r.get("phases", {}).items(), key=lambda kv: -kv[1]))
-        print("%-18s %9.2f %9.2f %7.0f MB %9d %9d  %s" % (
-            label, seconds, seconds / floor_s, rss, r.get("packagesOpened", 0), r.get("filesWritten", 0), phases))
+        print("%-18s %9.2f %9.2f %7.0f MB %9d %9d %6.1f/%-6.1f  %s" % (
+            label, seconds, seconds / floor_s, rss, r.get("packagesOpened", 0), r.get("filesWritten", 0),
+            user, system, phases))
     return rows
 
 

@@ -2,29 +2,114 @@ import Crypto
 import Foundation
 
 /// What reading one `.nupkg` yields: everything the feed needs from it, without its payload.
+///
+/// A value type whose fields live in one shared, copy-on-write box: a feed holds tens of thousands
+/// of these, and models, caches and renderers pass them around by the array; copying one costs a
+/// single retain instead of one per string and array inside it.
 public struct PackageArchive: Sendable, Hashable {
+    struct Fields: Sendable, Hashable {
+        var path: String
+        var size: Int64
+        var sha512: String
+        var nuspec: Nuspec
+        var nuspecEntry: String
+        var packedAt: Date
+        var isSigned: Bool
+        var signerFingerprint: String?
+        var icon: EmbeddedFile?
+        var readme: EmbeddedFile?
+        var licenseFile: EmbeddedFile?
+        var warnings: [String]
+    }
+
+    final class Box: @unchecked Sendable {
+        // Written only through `fields` below, when this box is not shared.
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    private var fields: Fields {
+        get { box.fields }
+        set {
+            if isKnownUniquelyReferenced(&box) { box.fields = newValue } else { box = Box(newValue) }
+        }
+    }
+
+    public init(
+        path: String, size: Int64, sha512: String, nuspec: Nuspec, nuspecEntry: String, packedAt: Date,
+        isSigned: Bool, signerFingerprint: String?, icon: EmbeddedFile?, readme: EmbeddedFile?,
+        licenseFile: EmbeddedFile?, warnings: [String]
+    ) {
+        box = Box(
+            Fields(
+                path: path, size: size, sha512: sha512, nuspec: nuspec, nuspecEntry: nuspecEntry, packedAt: packedAt,
+                isSigned: isSigned, signerFingerprint: signerFingerprint, icon: icon, readme: readme,
+                licenseFile: licenseFile, warnings: warnings))
+    }
+
+    public static func == (a: PackageArchive, b: PackageArchive) -> Bool { a.box === b.box || a.fields == b.fields }
+    public func hash(into hasher: inout Hasher) { fields.hash(into: &hasher) }
+
     /// The file it was read from.
-    public var path: String
-    public var size: Int64
+    public var path: String {
+        get { box.fields.path }
+        set { fields.path = newValue }
+    }
+    public var size: Int64 {
+        get { box.fields.size }
+        set { fields.size = newValue }
+    }
     /// Base64 SHA-512 of the whole file, as NuGet writes it to `.nupkg.sha512`.
-    public var sha512: String
-    public var nuspec: Nuspec
+    public var sha512: String {
+        get { box.fields.sha512 }
+        set { fields.sha512 = newValue }
+    }
+    public var nuspec: Nuspec {
+        get { box.fields.nuspec }
+        set { fields.nuspec = newValue }
+    }
     /// Name of the nuspec entry at the package root (any case).
-    public var nuspecEntry: String
+    public var nuspecEntry: String {
+        get { box.fields.nuspecEntry }
+        set { fields.nuspecEntry = newValue }
+    }
     /// Modification time of the nuspec entry, the package's own record of when it was packed;
     /// used as `published` so that a build never depends on the clock.
-    public var packedAt: Date
+    public var packedAt: Date {
+        get { box.fields.packedAt }
+        set { fields.packedAt = newValue }
+    }
     /// True when the package carries a NuGet signature (`.signature.p7s` at the root).
-    public var isSigned: Bool
+    public var isSigned: Bool {
+        get { box.fields.isSigned }
+        set { fields.isSigned = newValue }
+    }
     /// SHA-256 fingerprint (upper-case hex) of the certificate that made the primary signature,
     /// when the signature can be read (`PackageSignature`; not verified cryptographically).
-    public var signerFingerprint: String?
+    public var signerFingerprint: String? {
+        get { box.fields.signerFingerprint }
+        set { fields.signerFingerprint = newValue }
+    }
     /// The embedded icon, readme and license file the nuspec names, when present and readable.
-    public var icon: EmbeddedFile?
-    public var readme: EmbeddedFile?
-    public var licenseFile: EmbeddedFile?
+    public var icon: EmbeddedFile? {
+        get { box.fields.icon }
+        set { fields.icon = newValue }
+    }
+    public var readme: EmbeddedFile? {
+        get { box.fields.readme }
+        set { fields.readme = newValue }
+    }
+    public var licenseFile: EmbeddedFile? {
+        get { box.fields.licenseFile }
+        set { fields.licenseFile = newValue }
+    }
     /// Problems that did not stop the package from being served (a missing icon, say).
-    public var warnings: [String]
+    public var warnings: [String] {
+        get { box.fields.warnings }
+        set { fields.warnings = newValue }
+    }
 
     /// A file inside the package: its entry name and size.
     public struct EmbeddedFile: Sendable, Hashable {

@@ -6,35 +6,202 @@ import Foundation
 /// NuGet.Client `src/NuGet.Core/NuGet.Packaging/NuspecReader.cs`. Text fields are trimmed; absent
 /// fields are nil or empty.
 public struct Nuspec: Sendable, Hashable {
-    public var id: String
+    // The fields live in one shared, copy-on-write box: a feed holds tens of thousands of
+    // nuspecs, and copying one (into a model, a sort, a cache entry) costs a single retain.
+    struct Fields: Sendable, Hashable {
+        var id: String
+        var versionText: String
+        var version: NuGetVersion
+        var title: String? = nil
+        var authors: String? = nil
+        var owners: String? = nil
+        var description: String? = nil
+        var summary: String? = nil
+        var releaseNotes: String? = nil
+        var copyright: String? = nil
+        var language: String? = nil
+        var tags: [String] = []
+        var projectUrl: String? = nil
+        var iconUrl: String? = nil
+        var icon: String? = nil
+        var readme: String? = nil
+        var licenseUrl: String? = nil
+        var license: License? = nil
+        var requireLicenseAcceptance: Bool = false
+        var developmentDependency: Bool = false
+        var serviceable: Bool = false
+        var minClientVersion: String? = nil
+        var packageTypes: [PackageType] = []
+        var repository: Repository? = nil
+        var dependencyGroups: [DependencyGroup] = []
+        var frameworkAssemblies: [FrameworkAssembly] = []
+    }
+
+    final class Box: @unchecked Sendable {
+        // Written only when this box is not shared (see `unshared`).
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    /// The box, copied first if another value shares it.
+    private var unshared: Box {
+        mutating get {
+            if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+            return box
+        }
+    }
+
+    public init(
+        id: String,
+        versionText: String,
+        version: NuGetVersion,
+        title: String?,
+        authors: String?,
+        owners: String?,
+        description: String?,
+        summary: String?,
+        releaseNotes: String?,
+        copyright: String?,
+        language: String?,
+        tags: [String],
+        projectUrl: String?,
+        iconUrl: String?,
+        icon: String?,
+        readme: String?,
+        licenseUrl: String?,
+        license: License?,
+        requireLicenseAcceptance: Bool,
+        developmentDependency: Bool,
+        serviceable: Bool,
+        minClientVersion: String?,
+        packageTypes: [PackageType],
+        repository: Repository?,
+        dependencyGroups: [DependencyGroup],
+        frameworkAssemblies: [FrameworkAssembly]
+    ) {
+        box = Box(
+            Fields(
+                id: id, versionText: versionText, version: version, title: title, authors: authors, owners: owners,
+                description: description, summary: summary, releaseNotes: releaseNotes, copyright: copyright,
+                language: language, tags: tags, projectUrl: projectUrl, iconUrl: iconUrl, icon: icon, readme: readme,
+                licenseUrl: licenseUrl, license: license, requireLicenseAcceptance: requireLicenseAcceptance,
+                developmentDependency: developmentDependency, serviceable: serviceable,
+                minClientVersion: minClientVersion, packageTypes: packageTypes, repository: repository,
+                dependencyGroups: dependencyGroups, frameworkAssemblies: frameworkAssemblies))
+    }
+
+    public static func == (a: Nuspec, b: Nuspec) -> Bool { a.box === b.box || a.box.fields == b.box.fields }
+    public func hash(into hasher: inout Hasher) { box.fields.hash(into: &hasher) }
+
+    public var id: String {
+        get { box.fields.id }
+        set { unshared.fields.id = newValue }
+    }
     /// The version exactly as written (`1.0.01`); `version` is its parsed form.
-    public var versionText: String
-    public var version: NuGetVersion
-    public var title: String?
-    public var authors: String?
-    public var owners: String?
-    public var description: String?
-    public var summary: String?
-    public var releaseNotes: String?
-    public var copyright: String?
-    public var language: String?
-    public var tags: [String]
-    public var projectUrl: String?
-    public var iconUrl: String?
+    public var versionText: String {
+        get { box.fields.versionText }
+        set { unshared.fields.versionText = newValue }
+    }
+    public var version: NuGetVersion {
+        get { box.fields.version }
+        set { unshared.fields.version = newValue }
+    }
+    public var title: String? {
+        get { box.fields.title }
+        set { unshared.fields.title = newValue }
+    }
+    public var authors: String? {
+        get { box.fields.authors }
+        set { unshared.fields.authors = newValue }
+    }
+    public var owners: String? {
+        get { box.fields.owners }
+        set { unshared.fields.owners = newValue }
+    }
+    public var description: String? {
+        get { box.fields.description }
+        set { unshared.fields.description = newValue }
+    }
+    public var summary: String? {
+        get { box.fields.summary }
+        set { unshared.fields.summary = newValue }
+    }
+    public var releaseNotes: String? {
+        get { box.fields.releaseNotes }
+        set { unshared.fields.releaseNotes = newValue }
+    }
+    public var copyright: String? {
+        get { box.fields.copyright }
+        set { unshared.fields.copyright = newValue }
+    }
+    public var language: String? {
+        get { box.fields.language }
+        set { unshared.fields.language = newValue }
+    }
+    public var tags: [String] {
+        get { box.fields.tags }
+        set { unshared.fields.tags = newValue }
+    }
+    public var projectUrl: String? {
+        get { box.fields.projectUrl }
+        set { unshared.fields.projectUrl = newValue }
+    }
+    public var iconUrl: String? {
+        get { box.fields.iconUrl }
+        set { unshared.fields.iconUrl = newValue }
+    }
     /// Path of the embedded icon inside the package (`<icon>`).
-    public var icon: String?
+    public var icon: String? {
+        get { box.fields.icon }
+        set { unshared.fields.icon = newValue }
+    }
     /// Path of the embedded readme inside the package (`<readme>`).
-    public var readme: String?
-    public var licenseUrl: String?
-    public var license: License?
-    public var requireLicenseAcceptance: Bool
-    public var developmentDependency: Bool
-    public var serviceable: Bool
-    public var minClientVersion: String?
-    public var packageTypes: [PackageType]
-    public var repository: Repository?
-    public var dependencyGroups: [DependencyGroup]
-    public var frameworkAssemblies: [FrameworkAssembly]
+    public var readme: String? {
+        get { box.fields.readme }
+        set { unshared.fields.readme = newValue }
+    }
+    public var licenseUrl: String? {
+        get { box.fields.licenseUrl }
+        set { unshared.fields.licenseUrl = newValue }
+    }
+    public var license: License? {
+        get { box.fields.license }
+        set { unshared.fields.license = newValue }
+    }
+    public var requireLicenseAcceptance: Bool {
+        get { box.fields.requireLicenseAcceptance }
+        set { unshared.fields.requireLicenseAcceptance = newValue }
+    }
+    public var developmentDependency: Bool {
+        get { box.fields.developmentDependency }
+        set { unshared.fields.developmentDependency = newValue }
+    }
+    public var serviceable: Bool {
+        get { box.fields.serviceable }
+        set { unshared.fields.serviceable = newValue }
+    }
+    public var minClientVersion: String? {
+        get { box.fields.minClientVersion }
+        set { unshared.fields.minClientVersion = newValue }
+    }
+    public var packageTypes: [PackageType] {
+        get { box.fields.packageTypes }
+        set { unshared.fields.packageTypes = newValue }
+    }
+    public var repository: Repository? {
+        get { box.fields.repository }
+        set { unshared.fields.repository = newValue }
+    }
+    public var dependencyGroups: [DependencyGroup] {
+        get { box.fields.dependencyGroups }
+        set { unshared.fields.dependencyGroups = newValue }
+    }
+    public var frameworkAssemblies: [FrameworkAssembly] {
+        get { box.fields.frameworkAssemblies }
+        set { unshared.fields.frameworkAssemblies = newValue }
+    }
 
     /// `<license type="expression|file" version="...">`.
     public struct License: Sendable, Hashable {
@@ -173,9 +340,7 @@ extension Nuspec {
         guard let versionText = text("version") else { throw .missingVersion }
         guard let version = NuGetVersion(versionText) else { throw .invalidVersion(versionText) }
 
-        self.id = id
-        self.versionText = versionText
-        self.version = version
+        box = Box(Fields(id: id, versionText: versionText, version: version))
         title = text("title")
         authors = text("authors")
         owners = text("owners")

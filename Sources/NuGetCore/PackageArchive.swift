@@ -23,17 +23,18 @@ public struct PackageArchive: Sendable, Hashable {
     }
 
     final class Box: @unchecked Sendable {
-        // Written only through `fields` below, when this box is not shared.
+        // Written only when this box is not shared (see `unshared`).
         var fields: Fields
         init(_ fields: Fields) { self.fields = fields }
     }
 
     private var box: Box
 
-    private var fields: Fields {
-        get { box.fields }
-        set {
-            if isKnownUniquelyReferenced(&box) { box.fields = newValue } else { box = Box(newValue) }
+    /// The box, copied first if another value shares it.
+    private var unshared: Box {
+        mutating get {
+            if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+            return box
         }
     }
 
@@ -49,66 +50,69 @@ public struct PackageArchive: Sendable, Hashable {
                 licenseFile: licenseFile, warnings: warnings))
     }
 
-    public static func == (a: PackageArchive, b: PackageArchive) -> Bool { a.box === b.box || a.fields == b.fields }
-    public func hash(into hasher: inout Hasher) { fields.hash(into: &hasher) }
+    public static func == (a: PackageArchive, b: PackageArchive) -> Bool {
+        a.box === b.box || a.box.fields == b.box.fields
+    }
+    public func hash(into hasher: inout Hasher) { box.fields.hash(into: &hasher) }
 
     /// The file it was read from.
     public var path: String {
         get { box.fields.path }
-        set { fields.path = newValue }
+        set { unshared.fields.path = newValue }
     }
     public var size: Int64 {
         get { box.fields.size }
-        set { fields.size = newValue }
+        set { unshared.fields.size = newValue }
     }
     /// Base64 SHA-512 of the whole file, as NuGet writes it to `.nupkg.sha512`.
     public var sha512: String {
         get { box.fields.sha512 }
-        set { fields.sha512 = newValue }
+        set { unshared.fields.sha512 = newValue }
     }
     public var nuspec: Nuspec {
-        get { box.fields.nuspec }
-        set { fields.nuspec = newValue }
+        // Borrowed, not copied: `archive.nuspec.id` reads one field of the box's nuspec.
+        _read { yield box.fields.nuspec }
+        set { unshared.fields.nuspec = newValue }
     }
     /// Name of the nuspec entry at the package root (any case).
     public var nuspecEntry: String {
         get { box.fields.nuspecEntry }
-        set { fields.nuspecEntry = newValue }
+        set { unshared.fields.nuspecEntry = newValue }
     }
     /// Modification time of the nuspec entry, the package's own record of when it was packed;
     /// used as `published` so that a build never depends on the clock.
     public var packedAt: Date {
         get { box.fields.packedAt }
-        set { fields.packedAt = newValue }
+        set { unshared.fields.packedAt = newValue }
     }
     /// True when the package carries a NuGet signature (`.signature.p7s` at the root).
     public var isSigned: Bool {
         get { box.fields.isSigned }
-        set { fields.isSigned = newValue }
+        set { unshared.fields.isSigned = newValue }
     }
     /// SHA-256 fingerprint (upper-case hex) of the certificate that made the primary signature,
     /// when the signature can be read (`PackageSignature`; not verified cryptographically).
     public var signerFingerprint: String? {
         get { box.fields.signerFingerprint }
-        set { fields.signerFingerprint = newValue }
+        set { unshared.fields.signerFingerprint = newValue }
     }
     /// The embedded icon, readme and license file the nuspec names, when present and readable.
     public var icon: EmbeddedFile? {
         get { box.fields.icon }
-        set { fields.icon = newValue }
+        set { unshared.fields.icon = newValue }
     }
     public var readme: EmbeddedFile? {
         get { box.fields.readme }
-        set { fields.readme = newValue }
+        set { unshared.fields.readme = newValue }
     }
     public var licenseFile: EmbeddedFile? {
         get { box.fields.licenseFile }
-        set { fields.licenseFile = newValue }
+        set { unshared.fields.licenseFile = newValue }
     }
     /// Problems that did not stop the package from being served (a missing icon, say).
     public var warnings: [String] {
         get { box.fields.warnings }
-        set { fields.warnings = newValue }
+        set { unshared.fields.warnings = newValue }
     }
 
     /// A file inside the package: its entry name and size.

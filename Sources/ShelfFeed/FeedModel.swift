@@ -36,8 +36,12 @@ public struct PackageVersion: Sendable {
     public var deprecation: Deprecation? = nil
     public var vulnerabilities: [Vulnerability] = []
 
-    public var nuspec: Nuspec { archive.nuspec }
-    public var version: NuGetVersion { archive.nuspec.version }
+    public var nuspec: Nuspec {
+        _read { yield archive.nuspec }
+    }
+    public var version: NuGetVersion {
+        _read { yield archive.nuspec.version }
+    }
     public var lowerVersion: String { archive.nuspec.version.pathSegment }
 }
 
@@ -55,7 +59,9 @@ extension FeedModel {
             byId[p.nuspec.id.lowercased(), default: [:]][p.nuspec.version.pathSegment, default: []].append(p)
         }
         var registrations: [PackageRegistration] = []
-        for lowerId in byId.keys.sorted() {
+        // Ids in the order of their UTF-8 bytes (the order of Unicode scalars, without String's
+        // normalising comparison on every step).
+        for lowerId in byId.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
             var versions: [PackageVersion] = []
             for (_, candidates) in byId[lowerId]! {
                 let ordered = candidates.sorted(by: Self.preferred)

@@ -346,19 +346,31 @@ struct PackagePage: Sendable {
         context["licenseText"] = licenseText
         if let licenseHref { context["licenseHref"] = licenseHref }
 
-        let groups: [[String: Any]] = n.dependencyGroups.map { g in
+        // Dependency groups, built here rather than by template sections (a page has several
+        // groups of several dependencies; escaped scalar by scalar like every text Shelf inserts).
+        var groups = ""
+        for g in n.dependencyGroups {
             let framework = g.targetFramework.map { NuGetFramework.parse($0).shortFolderName } ?? "Any framework"
-            let deps: [[String: Any]] = g.dependencies.map { d in
-                var dep: [String: Any] = ["id": d.id, "range": Self.range(d.range)]
-                if site.lowerIds.contains(d.id.lowercased()) {
-                    dep["href"] = SiteRenderer.href("../" + d.id.lowercased() + "/index.html")
-                }
-                return dep
+            groups += "\n<h3>" + HTMLText.escape(framework) + "</h3>\n"
+            if g.dependencies.isEmpty {
+                groups += "\n<p class=\"none\">No dependencies.</p>\n"
+                continue
             }
-            return ["framework": framework, "dependencies": deps, "hasDependencies": !deps.isEmpty]
+            groups += "<ul class=\"deps\">"
+            for d in g.dependencies {
+                groups += "<li>"
+                if site.lowerIds.contains(d.id.lowercased()) {
+                    let href = SiteRenderer.href("../" + d.id.lowercased() + "/index.html")
+                    groups += "<a href=\"" + HTMLText.escape(href) + "\">" + HTMLText.escape(d.id) + "</a>"
+                } else {
+                    groups += HTMLText.escape(d.id)
+                }
+                groups += " <span class=\"range\">" + HTMLText.escape(Self.range(d.range)) + "</span></li>"
+            }
+            groups += "</ul>\n\n"
         }
-        context["groups"] = groups
-        context["hasGroups"] = !groups.isEmpty
+        context["dependencyGroups"] =
+            n.dependencyGroups.isEmpty ? "\n<p class=\"none\">No dependencies.</p>" : groups + "\n"
 
         // Listed versions, newest first, plus this one if it is unlisted (reached by direct link).
         // The latest version's page (also the id's index.html) lists them all; another version's
@@ -376,15 +388,18 @@ struct PackagePage: Sendable {
             ]
             shown = Array(shown[start..<(start + Self.versionWindow * 2 + 1)])
         }
-        context["versions"] = shown.map { other -> [String: Any] in
-            var row: [String: Any] = [
-                "version": other.version.normalizedString,
-                "href": SiteRenderer.href(other.lowerVersion + ".html"),
-                "date": Self.date(other.archive.packedAt),
-            ]
-            if other.lowerVersion == v.lowerVersion { row["current"] = true }
-            return row
+        // Built here rather than by a template section: a row per version, the one part of the
+        // page that grows with the id (versions, hrefs and dates are plain ASCII; escaped anyway).
+        var rows = ""
+        for other in shown {
+            let current = other.lowerVersion == v.lowerVersion
+            rows += current ? "<tr class=\"current\"><td><a href=\"" : "<tr><td><a href=\""
+            rows += HTMLText.escape(SiteRenderer.href(other.lowerVersion + ".html"))
+            rows += current ? "\" aria-current=\"page\">" : "\">"
+            rows += HTMLText.escape(other.version.normalizedString)
+            rows += "</a></td><td>" + HTMLText.escape(Self.date(other.archive.packedAt)) + "</td></tr>\n"
         }
+        context["versionRows"] = rows
 
         let body = SiteTemplates.library.render(context, withTemplate: "package")!
         let description = SiteRenderer.shorten(n.summary ?? n.description ?? "", to: 200)

@@ -107,21 +107,14 @@ enum SiteTemplates {
         {{#releaseNotes}}<section aria-labelledby="notes-h"><h2 id="notes-h">Release notes</h2><p class="description">{{releaseNotes}}</p></section>{{/releaseNotes}}
         <section aria-labelledby="deps-h">
         <h2 id="deps-h">Dependencies</h2>
-        {{#hasGroups}}{{#groups}}
-        <h3>{{framework}}</h3>
-        {{#hasDependencies}}<ul class="deps">{{#dependencies}}<li>{{#href}}<a href="{{href}}">{{id}}</a>{{/href}}{{^href}}{{id}}{{/href}} <span class="range">{{range}}</span></li>{{/dependencies}}</ul>{{/hasDependencies}}
-        {{^hasDependencies}}<p class="none">No dependencies.</p>{{/hasDependencies}}
-        {{/groups}}{{/hasGroups}}
-        {{^hasGroups}}<p class="none">No dependencies.</p>{{/hasGroups}}
+        {{{dependencyGroups}}}
         </section>
         <section aria-labelledby="versions-h">
         <h2 id="versions-h">Versions</h2>
         <table class="versions">
         <thead><tr><th scope="col">Version</th><th scope="col">Published</th></tr></thead>
         <tbody>
-        {{#versions}}<tr{{#current}} class="current"{{/current}}><td><a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{version}}</a></td><td>{{date}}</td></tr>
-        {{/versions}}
-        </tbody>
+        {{{versionRows}}}</tbody>
         </table>{{#allVersions}}<p><a href="{{href}}">All {{count}} versions</a></p>{{/allVersions}}
         </section>
         </div>

@@ -344,6 +344,10 @@ public struct FeedBuilder: Sendable {
             }
         }
         for id in removedIds { stale += previousIds.entries[id]?.paths ?? [] }
+        // What goes is journaled before this build's record (.shelf/ids/, written with the
+        // feed-wide documents) stops naming it: if the build is killed from then on, the journal
+        // is what tells the next build to remove it.
+        try sink.journal(stale)
 
         // Feed-wide documents (the service index last) and the record of this build.
         var keepPages = 0
@@ -381,9 +385,11 @@ public struct FeedBuilder: Sendable {
                 $0.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
             } ?? []
         let feedWideSet = Set(feedWidePaths)
-        stale += oldFeedWide.filter {
+        let oldFeedWideGone = oldFeedWide.filter {
             !feedWideSet.contains($0) && !$0.hasPrefix("catalog/") && !$0.hasPrefix(".shelf/")
         }
+        try sink.journal(oldFeedWideGone)
+        stale += oldFeedWideGone
         try sink.writeState(Self.feedFilesPath, Data((feedWidePaths.sorted().joined(separator: "\n") + "\n").utf8))
 
         // A build that was killed left files of its own: keep those this build has, remove the rest.
@@ -400,10 +406,9 @@ public struct FeedBuilder: Sendable {
                 !current.contains($0) && !$0.hasPrefix(".shelf/") && !$0.hasPrefix("catalog/")
             }
         }
-        // What goes is journaled first: this build's record (.shelf/ids/) no longer names it, so
-        // if the build is killed while removing, the journal is what tells the next one.
+        // Everything in `stale` is in the journal by now: this build's own removals (above), and
+        // an unfinished build's leftovers, which came from the journal.
         let goners = Set(stale)
-        try sink.journal(goners.sorted())
         // A fault point for the tests: the process dies here, as if killed, before removing.
         if ProcessInfo.processInfo.environment["SHELF_FAULT"] == "before-remove", !goners.isEmpty { _exit(137) }
         summary.removed = sink.removeFiles(goners)

@@ -244,20 +244,29 @@ public struct LocalFolderSink: Sendable {
                 byFolder[folder, default: []].append(String(path.dropFirst(folder.count + 1)))
             }
         }
-        var trashed: [String] = []
+        // Every list first, then the renames in one tight loop: between an id's flat container
+        // leaving and its registration leaving there is nothing but another rename.
+        var listed: [String] = []
         for folder in goneFolders {
             let list = Self.trashListFolder + "/" + folder
             let files = byFolder[folder] ?? []
             guard (try? makeDirectory(root + "/" + Self.parent(list))) != nil,
                 (try? writeIfChanged(Data((files.joined(separator: "\n") + "\n").utf8), to: root + "/" + list))
                     != nil,
-                (try? makeDirectory(root + "/" + Self.trashFolder + "/" + Self.parent(folder))) != nil,
-                Glibc.rename(root + "/" + folder, root + "/" + Self.trashFolder + "/" + folder) == 0
+                (try? makeDirectory(root + "/" + Self.trashFolder + "/" + Self.parent(folder))) != nil
             else {
                 unlink(root + "/" + list)
                 continue
             }
-            trashed.append(folder)
+            listed.append(folder)
+        }
+        var trashed: [String] = []
+        for folder in listed {
+            if Glibc.rename(root + "/" + folder, root + "/" + Self.trashFolder + "/" + folder) == 0 {
+                trashed.append(folder)
+            } else {
+                unlink(root + "/" + Self.trashListFolder + "/" + folder)
+            }
         }
         let trashedSet = Set(trashed)
         for folder in trashed {
@@ -265,9 +274,15 @@ public struct LocalFolderSink: Sendable {
             removeEmptyParents(of: folder + "/index.json")
         }
         paths.removeAll { Self.idFolder($0).map(trashedSet.contains) ?? false }
-        // A version folder loses its .nupkg.sha512 first: a local-folder client takes a version
-        // only when that file is there, so it never sees one half removed.
-        paths.sort { ($0.hasSuffix(".sha512") ? 0 : 1, $0) < ($1.hasSuffix(".sha512") ? 0 : 1, $1) }
+        // An id folder that could not leave whole (its trash place was taken) loses its
+        // index.json first, so that nothing names its versions while they go; a version folder
+        // loses its .nupkg.sha512 first: a local-folder client takes a version only when that file
+        // is there, so it never sees one half removed.
+        func rank(_ path: String) -> Int {
+            if let folder = Self.idFolder(path), path == folder + "/index.json" { return 0 }
+            return path.hasSuffix(".sha512") ? 1 : 2
+        }
+        paths.sort { (rank($0), $0) < (rank($1), $1) }
         for path in paths {
             if unlink(root + "/" + path) == 0 {
                 removed += 1
@@ -278,6 +293,7 @@ public struct LocalFolderSink: Sendable {
     }
 
     static let trashListFolder = ".shelf/trash-lists"
+    static let orphanedFolder = ".shelf/orphaned"
 
     /// Unlinks Shelf's files from an id folder moved into the trash; what is left (files Shelf
     /// did not write) goes back where it was, if nothing took its place. Then forgets the list.
@@ -288,10 +304,20 @@ public struct LocalFolderSink: Sendable {
         for file in files where Self.isSafe(file) {
             if unlink(trash + "/" + file) == 0 { removed += 1 }
         }
-        // Only empty folders go; files Shelf did not write stay, and the folder goes back.
-        if !Self.removeEmptyTree(trash), access(root + "/" + folder, F_OK) != 0 {
-            try? makeDirectory(root + "/" + Self.parent(folder))
-            _ = Glibc.rename(trash, root + "/" + folder)
+        // Only empty folders go; files Shelf did not write stay, and the folder goes back (or, if
+        // something took its place meanwhile, aside under .shelf/orphaned/, never served and never
+        // removed, so that the trash is free for the next removal of this id).
+        if !Self.removeEmptyTree(trash) {
+            if access(root + "/" + folder, F_OK) != 0 {
+                try? makeDirectory(root + "/" + Self.parent(folder))
+                _ = Glibc.rename(trash, root + "/" + folder)
+            } else {
+                let aside = root + "/" + Self.orphanedFolder + "/" + folder
+                try? makeDirectory(root + "/" + Self.orphanedFolder + "/" + Self.parent(folder))
+                var n = 1
+                while access(aside + "-\(n)", F_OK) == 0 { n += 1 }
+                _ = Glibc.rename(trash, aside + "-\(n)")
+            }
         }
         unlink(root + "/" + Self.trashListFolder + "/" + folder)
         return removed

@@ -384,7 +384,7 @@ struct PackagePage: Sendable {
         {
             let start = max(0, min(here - Self.versionWindow, shown.count - Self.versionWindow * 2 - 1))
             context["allVersions"] = [
-                "count": shown.count, "href": SiteRenderer.href(latest.lowerVersion + ".html") + "#versions-h",
+                "count": listed.count, "href": SiteRenderer.href(latest.lowerVersion + ".html") + "#versions-h",
             ]
             shown = Array(shown[start..<(start + Self.versionWindow * 2 + 1)])
         }

@@ -4,12 +4,17 @@ import Mustache
 /// `{{{body}}}` (markup this module made, the README already sanitized) are inserted raw.
 enum SiteTemplates {
     static let library: MustacheLibrary = {
+        // Text is escaped by HTMLText (scalar by scalar), not by Mustache's default, which compares
+        // whole Characters: a `"` followed by a combining mark is one Character, would go out
+        // unescaped and end an attribute early (a project URL could then add an event handler).
+        MustacheContentTypes.register(EscapedHTML(), named: "SHELF_HTML")
+        let pragma = "{{% CONTENT_TYPE: SHELF_HTML}}"
         var library = MustacheLibrary()
         // The templates are constants of this module; a parse error is a programming error that
         // every test run would show.
-        try! library.register(page, named: "page")
-        try! library.register(home, named: "home")
-        try! library.register(package, named: "package")
+        try! library.register(pragma + page, named: "page")
+        try! library.register(pragma + home, named: "home")
+        try! library.register(pragma + package, named: "package")
         return library
     }()
 
@@ -135,4 +140,9 @@ enum SiteTemplates {
         </div>
 
         """
+}
+
+/// HTML text escaping for the templates: `&`, `<`, `>`, `"` and `'`, each Unicode scalar on its own.
+struct EscapedHTML: MustacheContentType {
+    func escapeText(_ text: String) -> String { HTMLText.escape(text) }
 }

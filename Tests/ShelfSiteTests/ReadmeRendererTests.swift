@@ -127,3 +127,22 @@ struct ShortenTests {
         #expect(SiteRenderer.shorten("é  b", to: 10) == "é b")
     }
 }
+
+/// Every text the templates insert is escaped scalar by scalar.
+struct TemplateEscapingTests {
+    @Test("a quote followed by a combining mark cannot end an attribute (Mustache alone would not escape it)")
+    func combiningMarkAfterQuote() {
+        let url = "https://example.com/\"\u{301}/onclick=alert(1)//"
+        let html = SiteTemplates.library.render(
+            ["projectUrl": url, "id": "A<\u{301}b", "versionRows": "", "dependencyGroups": ""],
+            withTemplate: "package")!
+        let rawQuote = "\"\u{301}"
+        let escapedURL = "https://example.com/&quot;\u{301}/onclick=alert(1)//"
+        let escapedId = "A&lt;\u{301}b"
+        let rawLess = "<\u{301}"
+        #expect(!html.contains(rawQuote))
+        #expect(html.contains(escapedURL))
+        #expect(html.contains(escapedId))
+        #expect(!html.contains(rawLess))
+    }
+}

@@ -118,7 +118,6 @@ def run_size(shelf, versions, work):
     for name in extras[1:]:
         shutil.copy(os.path.join(extra, name), packages)
     build("add 100 packages")
-    discard([os.path.join(base, n) for n in os.listdir(base) if n.startswith(("floor-copy", "old-"))])
 
     print()
     print("%d package versions, %.0f MB of packages, %d cores" % (versions, size / 1e6, os.cpu_count() or 1))
@@ -142,8 +141,13 @@ def main():
     if not os.path.exists(args.shelf):
         sys.exit("%s is missing: run `swift build -c release` first" % args.shelf)
     os.makedirs(args.work, exist_ok=True)
-    for v in (int(x) for x in args.versions.split(",")):
+    sizes = [int(x) for x in args.versions.split(",")]
+    for v in sizes:
         run_size(args.shelf, v, args.work)
+    # Only now, after every measurement: the copies of the floor and the previous runs' feeds.
+    for v in sizes:
+        base = os.path.join(args.work, str(v))
+        discard([os.path.join(base, n) for n in os.listdir(base) if n.startswith(("floor-copy", "old-"))])
 
 
 if __name__ == "__main__":

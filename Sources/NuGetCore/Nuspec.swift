@@ -6,8 +6,7 @@ import Foundation
 /// NuGet.Client `src/NuGet.Core/NuGet.Packaging/NuspecReader.cs`. Text fields are trimmed; absent
 /// fields are nil or empty.
 public struct Nuspec: Sendable, Hashable {
-    // The fields live in one shared, copy-on-write box: a feed holds tens of thousands of
-    // nuspecs, and copying one (into a model, a sort, a cache entry) costs a single retain.
+    // The fields live in one shared, copy-on-write box (`SharedFields`): copying one costs a retain.
     struct Fields: Sendable, Hashable {
         var id: String
         var versionText: String
@@ -37,21 +36,7 @@ public struct Nuspec: Sendable, Hashable {
         var frameworkAssemblies: [FrameworkAssembly] = []
     }
 
-    final class Box: @unchecked Sendable {
-        // Written only when this box is not shared (see `unshared`).
-        var fields: Fields
-        init(_ fields: Fields) { self.fields = fields }
-    }
-
-    private var box: Box
-
-    /// The box, copied first if another value shares it.
-    private var unshared: Box {
-        mutating get {
-            if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
-            return box
-        }
-    }
+    private var storage: SharedFields<Fields>
 
     public init(
         id: String,
@@ -81,7 +66,7 @@ public struct Nuspec: Sendable, Hashable {
         dependencyGroups: [DependencyGroup],
         frameworkAssemblies: [FrameworkAssembly]
     ) {
-        box = Box(
+        storage = SharedFields(
             Fields(
                 id: id, versionText: versionText, version: version, title: title, authors: authors, owners: owners,
                 description: description, summary: summary, releaseNotes: releaseNotes, copyright: copyright,
@@ -92,115 +77,112 @@ public struct Nuspec: Sendable, Hashable {
                 dependencyGroups: dependencyGroups, frameworkAssemblies: frameworkAssemblies))
     }
 
-    public static func == (a: Nuspec, b: Nuspec) -> Bool { a.box === b.box || a.box.fields == b.box.fields }
-    public func hash(into hasher: inout Hasher) { box.fields.hash(into: &hasher) }
-
     public var id: String {
-        get { box.fields.id }
-        set { unshared.fields.id = newValue }
+        get { storage.fields.id }
+        set { storage.fields.id = newValue }
     }
     /// The version exactly as written (`1.0.01`); `version` is its parsed form.
     public var versionText: String {
-        get { box.fields.versionText }
-        set { unshared.fields.versionText = newValue }
+        get { storage.fields.versionText }
+        set { storage.fields.versionText = newValue }
     }
     public var version: NuGetVersion {
-        get { box.fields.version }
-        set { unshared.fields.version = newValue }
+        get { storage.fields.version }
+        set { storage.fields.version = newValue }
     }
     public var title: String? {
-        get { box.fields.title }
-        set { unshared.fields.title = newValue }
+        get { storage.fields.title }
+        set { storage.fields.title = newValue }
     }
     public var authors: String? {
-        get { box.fields.authors }
-        set { unshared.fields.authors = newValue }
+        get { storage.fields.authors }
+        set { storage.fields.authors = newValue }
     }
     public var owners: String? {
-        get { box.fields.owners }
-        set { unshared.fields.owners = newValue }
+        get { storage.fields.owners }
+        set { storage.fields.owners = newValue }
     }
     public var description: String? {
-        get { box.fields.description }
-        set { unshared.fields.description = newValue }
+        get { storage.fields.description }
+        set { storage.fields.description = newValue }
     }
     public var summary: String? {
-        get { box.fields.summary }
-        set { unshared.fields.summary = newValue }
+        get { storage.fields.summary }
+        set { storage.fields.summary = newValue }
     }
     public var releaseNotes: String? {
-        get { box.fields.releaseNotes }
-        set { unshared.fields.releaseNotes = newValue }
+        get { storage.fields.releaseNotes }
+        set { storage.fields.releaseNotes = newValue }
     }
     public var copyright: String? {
-        get { box.fields.copyright }
-        set { unshared.fields.copyright = newValue }
+        get { storage.fields.copyright }
+        set { storage.fields.copyright = newValue }
     }
     public var language: String? {
-        get { box.fields.language }
-        set { unshared.fields.language = newValue }
+        get { storage.fields.language }
+        set { storage.fields.language = newValue }
     }
     public var tags: [String] {
-        get { box.fields.tags }
-        set { unshared.fields.tags = newValue }
+        get { storage.fields.tags }
+        set { storage.fields.tags = newValue }
     }
     public var projectUrl: String? {
-        get { box.fields.projectUrl }
-        set { unshared.fields.projectUrl = newValue }
+        get { storage.fields.projectUrl }
+        set { storage.fields.projectUrl = newValue }
     }
     public var iconUrl: String? {
-        get { box.fields.iconUrl }
-        set { unshared.fields.iconUrl = newValue }
+        get { storage.fields.iconUrl }
+        set { storage.fields.iconUrl = newValue }
     }
     /// Path of the embedded icon inside the package (`<icon>`).
     public var icon: String? {
-        get { box.fields.icon }
-        set { unshared.fields.icon = newValue }
+        get { storage.fields.icon }
+        set { storage.fields.icon = newValue }
     }
     /// Path of the embedded readme inside the package (`<readme>`).
     public var readme: String? {
-        get { box.fields.readme }
-        set { unshared.fields.readme = newValue }
+        get { storage.fields.readme }
+        set { storage.fields.readme = newValue }
     }
     public var licenseUrl: String? {
-        get { box.fields.licenseUrl }
-        set { unshared.fields.licenseUrl = newValue }
+        get { storage.fields.licenseUrl }
+        set { storage.fields.licenseUrl = newValue }
     }
     public var license: License? {
-        get { box.fields.license }
-        set { unshared.fields.license = newValue }
+        get { storage.fields.license }
+        set { storage.fields.license = newValue }
     }
     public var requireLicenseAcceptance: Bool {
-        get { box.fields.requireLicenseAcceptance }
-        set { unshared.fields.requireLicenseAcceptance = newValue }
+        get { storage.fields.requireLicenseAcceptance }
+        set { storage.fields.requireLicenseAcceptance = newValue }
     }
     public var developmentDependency: Bool {
-        get { box.fields.developmentDependency }
-        set { unshared.fields.developmentDependency = newValue }
+        get { storage.fields.developmentDependency }
+        set { storage.fields.developmentDependency = newValue }
     }
     public var serviceable: Bool {
-        get { box.fields.serviceable }
-        set { unshared.fields.serviceable = newValue }
+        get { storage.fields.serviceable }
+        set { storage.fields.serviceable = newValue }
     }
     public var minClientVersion: String? {
-        get { box.fields.minClientVersion }
-        set { unshared.fields.minClientVersion = newValue }
+        get { storage.fields.minClientVersion }
+        set { storage.fields.minClientVersion = newValue }
     }
     public var packageTypes: [PackageType] {
-        get { box.fields.packageTypes }
-        set { unshared.fields.packageTypes = newValue }
+        get { storage.fields.packageTypes }
+        set { storage.fields.packageTypes = newValue }
     }
     public var repository: Repository? {
-        get { box.fields.repository }
-        set { unshared.fields.repository = newValue }
+        get { storage.fields.repository }
+        set { storage.fields.repository = newValue }
     }
     public var dependencyGroups: [DependencyGroup] {
-        get { box.fields.dependencyGroups }
-        set { unshared.fields.dependencyGroups = newValue }
+        get { storage.fields.dependencyGroups }
+        set { storage.fields.dependencyGroups = newValue }
     }
     public var frameworkAssemblies: [FrameworkAssembly] {
-        get { box.fields.frameworkAssemblies }
-        set { unshared.fields.frameworkAssemblies = newValue }
+        get { storage.fields.frameworkAssemblies }
+        set { storage.fields.frameworkAssemblies = newValue }
     }
 
     /// `<license type="expression|file" version="...">`.
@@ -340,7 +322,7 @@ extension Nuspec {
         guard let versionText = text("version") else { throw .missingVersion }
         guard let version = NuGetVersion(versionText) else { throw .invalidVersion(versionText) }
 
-        box = Box(Fields(id: id, versionText: versionText, version: version))
+        storage = SharedFields(Fields(id: id, versionText: versionText, version: version))
         title = text("title")
         authors = text("authors")
         owners = text("owners")

@@ -3,9 +3,7 @@ import Foundation
 
 /// What reading one `.nupkg` yields: everything the feed needs from it, without its payload.
 ///
-/// A value type whose fields live in one shared, copy-on-write box: a feed holds tens of thousands
-/// of these, and models, caches and renderers pass them around by the array; copying one costs a
-/// single retain instead of one per string and array inside it.
+/// Its fields live in one shared, copy-on-write box (`SharedFields`): copying one costs a retain.
 public struct PackageArchive: Sendable, Hashable {
     struct Fields: Sendable, Hashable {
         var path: String
@@ -22,97 +20,78 @@ public struct PackageArchive: Sendable, Hashable {
         var warnings: [String]
     }
 
-    final class Box: @unchecked Sendable {
-        // Written only when this box is not shared (see `unshared`).
-        var fields: Fields
-        init(_ fields: Fields) { self.fields = fields }
-    }
-
-    private var box: Box
-
-    /// The box, copied first if another value shares it.
-    private var unshared: Box {
-        mutating get {
-            if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
-            return box
-        }
-    }
+    private var storage: SharedFields<Fields>
 
     public init(
         path: String, size: Int64, sha512: String, nuspec: Nuspec, nuspecEntry: String, packedAt: Date,
         isSigned: Bool, signerFingerprint: String?, icon: EmbeddedFile?, readme: EmbeddedFile?,
         licenseFile: EmbeddedFile?, warnings: [String]
     ) {
-        box = Box(
+        storage = SharedFields(
             Fields(
                 path: path, size: size, sha512: sha512, nuspec: nuspec, nuspecEntry: nuspecEntry, packedAt: packedAt,
                 isSigned: isSigned, signerFingerprint: signerFingerprint, icon: icon, readme: readme,
                 licenseFile: licenseFile, warnings: warnings))
     }
 
-    public static func == (a: PackageArchive, b: PackageArchive) -> Bool {
-        a.box === b.box || a.box.fields == b.box.fields
-    }
-    public func hash(into hasher: inout Hasher) { box.fields.hash(into: &hasher) }
-
     /// The file it was read from.
     public var path: String {
-        get { box.fields.path }
-        set { unshared.fields.path = newValue }
+        get { storage.fields.path }
+        set { storage.fields.path = newValue }
     }
     public var size: Int64 {
-        get { box.fields.size }
-        set { unshared.fields.size = newValue }
+        get { storage.fields.size }
+        set { storage.fields.size = newValue }
     }
     /// Base64 SHA-512 of the whole file, as NuGet writes it to `.nupkg.sha512`.
     public var sha512: String {
-        get { box.fields.sha512 }
-        set { unshared.fields.sha512 = newValue }
+        get { storage.fields.sha512 }
+        set { storage.fields.sha512 = newValue }
     }
     public var nuspec: Nuspec {
-        // Borrowed, not copied: `archive.nuspec.id` reads one field of the box's nuspec.
-        _read { yield box.fields.nuspec }
-        set { unshared.fields.nuspec = newValue }
+        // Borrowed, not copied: `archive.nuspec.id` reads one field of the shared nuspec.
+        _read { yield storage.fields.nuspec }
+        set { storage.fields.nuspec = newValue }
     }
     /// Name of the nuspec entry at the package root (any case).
     public var nuspecEntry: String {
-        get { box.fields.nuspecEntry }
-        set { unshared.fields.nuspecEntry = newValue }
+        get { storage.fields.nuspecEntry }
+        set { storage.fields.nuspecEntry = newValue }
     }
     /// Modification time of the nuspec entry, the package's own record of when it was packed;
     /// used as `published` so that a build never depends on the clock.
     public var packedAt: Date {
-        get { box.fields.packedAt }
-        set { unshared.fields.packedAt = newValue }
+        get { storage.fields.packedAt }
+        set { storage.fields.packedAt = newValue }
     }
     /// True when the package carries a NuGet signature (`.signature.p7s` at the root).
     public var isSigned: Bool {
-        get { box.fields.isSigned }
-        set { unshared.fields.isSigned = newValue }
+        get { storage.fields.isSigned }
+        set { storage.fields.isSigned = newValue }
     }
     /// SHA-256 fingerprint (upper-case hex) of the certificate that made the primary signature,
     /// when the signature can be read (`PackageSignature`; not verified cryptographically).
     public var signerFingerprint: String? {
-        get { box.fields.signerFingerprint }
-        set { unshared.fields.signerFingerprint = newValue }
+        get { storage.fields.signerFingerprint }
+        set { storage.fields.signerFingerprint = newValue }
     }
     /// The embedded icon, readme and license file the nuspec names, when present and readable.
     public var icon: EmbeddedFile? {
-        get { box.fields.icon }
-        set { unshared.fields.icon = newValue }
+        get { storage.fields.icon }
+        set { storage.fields.icon = newValue }
     }
     public var readme: EmbeddedFile? {
-        get { box.fields.readme }
-        set { unshared.fields.readme = newValue }
+        get { storage.fields.readme }
+        set { storage.fields.readme = newValue }
     }
     public var licenseFile: EmbeddedFile? {
-        get { box.fields.licenseFile }
-        set { unshared.fields.licenseFile = newValue }
+        get { storage.fields.licenseFile }
+        set { storage.fields.licenseFile = newValue }
     }
     /// Problems that did not stop the package from being served (a missing icon, say).
     public var warnings: [String] {
-        get { box.fields.warnings }
-        set { unshared.fields.warnings = newValue }
+        get { storage.fields.warnings }
+        set { storage.fields.warnings = newValue }
     }
 
     /// A file inside the package: its entry name and size.

@@ -214,18 +214,13 @@ struct PublishTests {
         var killedMidway = 0
         for trial in 0..<12 {
             try build(inputs[(trial + 1) % 2])
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: Repo.shelf)
-            p.arguments = ["publish", out, "s3://feed/v3", "--endpoint", moto.endpoint, "--quiet"]
-            p.environment = moto.env
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
             let delay = Double(rng.below(1000)) / 1000 * duration
-            usleep(useconds_t(delay * 1_000_000))
-            if p.isRunning { killedMidway += 1 }
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            if try killShelf(
+                ["publish", out, "s3://feed/v3", "--endpoint", moto.endpoint, "--quiet"], environment: moto.env,
+                after: delay)
+            {
+                killedMidway += 1
+            }
             try snapshot(moto, bucket: "feed", prefix: "v3/", into: tmp.sub("snapshot"))
             let check = try feedcheck(tmp.sub("snapshot"), baseURL: base, extra: ["--http", base])
             #expect(check.errors == 0, "trial \(trial), killed after \(delay) s: \(check.output)")

@@ -142,17 +142,10 @@ struct RobustnessTests {
         var killedMidway = 0
         for trial in 0..<50 {
             let input = trial % 2 == 0 ? inputB : inputA
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: Repo.shelf)
-            p.arguments = ["build", input, "--out", out, "--base-url", Self.baseURL, "--quiet"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
             let delay = Double(rng.below(1000)) / 1000 * duration
-            usleep(useconds_t(delay * 1_000_000))
-            if p.isRunning { killedMidway += 1 }
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            if try killShelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--quiet"], after: delay) {
+                killedMidway += 1
+            }
             #expect(FileManager.default.fileExists(atPath: out + "/index.json"), "trial \(trial): index.json is gone")
             let check = try feedcheck(out, baseURL: Self.baseURL, extra: ["--local-folder", out + "/flatcontainer"])
             #expect(check.errors == 0, "trial \(trial) after \(delay) s: \(check.output)")
@@ -184,13 +177,10 @@ struct RobustnessTests {
         let out = tmp.sub("out")
         let fresh = tmp.sub("fresh")
         #expect(try Self.boundedShelf(["build", inputA, "--out", out, "--base-url", Self.baseURL]).status == 0)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Repo.shelf)
-        p.arguments = ["build", inputB, "--out", out, "--base-url", Self.baseURL, "--quiet"]
-        p.environment = ProcessInfo.processInfo.environment.merging(["SHELF_FAULT": "before-remove"]) { $1 }
-        try p.run()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 137, "the build died at the fault point")
+        let died = try run(
+            Repo.shelf, ["build", inputB, "--out", out, "--base-url", Self.baseURL, "--quiet"],
+            environment: ProcessInfo.processInfo.environment.merging(["SHELF_FAULT": "before-remove"]) { $1 })
+        #expect(died.status == 137, "the build died at the fault point")
         #expect(try Self.boundedShelf(["build", inputB, "--out", out, "--base-url", Self.baseURL]).status == 0)
         #expect(try Self.boundedShelf(["build", inputB, "--out", fresh, "--base-url", Self.baseURL]).status == 0)
         let noHistory: (String) -> Bool = { $0.hasPrefix(".shelf/") || $0.hasPrefix("catalog/") }

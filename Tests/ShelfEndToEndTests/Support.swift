@@ -67,6 +67,23 @@ func run(
         stderr: String(decoding: errData, as: UTF8.self))
 }
 
+/// Starts `shelf`, sends it SIGKILL after `delay` seconds, and says whether it was still running
+/// then (the kill tests count how many kills land mid-run).
+func killShelf(_ arguments: [String], environment: [String: String]? = nil, after delay: Double) throws -> Bool {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: Repo.shelf)
+    p.arguments = arguments
+    if let environment { p.environment = environment }
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    usleep(useconds_t(delay * 1_000_000))
+    let wasRunning = p.isRunning
+    kill(p.processIdentifier, SIGKILL)
+    p.waitUntilExit()
+    return wasRunning
+}
+
 func shelf(_ arguments: [String]) throws -> ProcessResult {
     try run(Repo.shelf, arguments)
 }

@@ -108,6 +108,10 @@ public struct ReadmeRenderer: Sendable {
 /// HTML text escaping for the few places that build markup by hand.
 public enum HTMLText {
     public static func escape(_ s: String) -> String {
+        // Most text has none of the five characters (all ASCII, so a byte scan finds them).
+        guard s.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else {
+            return s
+        }
         var out = ""
         out.reserveCapacity(s.utf8.count)
         for c in s.unicodeScalars {

@@ -197,13 +197,16 @@ public struct LocalFolderSink: Sendable {
         return empty && rmdir(path) == 0
     }
 
+    /// The folders that hold a folder per id: the flat container and both registration hives.
+    static let idHives = [FeedLayout.flatContainer, FeedLayout.registrationSemVer1, FeedLayout.registrationSemVer2]
+
     static let stagingFolder = ".shelf/staging"
     static let trashFolder = ".shelf/trash"
 
     /// The id folder (`flatcontainer/{id}`, `registration/{id}`, `registration-semver2/{id}`)
     /// a path lies below, else nil.
     static func idFolder(_ path: String) -> String? {
-        for hive in [FeedLayout.flatContainer, FeedLayout.registrationSemVer1, FeedLayout.registrationSemVer2]
+        for hive in Self.idHives
         where path.hasPrefix(hive) {
             let rest = path.dropFirst(hive.count)
             guard let slash = rest.firstIndex(of: "/") else { return nil }
@@ -562,7 +565,7 @@ public struct LocalFolderSink: Sendable {
         // folder into the trash: Shelf's files go, files Shelf did not write go back where they
         // were. (Putting a half-emptied folder back would show an id without its index.json.)
         let lists = root + "/" + Self.trashListFolder
-        for hive in [FeedLayout.flatContainer, FeedLayout.registrationSemVer1, FeedLayout.registrationSemVer2] {
+        for hive in Self.idHives {
             for id in (try? FileManager.default.contentsOfDirectory(atPath: lists + "/" + hive)) ?? [] {
                 let folder = hive + id
                 let text = FileManager.default.contents(atPath: lists + "/" + folder) ?? Data()
@@ -574,7 +577,7 @@ public struct LocalFolderSink: Sendable {
         // Anything else in the trash (moved without a list) goes back where it was, if nothing
         // took its place; this build's removals then take Shelf's files out again.
         let trash = root + "/" + Self.trashFolder
-        for hive in [FeedLayout.flatContainer, FeedLayout.registrationSemVer1, FeedLayout.registrationSemVer2] {
+        for hive in Self.idHives {
             for id in (try? FileManager.default.contentsOfDirectory(atPath: trash + "/" + hive)) ?? []
             where access(root + "/" + hive + id, F_OK) != 0 {
                 try? makeDirectory(root + "/" + hive)

@@ -9,26 +9,9 @@ import Testing
 /// requests, HEAD, paths that try to leave the folder, stored gzip, and real search.
 @Suite(.serialized)
 struct ServeTests {
-    final class Server {
-        let process = Process()
-        let port: Int
-
-        init(feed: String, port: Int) throws {
-            self.port = port
-            process.executableURL = URL(fileURLWithPath: Repo.shelf)
-            process.arguments = ["serve", feed, "--port", String(port)]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            try waitUntilListening(port: port, process: process)
-        }
-
-        var url: String { "http://127.0.0.1:\(port)/" }
-
-        func stop() {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+    /// `shelf serve` on this port, ready to answer.
+    static func serve(_ feed: String, port: Int) throws -> StaticServer {
+        try StaticServer(port: port, executable: Repo.shelf, arguments: ["serve", feed, "--port", String(port)])
     }
 
     static func curl(_ arguments: [String]) throws -> (status: Int, headers: [String: String], body: String) {
@@ -63,7 +46,7 @@ struct ServeTests {
                 ["build", Repo.sampleFeed, "--out", out, "--base-url", base, "--quiet"]
                     + (gzip ? ["--host", "nginx", "--gzip"] : []))
             #expect(build.status == 0, "\(build.stderr)")
-            let server = try Server(feed: out, port: port)
+            let server = try Self.serve(out, port: port)
             defer { server.stop() }
             let check = try feedcheck(out, baseURL: base, extra: ["--http", base])
             #expect(check.errors == 0, "gzip \(gzip): \(check.output)")
@@ -111,7 +94,7 @@ struct ServeTests {
         try FileManager.default.createSymbolicLink(
             atPath: out + "/leak.txt", withDestinationPath: tmp.sub("secret.txt"))
         try FileManager.default.createSymbolicLink(atPath: out + "/up", withDestinationPath: tmp.path)
-        let server = try Server(feed: out, port: port)
+        let server = try Self.serve(out, port: port)
         defer { server.stop() }
         #expect(try Self.curl([server.url + "leak.txt"]).status == 404)
         #expect(try Self.curl([server.url + "up/secret.txt"]).status == 404)
@@ -127,7 +110,7 @@ struct ServeTests {
         #expect(
             try shelf(["build", Repo.sampleFeed, "--out", out, "--base-url", "https://feed.example.com/x/"]).status == 0
         )
-        let server = try Server(feed: out, port: port)
+        let server = try Self.serve(out, port: port)
         defer { server.stop() }
         let q = server.url + "search/query.json"
         func ids(_ doc: [String: Any]) -> [String] {

@@ -116,17 +116,23 @@ struct TemporaryFolder {
     func cleanup() { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// `python3 -m http.server` on 127.0.0.1 and a free port, serving a folder; stopped by `stop()`.
+/// A server on 127.0.0.1 started by a test (by default `python3 -m http.server` on a free port,
+/// serving a folder), ready once its port accepts connections; stopped by `stop()`.
 final class StaticServer {
     let process = Process()
     let port: Int
 
-    init(serving folder: String) throws {
-        port = try freePort()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", folder,
-        ]
+    convenience init(serving folder: String) throws {
+        let port = try freePort()
+        try self.init(
+            port: port, executable: "/usr/bin/env",
+            arguments: ["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", folder])
+    }
+
+    init(port: Int, executable: String, arguments: [String]) throws {
+        self.port = port
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

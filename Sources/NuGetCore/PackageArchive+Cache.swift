@@ -20,6 +20,11 @@ public struct CacheWriter {
         bool(s != nil)
         if let s { string(s) }
     }
+    /// Bytes as they are, with their length.
+    public mutating func raw(_ b: [UInt8]) {
+        int(Int64(b.count))
+        bytes.append(contentsOf: b)
+    }
     public mutating func strings(_ list: [String]) {
         int(Int64(list.count))
         for s in list { string(s) }
@@ -59,6 +64,19 @@ public struct CacheReader {
         let s = String(decoding: bytes[offset..<offset + n], as: UTF8.self)
         offset += n
         return s
+    }
+    public mutating func raw() throws(Damaged) -> [UInt8] {
+        let n = Int(try int())
+        guard n >= 0, offset + n <= bytes.count else { throw Damaged() }
+        offset += n
+        return Array(bytes[offset - n..<offset])
+    }
+    /// Skips what `raw` would read, giving its range in the buffer.
+    public mutating func skipRaw() throws(Damaged) -> Range<Int> {
+        let n = Int(try int())
+        guard n >= 0, offset + n <= bytes.count else { throw Damaged() }
+        offset += n
+        return offset - n..<offset
     }
     public mutating func optional() throws(Damaged) -> String? { try bool() ? try string() : nil }
     public mutating func strings() throws(Damaged) -> [String] {

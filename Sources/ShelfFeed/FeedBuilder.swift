@@ -354,7 +354,9 @@ public struct FeedBuilder: Sendable {
         if sameGlobal {
             keepPages = added == 0 ? Int.max : (catalog.items.count - added) / CatalogLayout.pageSize
         }
-        var feedWide = renderer.renderFeedWide(model, catalog: catalog, added: added, keepCatalogPagesBefore: keepPages)
+        var feedWide = renderer.renderFeedWide(
+            model.registrations.map(renderer.digest), model: model, catalog: catalog, added: added,
+            keepCatalogPagesBefore: keepPages)
         // Only the read-cache shards that changed are written again.
         var dirtyShards = Set(toRead.map { ReadCache.shard(of: scanner.relative(scan.packages[$0])) })
         for path in cache.entries.keys where next.entries[path] == nil { dirtyShards.insert(ReadCache.shard(of: path)) }
@@ -534,15 +536,28 @@ public struct FeedBuilder: Sendable {
     }
 }
 
-/// A renderer that lives outside this module (the package site), given the whole model.
+/// A renderer that lives outside this module (the package site).
 public protocol FeedDocumentRenderer: Sendable {
-    /// The documents of each id in `ids` (lowercase), by id.
+    /// The documents of each id in `ids` (lowercase), by id. `model` holds at least those ids;
+    /// `model.presentIds` is every id in the feed.
     func renderIds(_ model: FeedModel, layout: FeedLayout, ids: Set<String>) -> [String: [FeedDocument]]
-    /// The documents of the feed as a whole.
-    func renderFeedWide(_ model: FeedModel, layout: FeedLayout) -> [FeedDocument]
+    /// What this renderer's feed-wide documents need of one id, by key (kept in its `IdDigest`).
+    func digestParts(_ r: PackageRegistration, layout: FeedLayout) -> [String: [UInt8]]
+    /// The documents of the feed as a whole, from every id's digest, in id order.
+    func renderFeedWide(_ digests: [IdDigest], layout: FeedLayout) -> [FeedDocument]
     /// `PackageDetailsUriTemplate/5.1.0`, relative to the base URL, if this renderer writes
     /// package pages.
     var packageDetailsTemplate: String? { get }
+}
+
+extension FeedDocumentRenderer {
+    public func digestParts(_ r: PackageRegistration, layout: FeedLayout) -> [String: [UInt8]] { [:] }
+
+    /// The feed-wide documents of a whole model.
+    public func renderFeedWide(_ model: FeedModel, layout: FeedLayout) -> [FeedDocument] {
+        renderFeedWide(
+            model.registrations.map { IdDigest($0, parts: digestParts($0, layout: layout)) }, layout: layout)
+    }
 }
 
 /// All renderers together: the whole feed as documents.
@@ -575,15 +590,23 @@ public struct FeedRenderer: Sendable {
         return perId
     }
 
-    /// The documents of the feed as a whole: search, autocomplete, the catalog (leaves of this
-    /// build's items, pages from `keepCatalogPagesBefore` on, the index), vulnerability info, the
-    /// extras' feed-wide documents, and the service index.
+    /// What every feed-wide renderer needs of one id.
+    public func digest(_ r: PackageRegistration) -> IdDigest {
+        var parts = SearchRenderer(layout: layout).digestParts(r)
+        for extra in extras { parts.merge(extra.digestParts(r, layout: layout)) { a, _ in a } }
+        return IdDigest(r, parts: parts)
+    }
+
+    /// The documents of the feed as a whole, from every id's digest (in id order): search,
+    /// autocomplete, the catalog (leaves of this build's items, which are all in `model`, pages
+    /// from `keepCatalogPagesBefore` on, the index), vulnerability info, the extras' feed-wide
+    /// documents, and the service index.
     public func renderFeedWide(
-        _ model: FeedModel, catalog: CatalogState, added: Int, keepCatalogPagesBefore: Int = 0
+        _ digests: [IdDigest], model: FeedModel, catalog: CatalogState, added: Int, keepCatalogPagesBefore: Int = 0
     ) -> [FeedDocument] {
         let layout = layout
         var parts: [@Sendable () -> [FeedDocument]] = [
-            { SearchRenderer(layout: layout).render(model) },
+            { SearchRenderer(layout: layout).render(digests) },
             {
                 CatalogRenderer(layout: layout).render(
                     state: catalog, added: added, model: model, keepPagesBefore: keepCatalogPagesBefore)
@@ -591,14 +614,12 @@ public struct FeedRenderer: Sendable {
         ]
         if let vulnerabilities {
             parts.append {
-                let newest =
-                    model.registrations.flatMap { $0.versions.map(\.archive.packedAt) }.max()
-                    ?? Date(timeIntervalSince1970: 0)
+                let newest = digests.map(\.newest).max() ?? Date(timeIntervalSince1970: 0)
                 return VulnerabilityInfoRenderer(layout: layout).render(
                     vulnerabilities, updated: CatalogTime.string(CatalogTime.ticks(newest)))
             }
         }
-        for extra in extras { parts.append { extra.renderFeedWide(model, layout: layout) } }
+        for extra in extras { parts.append { extra.renderFeedWide(digests, layout: layout) } }
         // Independent of each other: rendered side by side, then put in a fixed order.
         var docs = Self.concurrently(parts).flatMap { $0 }
         let template = extras.lazy.compactMap(\.packageDetailsTemplate).first
@@ -619,7 +640,7 @@ public struct FeedRenderer: Sendable {
     /// Every document of the feed (for tests and golden files).
     public func render(_ model: FeedModel, catalog: CatalogState, added: Int) -> [FeedDocument] {
         renderIds(model.registrations, model: model).sorted { $0.key < $1.key }.flatMap(\.value)
-            + renderFeedWide(model, catalog: catalog, added: added)
+            + renderFeedWide(model.registrations.map(digest), model: model, catalog: catalog, added: added)
     }
 }
 

@@ -8,10 +8,14 @@ public struct FeedModel: Sendable {
     public var registrations: [PackageRegistration]
     /// What was noticed while putting the feed together (duplicates, casings).
     public var diagnostics: [Diagnostic]
+    /// Every id in the feed, lowercase. A build that renders only the ids that changed holds only
+    /// those in `registrations`; this still names them all (pages link the dependencies in the feed).
+    public var presentIds: Set<String>
 
-    public init(registrations: [PackageRegistration], diagnostics: [Diagnostic]) {
+    public init(registrations: [PackageRegistration], diagnostics: [Diagnostic], presentIds: Set<String>? = nil) {
         self.registrations = registrations
         self.diagnostics = diagnostics
+        self.presentIds = presentIds ?? Set(registrations.map(\.lowerId))
     }
 }
 

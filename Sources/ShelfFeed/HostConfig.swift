@@ -43,7 +43,7 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
     /// reads from the folder itself.
     public static let nginxPath = ".shelf/host/nginx.conf"
 
-    public func renderFeedWide(_ model: FeedModel, layout: FeedLayout) -> [FeedDocument] {
+    public func renderFeedWide(_ digests: [IdDigest], layout: FeedLayout) -> [FeedDocument] {
         func doc(_ path: String, _ text: String, _ type: String) -> FeedDocument {
             FeedDocument(path: path, content: .bytes(Data(text.utf8)), contentType: type, phase: .indexes)
         }

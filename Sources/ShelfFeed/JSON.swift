@@ -9,6 +9,9 @@ public indirect enum JSON: Sendable, Equatable {
     case null
     case array([JSON])
     case object([Member])
+    /// JSON already serialized (by `fragment(indent:)` at the indentation it is written at):
+    /// written as it is. Lets a document be assembled from pieces kept between builds.
+    case raw([UInt8])
 
     public struct Member: Sendable, Equatable {
         public var key: String
@@ -33,8 +36,16 @@ public indirect enum JSON: Sendable, Equatable {
         return Data(out)
     }
 
+    /// Serializes as a member or item written at this indentation (no final newline), for `raw`.
+    public func fragment(indent: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        write(into: &out, indent: indent)
+        return out
+    }
+
     private func write(into out: inout [UInt8], indent: Int) {
         switch self {
+        case .raw(let bytes): out.append(contentsOf: bytes)
         case .string(let s): Self.writeString(s, into: &out)
         case .int(let i): out.append(contentsOf: String(i).utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)

@@ -31,7 +31,7 @@ public struct SiteRenderer: FeedDocumentRenderer {
     public var packageDetailsTemplate: String? { SiteLayout.detailsTemplate }
 
     public func renderIds(_ model: FeedModel, layout: FeedLayout, ids: Set<String>) -> [String: [FeedDocument]] {
-        let site = SiteContext(model: model, layout: layout)
+        let site = SiteContext(presentIds: model.presentIds, layout: layout)
         var perId: [String: [FeedDocument]] = [:]
         for r in model.registrations where ids.contains(r.lowerId) {
             perId[r.lowerId] = packageDocuments(r, site: site) + BadgeRenderer().render(r)
@@ -39,8 +39,19 @@ public struct SiteRenderer: FeedDocumentRenderer {
         return perId
     }
 
-    public func renderFeedWide(_ model: FeedModel, layout: FeedLayout) -> [FeedDocument] {
-        let site = SiteContext(model: model, layout: layout)
+    static let homeKey = "site.home"
+    static let indexKey = "site.index"
+
+    /// What the home page and the search index need of one id: its list item and its search row,
+    /// ready-made (nothing when no version is listed).
+    public func digestParts(_ r: PackageRegistration, layout: FeedLayout) -> [String: [UInt8]] {
+        let listed = r.versions.filter(\.listed)
+        guard let latest = SearchRenderer.latest(listed) else { return [:] }
+        return [Self.homeKey: Array(homeItem(r, latest).utf8), Self.indexKey: searchRow(r, latest).fragment(indent: 1)]
+    }
+
+    public func renderFeedWide(_ digests: [IdDigest], layout: FeedLayout) -> [FeedDocument] {
+        let site = SiteContext(presentIds: [], layout: layout)
         var docs: [FeedDocument] = [
             FeedDocument(
                 path: "assets/site.css", content: .bytes(Data(SiteAssets.css.utf8)), contentType: "text/css",
@@ -52,47 +63,26 @@ public struct SiteRenderer: FeedDocumentRenderer {
                 path: "assets/package.svg", content: .bytes(Data(SiteAssets.packageSVG.utf8)),
                 contentType: "image/svg+xml", phase: .content),
         ]
-        let ranked = SearchRenderer.ranked(model)
-        docs.append(searchIndex(ranked))
-        docs.append(home(ranked, site: site))
+        let listed = digests.filter { $0.listedCount > 0 }
+        docs.append(searchIndex(listed))
+        docs.append(home(listed, site: site))
         return docs
     }
 
     // MARK: Home
 
-    private func home(_ ranked: [(PackageRegistration, [PackageVersion])], site: SiteContext) -> FeedDocument {
-        // The home page lists ids alphabetically; the search narrows the list.
-        let sorted = ranked.sorted { $0.0.lowerId.utf8.lexicographicallyPrecedes($1.0.lowerId.utf8) }
-        // Built by hand rather than through Mustache: this list has an entry per id, and the
-        // page is made again whenever any package changes.
-        var items = ""
-        var count = 0
-        let e = HTMLText.escape
-        for (r, listed) in sorted {
-            guard let latest = SearchRenderer.latest(listed) else { continue }
-            count += 1
-            let n = latest.nuspec
-            items += "<li data-id=\"\(e(r.lowerId))\">\n"
-            items +=
-                "<img class=\"icon\" src=\"\(e(site.icon(latest, r, root: "")))\" alt=\"\" width=\"40\" height=\"40\" loading=\"lazy\">\n"
-            items +=
-                "<div class=\"entry\">\n<p class=\"name\"><a href=\"\(e(Self.href(SiteLayout.idPage(r.lowerId))))\">\(e(r.id))</a> "
-            items += "<span class=\"version\">\(e(latest.version.normalizedString))</span>"
-            if latest.version.isPrerelease { items += " <span class=\"tag pre\">prerelease</span>" }
-            if r.verified { items += " <span class=\"verified\" title=\"Reserved ID prefix\">&#10004; verified</span>" }
-            items += "</p>\n"
-            if let authors = n.authors, !authors.isEmpty { items += "<p class=\"by\">by \(e(authors))</p>\n" }
-            items += "<p class=\"desc\">\(e(Self.shorten(n.summary ?? n.description ?? "", to: 300)))</p>\n"
-            if !n.tags.isEmpty {
-                items += "<ul class=\"tags\">" + n.tags.prefix(12).map { "<li>\(e($0))</li>" }.joined() + "</ul>\n"
-            }
-            items += "</div>\n</li>\n"
-        }
-        let versionCount = ranked.reduce(0) { $0 + $1.1.count }
+    /// The home page: every id with a listed version, alphabetically (the search narrows the list).
+    private func home(_ listed: [IdDigest], site: SiteContext) -> FeedDocument {
+        // Assembled from each id's ready-made item rather than through Mustache: this list has an
+        // entry per id, and the page is made again whenever any package changes.
+        var items: [UInt8] = []
+        items.reserveCapacity(listed.reduce(0) { $0 + ($1.parts[Self.homeKey]?.count ?? 0) })
+        for d in listed { items += d.parts[Self.homeKey] ?? [] }
+        let versionCount = listed.reduce(0) { $0 + $1.listedCount }
         let body = SiteTemplates.library.render(
             [
-                "items": items, "idCount": String(count), "versionCount": String(versionCount),
-                "feedURL": site.feedURL, "sourceName": site.sourceName,
+                "items": String(decoding: items, as: UTF8.self), "idCount": String(listed.count),
+                "versionCount": String(versionCount), "feedURL": site.feedURL, "sourceName": site.sourceName,
             ] as [String: Any], withTemplate: "home")!
         let html = site.page(
             title: "\(site.feedName): packages", description: "NuGet packages on \(site.feedName)", root: "",
@@ -101,25 +91,46 @@ public struct SiteRenderer: FeedDocumentRenderer {
             path: SiteLayout.home, content: .bytes(Data(html.utf8)), contentType: "text/html", phase: .indexes)
     }
 
+    /// One id's entry on the home page.
+    private func homeItem(_ r: PackageRegistration, _ latest: PackageVersion) -> String {
+        let e = HTMLText.escape
+        let n = latest.nuspec
+        var item = "<li data-id=\"\(e(r.lowerId))\">\n"
+        item +=
+            "<img class=\"icon\" src=\"\(e(SiteContext.icon(latest, r, root: "")))\" alt=\"\" width=\"40\" height=\"40\" loading=\"lazy\">\n"
+        item +=
+            "<div class=\"entry\">\n<p class=\"name\"><a href=\"\(e(Self.href(SiteLayout.idPage(r.lowerId))))\">\(e(r.id))</a> "
+        item += "<span class=\"version\">\(e(latest.version.normalizedString))</span>"
+        if latest.version.isPrerelease { item += " <span class=\"tag pre\">prerelease</span>" }
+        if r.verified { item += " <span class=\"verified\" title=\"Reserved ID prefix\">&#10004; verified</span>" }
+        item += "</p>\n"
+        if let authors = n.authors, !authors.isEmpty { item += "<p class=\"by\">by \(e(authors))</p>\n" }
+        item += "<p class=\"desc\">\(e(Self.shorten(n.summary ?? n.description ?? "", to: 300)))</p>\n"
+        if !n.tags.isEmpty {
+            item += "<ul class=\"tags\">" + n.tags.prefix(12).map { "<li>\(e($0))</li>" }.joined() + "</ul>\n"
+        }
+        item += "</div>\n</li>\n"
+        return item
+    }
+
     /// `window.shelfSearchIndex = [[lowerId, text], ...]`: the text the search matches (id, title,
     /// tags, authors, description), lowercased. A script rather than JSON so that it also loads
     /// when the site is opened from disk.
-    private func searchIndex(_ ranked: [(PackageRegistration, [PackageVersion])]) -> FeedDocument {
-        var rows: [JSON] = []
-        for (r, listed) in ranked.sorted(by: { $0.0.lowerId.utf8.lexicographicallyPrecedes($1.0.lowerId.utf8) }) {
-            guard let latest = SearchRenderer.latest(listed) else { continue }
-            let n = latest.nuspec
-            let text = [
-                r.id, n.title ?? "", n.tags.joined(separator: " "), n.authors ?? "", n.summary ?? "",
-                n.description ?? "",
-            ]
-            .joined(separator: " ").lowercased()
-            rows.append(.array([.string(r.lowerId), .string(text)]))
-        }
+    private func searchIndex(_ listed: [IdDigest]) -> FeedDocument {
+        let rows = listed.map { JSON.raw($0.parts[Self.indexKey] ?? []) }
         var data = Data("window.shelfSearchIndex = ".utf8)
         data.append(JSON.array(rows).encoded())
         return FeedDocument(
             path: SiteLayout.searchIndex, content: .bytes(data), contentType: "text/javascript", phase: .indexes)
+    }
+
+    private func searchRow(_ r: PackageRegistration, _ latest: PackageVersion) -> JSON {
+        let n = latest.nuspec
+        let text = [
+            r.id, n.title ?? "", n.tags.joined(separator: " "), n.authors ?? "", n.summary ?? "", n.description ?? "",
+        ]
+        .joined(separator: " ").lowercased()
+        return .array([.string(r.lowerId), .string(text)])
     }
 
     // MARK: Package pages
@@ -225,17 +236,17 @@ struct SiteContext: Sendable {
     let sourceName: String
     let lowerIds: Set<String>
 
-    init(model: FeedModel, layout: FeedLayout) {
+    init(presentIds: Set<String>, layout: FeedLayout) {
         self.layout = layout
         feedURL = layout.url("index.json")
         let host = URL(string: layout.baseURL)?.host ?? ""
         feedName = host.isEmpty ? "Package feed" : host
         sourceName = host.isEmpty ? "shelf" : host
-        lowerIds = Set(model.registrations.map(\.lowerId))
+        lowerIds = presentIds
     }
 
     /// The package's embedded icon, or the default one: never an image from elsewhere.
-    func icon(_ v: PackageVersion, _ r: PackageRegistration, root: String) -> String {
+    static func icon(_ v: PackageVersion, _ r: PackageRegistration, root: String) -> String {
         if let icon = v.archive.icon {
             return root + SiteRenderer.href(FeedLayout.icon(r.lowerId, v.lowerVersion, icon.fileExtension))
         }
@@ -289,7 +300,7 @@ struct PackagePage: Sendable {
             "id": n.id,
             "displayTitle": (n.title?.isEmpty == false ? n.title! : n.id),
             "version": v.version.normalizedString,
-            "icon": site.icon(v, r, root: root),
+            "icon": SiteContext.icon(v, r, root: root),
             "isLatest": v.lowerVersion == latest.lowerVersion,
             "latestVersion": latest.version.normalizedString,
             "latestHref": SiteRenderer.href(latest.lowerVersion + ".html"),

@@ -35,9 +35,21 @@ public struct SearchRenderer: Sendable {
 
     public init(layout: FeedLayout) { self.layout = layout }
 
-    public func render(_ model: FeedModel) -> [FeedDocument] {
-        let listed = Self.ranked(model)
-        let hits = listed.prefix(Self.staticHitLimit).map { hit($0.0, $0.1) }
+    /// The key of this renderer's part of an id's digest: its search hit, ready-made.
+    public static let digestKey = "search.hit"
+
+    /// What the static search needs of one id: its hit, serialized at the indentation it takes in
+    /// `data` (nothing when no version is listed).
+    public func digestParts(_ r: PackageRegistration) -> [String: [UInt8]] {
+        let listed = r.versions.filter(\.listed)
+        guard !listed.isEmpty else { return [:] }
+        return [Self.digestKey: hit(r, listed).fragment(indent: 2)]
+    }
+
+    /// The search, autocomplete and owners documents, from every id's digest (in id order).
+    public func render(_ digests: [IdDigest]) -> [FeedDocument] {
+        let listed = IdDigest.ranked(digests)
+        let hits = listed.prefix(Self.staticHitLimit).map { JSON.raw($0.parts[Self.digestKey] ?? []) }
         let query: JSON = .object([
             "@context": .object([
                 "@vocab": "http://schema.nuget.org/schema#",
@@ -47,16 +59,16 @@ public struct SearchRenderer: Sendable {
             "data": .array(hits),
         ])
         // Autocomplete has no paging loop to fear: every listed id, in id order.
-        let ids = listed.map(\.0.id).sorted { $0.lowercased().utf8.lexicographicallyPrecedes($1.lowercased().utf8) }
+        let ids = digests.filter { $0.newestListed != nil }.map(\.id)
         let autocomplete: JSON = .object([
             "@context": .object(["@vocab": "http://schema.nuget.org/schema#"]),
             "totalHits": .int(ids.count),
             "data": .array(ids.map(JSON.string)),
         ])
-        let owners: [JSON] = model.registrations.filter { !$0.owners.isEmpty || $0.verified }.map { r in
+        let owners: [JSON] = digests.filter { !$0.owners.isEmpty || $0.verified }.map { d in
             .object([
-                JSON.Member("id", .string(r.id)), JSON.Member("owners", .array(r.owners.map(JSON.string))),
-                JSON.Member("verified", .bool(r.verified)),
+                JSON.Member("id", .string(d.id)), JSON.Member("owners", .array(d.owners.map(JSON.string))),
+                JSON.Member("verified", .bool(d.verified)),
             ])
         }
         return [
@@ -64,21 +76,6 @@ public struct SearchRenderer: Sendable {
             .json(Self.autocompletePath, autocomplete, phase: .indexes),
             .json(Self.ownersPath, .object([JSON.Member("data", .array(owners))]), phase: .indexes),
         ]
-    }
-
-    /// Ids with at least one listed version and their listed versions, most recently published first.
-    public static func ranked(_ model: FeedModel) -> [(PackageRegistration, [PackageVersion])] {
-        let entries = model.registrations.compactMap { r -> (PackageRegistration, [PackageVersion], Date)? in
-            let listed = r.versions.filter(\.listed)
-            guard let newest = listed.map(\.archive.packedAt).max() else { return nil }
-            return (r, listed, newest)
-        }
-        return
-            entries
-            .sorted { a, b in
-                a.2 != b.2 ? a.2 > b.2 : a.0.lowerId.utf8.lexicographicallyPrecedes(b.0.lowerId.utf8)
-            }
-            .map { ($0.0, $0.1) }
     }
 
     /// The version a listing shows: the latest stable, else the latest prerelease.

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import NuGetCore
 
@@ -140,6 +141,7 @@ public struct FeedBuilder: Sendable {
         let root = scanner.root
         let loading = Task { full ? nil : await ReadCache.load(sink: sink, root: root) }
         defer { loading.cancel() }
+        let loadingIds = Task { await IdState.load(sink: sink) }
 
         let scan = scanner.scan()
         clock.mark("scan")
@@ -194,90 +196,82 @@ public struct FeedBuilder: Sendable {
             }
         }
 
-        // Only new or changed files are opened; the rest come from the read cache.
+        // Only new or changed files are opened; the rest come from the read cache, as records
+        // that are decoded only if their id has to be put together again.
+        let paths = scan.packages
+        let relatives = stamps.map(\.relative)
         var next = ReadCache()
-        var outcomes = [ReadCache.Outcome?](repeating: nil, count: scan.packages.count)
+        var entries = [ReadCache.Entry?](repeating: nil, count: paths.count)
         var toRead: [Int] = []
-        for (i, _) in scan.packages.enumerated() {
+        for i in paths.indices {
             let (rel, stamp) = stamps[i]
             if let stamp, let hit = cache.entries[rel], hit.stamp == stamp {
-                outcomes[i] = hit.outcome
+                entries[i] = hit
                 next.entries[rel] = hit
             } else {
                 toRead.append(i)
             }
         }
-        let results = await readAll(toRead.map { scan.packages[$0] }, progress: progress)
+        let hits = paths.count - toRead.count
+        let results = await readAll(toRead.map { paths[$0] }, progress: progress)
+        let noStamp = ReadCache.Stamp(size: -1, mtime: 0, ctime: 0, inode: 0, device: 0)
         for (i, result) in zip(toRead, results) {
-            var outcome: ReadCache.Outcome
-            switch result {
-            case .success(let a): outcome = .archive(a)
-            case .failure(let e): outcome = .failure(e.description)
-            }
             // A file that moved since the scan may have been read half old, half new: skipped
             // for this build and not cached, so the next build reads it again.
-            let stamp = ReadCache.Stamp.of(scan.packages[i])
+            let stamp = ReadCache.Stamp.of(paths[i])
             if stamp != stamps[i].stamp || result.isChangedWhileReading {
-                outcomes[i] = .failure(PackageArchiveError.changedWhileReading.description)
+                entries[i] = ReadCache.Entry(
+                    stamp: noStamp, failure: PackageArchiveError.changedWhileReading.description)
                 continue
             }
-            outcomes[i] = outcome
-            // A file whose identity cannot be read is simply not cached.
-            if let stamp {
-                next.entries[scanner.relative(scan.packages[i])] = ReadCache.Entry(stamp: stamp, outcome: outcome)
+            let entry: ReadCache.Entry
+            switch result {
+            case .success(let a): entry = ReadCache.Entry(stamp: stamp ?? noStamp, archive: a)
+            case .failure(let e): entry = ReadCache.Entry(stamp: stamp ?? noStamp, failure: e.description)
             }
+            entries[i] = entry
+            // A file whose identity cannot be read is simply not cached.
+            if stamp != nil { next.entries[relatives[i]] = entry }
         }
         report.packagesOpened = toRead.count
-        clock.mark("read")
-        var archives: [PackageArchive] = []
-        for (path, outcome) in zip(scan.packages, outcomes) {
-            switch outcome! {
-            case .archive(let archive):
-                archives.append(archive)
-                for w in archive.warnings {
-                    report.warnings.append(Diagnostic(severity: .warning, file: scanner.relative(path), message: w))
-                }
-            case .failure(let why):
-                report.skipped.append(Diagnostic(severity: .error, file: scanner.relative(path), message: why))
+        // Paths the last build knew that are gone or changed now.
+        var leftCache: [String] = []
+        if cache.entries.count != hits {
+            leftCache = cache.entries.keys.filter {
+                next.entries[$0] == nil || cache.entries[$0]!.stamp != next.entries[$0]!.stamp
             }
         }
-        report.packagesRead = archives.count
+        clock.mark("read")
 
-        var model = FeedModel(packages: archives, relativePath: scanner.relative)
-        report.warnings += model.diagnostics
-        if let policy {
-            let outcome = policy.apply(
-                to: model, warnOnPrefixViolation: options.warnOnPrefixViolation, relativePath: scanner.relative)
-            model = outcome.model
-            report.skipped += outcome.refused
-            report.warnings += outcome.diagnostics
-            report.pruned = outcome.pruned.count
+        var pathsById: [String: [Int]] = [:]
+        for (i, entry) in entries.enumerated() {
+            let entry = entry!
+            if let why = entry.failure {
+                report.skipped.append(Diagnostic(severity: .error, file: relatives[i], message: why))
+                continue
+            }
+            for w in entry.warnings {
+                report.warnings.append(Diagnostic(severity: .warning, file: relatives[i], message: w))
+            }
+            pathsById[entry.lowerId, default: []].append(i)
         }
-        // The clock is read only to warn; it never goes into the feed.
-        let tomorrow = Date().addingTimeInterval(86_400)
-        for a in archives where a.packedAt > tomorrow {
-            report.warnings.append(
-                Diagnostic(
-                    severity: .warning, file: scanner.relative(a.path),
-                    message:
-                        "the package's timestamp (\(RegistrationRenderer.timestamp(a.packedAt))) is in the future; "
-                        + "its published date and catalog commit time follow it, and later catalog commits come after it. "
-                        + "Repack it on a machine with a correct clock"))
-        }
-        report.ids = model.registrations.count
-        report.versions = model.registrations.reduce(0) { $0 + $1.versions.count }
+        report.packagesRead = pathsById.values.reduce(0) { $0 + $1.count }
 
-        let previous = loadCatalog(sink, &report)
-        let (catalog, added) = previous.appending(model)
-        report.catalogItemsAdded = added
-        let vulnerabilities = policy.flatMap { $0.vulnerabilities.isEmpty ? nil : $0.vulnerabilityEntries(for: model) }
-        clock.mark("model")
-        // Ids whose input is exactly what an earlier build rendered keep their documents.
+        // Ids whose input is exactly what an earlier build put together keep their record: their
+        // packages are not even decoded. Everything an id's documents depend on beyond its own
+        // files (base URL, renderers, the policy's contents and options, Shelf's output format)
+        // is in the global key; when that changes, every id is put together again.
         let layout = FeedLayout(baseURL: options.baseURL)
+        let policyFiles = (options.resolvedPolicyPath.map { [$0] } ?? []) + (policy?.advisoryFiles ?? [])
         let globalKey = IdState.globalKey(
             baseURL: layout.baseURL,
-            renderers: extras.map { String(describing: type(of: $0)) } + (options.gzipRegistrations ? ["gzip"] : []))
-        let loadedIds = IdState.load(read: sink.read)
+            renderers: extras.map { String(describing: type(of: $0)) } + (options.gzipRegistrations ? ["gzip"] : []),
+            settings: [options.warnOnPrefixViolation ? "warn" : "refuse"]
+                + policyFiles.map { path in
+                    (try? Data(contentsOf: URL(fileURLWithPath: path))).map { Hex.string(SHA256.hash(data: $0)) }
+                        ?? "missing"
+                })
+        let loadedIds = await loadingIds.value
         if loadedIds.damaged && !options.full {
             report.warnings.append(
                 Diagnostic(
@@ -286,33 +280,133 @@ public struct FeedBuilder: Sendable {
                         + "those ids are rendered again"))
         }
         let previousIds = loadedIds.state ?? IdState(globalKey: "")
-        let sameGlobal = !options.full && previousIds.globalKey == globalKey
-        let present = Set(model.registrations.map(\.lowerId))
-        var nextIds = IdState(globalKey: globalKey)
-        var changed: [PackageRegistration] = []
-        // Fingerprints on all cores, a chunk of ids per piece of work.
-        let registrations = model.registrations
-        let chunk = max(1, registrations.count / 16 + 1)
-        let fingerprints = FeedRenderer.concurrently(
-            stride(from: 0, to: registrations.count, by: chunk).map { start in
+        let previous = loadCatalog(sink, &report)
+        // A catalog that had to start again must hear of every version.
+        let sameGlobal =
+            !options.full && previousIds.globalKey == globalKey
+            && !(previous.items.isEmpty && !previousIds.entries.isEmpty)
+
+        var dirty = Set<String>()
+        if sameGlobal {
+            for i in toRead where !entries[i]!.lowerId.isEmpty { dirty.insert(entries[i]!.lowerId) }
+            for rel in leftCache where !cache.entries[rel]!.lowerId.isEmpty {
+                dirty.insert(cache.entries[rel]!.lowerId)
+            }
+            for id in pathsById.keys where previousIds.entries[id] == nil { dirty.insert(id) }
+            for id in previousIds.entries.keys where pathsById[id] == nil { dirty.insert(id) }
+        } else {
+            dirty = Set(pathsById.keys).union(previousIds.entries.keys)
+        }
+
+        // Each dirty id is put together on its own (the policy never looks at another id), on all cores.
+        let scannerCopy = scanner
+        let policyCopy = policy
+        let warnOn = options.warnOnPrefixViolation
+        let entryList = entries.map { $0! }
+        let byId = pathsById
+        func assemble(_ ids: [String]) -> [String: (PackageRegistration?, IdState.Entry)] {
+            let chunk = max(1, ids.count / 32 + 1)
+            let parts = FeedRenderer.concurrently(
+                stride(from: 0, to: ids.count, by: chunk).map { start in
+                    { @Sendable in
+                        ids[start..<min(start + chunk, ids.count)].map { id in
+                            Self.assemble(
+                                id, files: (byId[id] ?? []).map { (paths[$0], entryList[$0]) }, root: root,
+                                policy: policyCopy, warnOnPrefixViolation: warnOn, relativePath: scannerCopy.relative)
+                        }
+                    }
+                })
+            var out: [String: (PackageRegistration?, IdState.Entry)] = [:]
+            for part in parts { for (id, r, e) in part { out[id] = (r, e) } }
+            return out
+        }
+        var assembled = assemble(dirty.filter { byId[$0] != nil }.sorted())
+        // Every id in the feed: those kept as they were, and the dirty ones that are served.
+        var present = Set<String>()
+        for (id, e) in previousIds.entries where e.digest != nil && !dirty.contains(id) { present.insert(id) }
+        for (id, (r, _)) in assembled where r != nil { present.insert(id) }
+        // An id that comes or goes changes the pages of the ids that depend on it (they link it).
+        let cameOrWent = dirty.filter { (previousIds.entries[$0]?.digest != nil) != (assembled[$0]?.0 != nil) }
+        if sameGlobal && !cameOrWent.isEmpty {
+            var dependents: [String] = []
+            for (id, e) in previousIds.entries where !dirty.contains(id) {
+                if let d = e.digest, d.dependencies.contains(where: cameOrWent.contains) { dependents.append(id) }
+            }
+            dirty.formUnion(dependents)
+            assembled.merge(assemble(dependents.sorted())) { a, _ in a }
+        }
+
+        // Fingerprints and digests of the dirty ids that are served, on all cores.
+        let renderer = FeedRenderer(layout: layout, extras: extras)
+        let served = assembled.values.compactMap(\.0).sorted {
+            $0.lowerId.utf8.lexicographicallyPrecedes($1.lowerId.utf8)
+        }
+        let presentIds = present
+        let chunk = max(1, served.count / 16 + 1)
+        let made = FeedRenderer.concurrently(
+            stride(from: 0, to: served.count, by: chunk).map { start in
                 { @Sendable in
-                    registrations[start..<min(start + chunk, registrations.count)].map {
-                        IdState.fingerprint($0, presentIds: present)
+                    served[start..<min(start + chunk, served.count)].map {
+                        (IdState.fingerprint($0, presentIds: presentIds), renderer.digest($0))
                     }
                 }
             }
         ).flatMap { $0 }
-        for (r, fingerprint) in zip(registrations, fingerprints) {
-            let old = previousIds.entries[r.lowerId]
-            if sameGlobal, let old, old.fingerprint == fingerprint {
-                nextIds.entries[r.lowerId] = old
+        var nextIds = IdState(globalKey: globalKey)
+        if sameGlobal {
+            for (id, e) in previousIds.entries where !dirty.contains(id) { nextIds.entries[id] = e }
+        }
+        for (id, (_, e)) in assembled { nextIds.entries[id] = e }
+        var changed: [PackageRegistration] = []
+        for (r, (fingerprint, digest)) in zip(served, made) {
+            var e = nextIds.entries[r.lowerId]!
+            e.fingerprint = fingerprint
+            e.digest = digest
+            if sameGlobal, let old = previousIds.entries[r.lowerId], old.digest != nil, old.fingerprint == fingerprint {
+                e.storedPaths = old.storedPaths
             } else {
-                nextIds.entries[r.lowerId] = IdState.Entry(fingerprint: fingerprint, paths: [])
                 changed.append(r)
             }
+            nextIds.entries[r.lowerId] = e
         }
-        let removedIds = previousIds.entries.keys.filter { nextIds.entries[$0] == nil }
+        // Ids whose files go: no longer in the input, or no longer served.
+        let removedIds = previousIds.entries.keys.filter { dirty.contains($0) && nextIds.entries[$0]?.digest == nil }
         report.idsRendered = changed.count
+
+        // The report covers every id, from the records of those not put together again.
+        let inputIds = nextIds.entries.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        var used = Set<String>()
+        for id in inputIds { report.warnings += nextIds.entries[id]!.modelDiagnostics }
+        for id in inputIds {
+            let e = nextIds.entries[id]!
+            report.skipped += e.refused
+            report.warnings += e.policyDiagnostics
+            report.pruned += e.pruned
+            used.formUnion(e.policyUsed)
+        }
+        if let policy { report.warnings += policy.unusedDiagnostics(used: used) }
+        // The clock is read only to warn; it never goes into the feed.
+        let tomorrow = Date().addingTimeInterval(86_400)
+        for (i, entry) in entryList.enumerated() where entry.failure == nil && entry.packedAt > tomorrow {
+            report.warnings.append(
+                Diagnostic(
+                    severity: .warning, file: relatives[i],
+                    message:
+                        "the package's timestamp (\(RegistrationRenderer.timestamp(entry.packedAt))) is in the future; "
+                        + "its published date and catalog commit time follow it, and later catalog commits come after it. "
+                        + "Repack it on a machine with a correct clock"))
+        }
+        let digests = inputIds.compactMap { nextIds.entries[$0]!.digest }
+        report.ids = digests.count
+        report.versions = digests.reduce(0) { $0 + $1.versionCount }
+
+        // The catalog hears of the dirty ids only: the others did not change.
+        let model = FeedModel(registrations: served, diagnostics: [], presentIds: present)
+        let (catalog, added) = previous.appending(model, only: sameGlobal ? dirty : nil)
+        report.catalogItemsAdded = added
+        let vulnerabilities = policy.flatMap {
+            $0.vulnerabilities.isEmpty ? nil : $0.vulnerabilityEntries(forIds: digests.map { ($0.lowerId, $0.id) })
+        }
         clock.mark("plan")
 
         // Files an earlier, unfinished build recorded (read before this build adds its own).
@@ -320,14 +414,14 @@ public struct FeedBuilder: Sendable {
 
         // Per-id documents, rendered and written a batch of ids at a time (so that memory holds
         // one batch, not the feed). Each batch's paths go to the journal before its files.
-        let renderer = FeedRenderer(layout: layout, extras: extras, vulnerabilities: vulnerabilities)
+        let documents = FeedRenderer(layout: layout, extras: extras, vulnerabilities: vulnerabilities)
         var summary = LocalFolderSink.Summary()
         var stale: [String] = []
         let batchSize = 256
         let totalIds = changed.count
         for start in stride(from: 0, to: changed.count, by: batchSize) {
             let batch = Array(changed[start..<min(start + batchSize, changed.count)])
-            let perId = renderer.renderIds(batch, model: model)
+            let perId = documents.renderIds(batch, model: model)
             var docs = perId.values.flatMap { $0 }
             if options.gzipRegistrations { docs = docs.map(Self.gzippedIfRegistration) }
             try sink.journal(docs.map(\.path))
@@ -354,12 +448,11 @@ public struct FeedBuilder: Sendable {
         if sameGlobal {
             keepPages = added == 0 ? Int.max : (catalog.items.count - added) / CatalogLayout.pageSize
         }
-        var feedWide = renderer.renderFeedWide(
-            model.registrations.map(renderer.digest), model: model, catalog: catalog, added: added,
-            keepCatalogPagesBefore: keepPages)
+        var feedWide = documents.renderFeedWide(
+            digests, model: model, catalog: catalog, added: added, keepCatalogPagesBefore: keepPages)
         // Only the read-cache shards that changed are written again.
-        var dirtyShards = Set(toRead.map { ReadCache.shard(of: scanner.relative(scan.packages[$0])) })
-        for path in cache.entries.keys where next.entries[path] == nil { dirtyShards.insert(ReadCache.shard(of: path)) }
+        var dirtyShards = Set(toRead.map { ReadCache.shard(of: relatives[$0]) })
+        for path in leftCache { dirtyShards.insert(ReadCache.shard(of: path)) }
         if options.full || cache.entries.isEmpty { dirtyShards = Set(0..<ReadCache.shardCount) }
         for (n, data) in next.encodedShards(only: dirtyShards) {
             feedWide.append(
@@ -367,7 +460,7 @@ public struct FeedBuilder: Sendable {
                     path: ReadCache.shardPath(n), content: .bytes(data), contentType: "application/octet-stream",
                     phase: .serviceIndex))
         }
-        var idShards = Set((changed.map(\.lowerId) + removedIds).map(IdState.shard(of:)))
+        var idShards = Set(dirty.map(IdState.shard(of:)))
         if !sameGlobal { idShards = Set(0..<IdState.shardCount) }
         for (n, data) in nextIds.encodedShards(only: idShards) {
             feedWide.append(
@@ -432,6 +525,35 @@ public struct FeedBuilder: Sendable {
         report.filesRemoved = summary.removed
         report.bytesWritten = summary.bytesWritten
         return report
+    }
+
+    /// One id put together from its files: the registration as served (nil when the policy left
+    /// nothing of it), and what was noticed on the way, for its record.
+    static func assemble(
+        _ lowerId: String, files: [(path: String, entry: ReadCache.Entry)], root: String, policy: FeedPolicy?,
+        warnOnPrefixViolation: Bool, relativePath: (String) -> String
+    ) -> (String, PackageRegistration?, IdState.Entry) {
+        var archives: [PackageArchive] = []
+        for (path, entry) in files {
+            // A record that cannot be decoded: the file is read again.
+            if let a = entry.archive(root: root) ?? (try? PackageArchive.read(path: path)) { archives.append(a) }
+        }
+        var e = IdState.Entry()
+        guard !archives.isEmpty else { return (lowerId, nil, e) }
+        let model = FeedModel(packages: archives, relativePath: relativePath)
+        e.modelDiagnostics = model.diagnostics
+        guard var r = model.registrations.first else { return (lowerId, nil, e) }
+        if let policy {
+            let outcome = policy.apply(
+                to: r, warnOnPrefixViolation: warnOnPrefixViolation, relativePath: relativePath)
+            e.refused = outcome.refused
+            e.policyDiagnostics = outcome.diagnostics
+            e.pruned = outcome.pruned.count
+            e.policyUsed = outcome.used.sorted()
+            guard let kept = outcome.registration else { return (lowerId, nil, e) }
+            r = kept
+        }
+        return (lowerId, r, e)
     }
 
     /// The feed-wide files of the last build (ids' files are in `.shelf/ids/`).

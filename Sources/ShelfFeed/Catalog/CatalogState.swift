@@ -25,9 +25,11 @@ public struct CatalogState: Sendable, Equatable {
     static let formatVersion = 2
 
     /// The history with this build's changes appended, and how many items were appended.
-    public func appending(_ model: FeedModel) -> (state: CatalogState, added: Int) {
+    /// `only`: the ids `model` covers (the others are as the history has them); nil: `model` is
+    /// the whole feed.
+    public func appending(_ model: FeedModel, only: Set<String>? = nil) -> (state: CatalogState, added: Int) {
         var latest: [String: CatalogItem] = [:]
-        for item in items { latest[item.key] = item }
+        for item in items where only?.contains(item.lowerId) ?? true { latest[item.key] = item }
 
         struct Event {
             var base: Int64

@@ -17,18 +17,60 @@ struct IdState: Sendable {
     static func shardPath(_ n: Int) -> String { ".shelf/ids/\(n < 10 ? "0" : "")\(n).bin" }
     static func shard(of lowerId: String) -> Int { ReadCache.shard(of: lowerId) }
     /// Bumped whenever a renderer's output changes, so that no id keeps documents of an older shape.
-    static let outputFormat = "shelf-output-4"
+    static let outputFormat = "shelf-output-5"
 
+    /// One id of the input: what the feed got from it last time.
     struct Entry: Sendable {
+        /// "" for an id the feed does not serve (every version refused or left out).
         var fingerprint: String
-        var paths: [String]
+        /// The files written for it, kept encoded until a build needs them (the id changed or
+        /// left the feed): most builds never decode most lists.
+        var paths: [String] {
+            get {
+                switch storedPaths {
+                case .list(let list): return list
+                case .stored(let buffer, let range):
+                    var r = CacheReader(buffer.bytes, offset: range.lowerBound)
+                    return (try? r.strings()) ?? []
+                }
+            }
+            set { storedPaths = .list(newValue) }
+        }
+        var storedPaths: StoredPaths = .list([])
+        /// What the feed-wide documents need of the id; nil when the feed does not serve it.
+        var digest: IdDigest?
+        /// What putting the id together noticed (duplicates, casings), and what the policy said
+        /// (notes and warnings, refusals), kept so that a build that does not redo the id still
+        /// reports them.
+        var modelDiagnostics: [Diagnostic] = []
+        var policyDiagnostics: [Diagnostic] = []
+        var refused: [Diagnostic] = []
+        /// Versions retention left out.
+        var pruned = 0
+        /// The policy entries that matched the id.
+        var policyUsed: [String] = []
+
+        init(fingerprint: String, paths: [String], digest: IdDigest? = nil) {
+            self.fingerprint = fingerprint
+            self.storedPaths = .list(paths)
+            self.digest = digest
+        }
+
+        init() { fingerprint = "" }
+    }
+
+    enum StoredPaths: Sendable {
+        case list([String])
+        case stored(ReadCache.Buffer, Range<Int>)
     }
 
     var globalKey: String
     var entries: [String: Entry] = [:]
 
-    static func globalKey(baseURL: String, renderers: [String]) -> String {
-        Hex.string(SHA256.hash(data: Data(([outputFormat, baseURL] + renderers).joined(separator: "\n").utf8)))
+    /// `settings`: everything else an id's documents depend on (the policy's contents, its options).
+    static func globalKey(baseURL: String, renderers: [String], settings: [String] = []) -> String {
+        Hex.string(
+            SHA256.hash(data: Data(([outputFormat, baseURL] + renderers + settings).joined(separator: "\n").utf8)))
     }
 
     static func fingerprint(_ r: PackageRegistration, presentIds: Set<String>) -> String {
@@ -81,7 +123,25 @@ struct IdState: Sendable {
             for (id, e) in list {
                 w.string(id)
                 w.string(e.fingerprint)
-                w.strings(e.paths)
+                switch e.storedPaths {
+                case .list(let paths):
+                    var p = CacheWriter()
+                    p.strings(paths)
+                    w.raw(p.bytes)
+                case .stored(let buffer, let range): w.raw(Array(buffer.bytes[range]))
+                }
+                w.bool(e.digest != nil)
+                e.digest?.encode(into: &w)
+                for list in [e.modelDiagnostics, e.policyDiagnostics, e.refused] {
+                    w.int(Int64(list.count))
+                    for d in list {
+                        w.string(d.severity.rawValue)
+                        w.optional(d.file)
+                        w.string(d.message)
+                    }
+                }
+                w.int(Int64(e.pruned))
+                w.strings(e.policyUsed)
             }
             out[n] = Data(Self.magic + w.bytes)
         }
@@ -109,6 +169,36 @@ struct IdState: Sendable {
         return (state, damaged)
     }
 
+    /// `load`, with the shards decoded in parallel.
+    static func load(sink: LocalFolderSink) async -> (state: IdState?, damaged: Bool) {
+        await withTaskGroup(of: (Int, IdState?, Bool).self) { group in
+            for n in 0..<shardCount {
+                group.addTask {
+                    guard let data = sink.read(shardPath(n)) else { return (n, nil, false) }
+                    guard let part = decode(data) else { return (n, nil, true) }
+                    return (n, part, false)
+                }
+            }
+            var parts: [(Int, IdState)] = []
+            var damaged = false
+            for await (n, part, bad) in group {
+                if let part { parts.append((n, part)) }
+                damaged = damaged || bad
+            }
+            // The first shard's key decides, as in `load(read:)`.
+            var state: IdState?
+            for (_, part) in parts.sorted(by: { $0.0 < $1.0 }) {
+                if state == nil { state = IdState(globalKey: part.globalKey) }
+                guard part.globalKey == state!.globalKey else {
+                    damaged = true
+                    continue
+                }
+                state!.entries.merge(part.entries) { a, _ in a }
+            }
+            return (state, damaged)
+        }
+    }
+
     static func decode(_ data: Data) -> IdState? {
         let bytes = [UInt8](data)
         guard bytes.count > magic.count, Array(bytes.prefix(magic.count)) == magic else { return nil }
@@ -117,9 +207,30 @@ struct IdState: Sendable {
             var state = IdState(globalKey: try r.string())
             let count = try r.int()
             guard count >= 0 else { return nil }
+            let buffer = ReadCache.Buffer(bytes)
             for _ in 0..<count {
                 let id = try r.string()
-                state.entries[id] = Entry(fingerprint: try r.string(), paths: try r.strings())
+                var e = Entry()
+                e.fingerprint = try r.string()
+                e.storedPaths = .stored(buffer, try r.skipRaw())
+                if try r.bool() { e.digest = try IdDigest.decode(from: &r) }
+                var lists: [[Diagnostic]] = []
+                for _ in 0..<3 {
+                    let n = try r.int()
+                    guard n >= 0, n < Int64(bytes.count) else { return nil }
+                    var list: [Diagnostic] = []
+                    for _ in 0..<n {
+                        guard let severity = Diagnostic.Severity(rawValue: try r.string()) else { return nil }
+                        list.append(Diagnostic(severity: severity, file: try r.optional(), message: try r.string()))
+                    }
+                    lists.append(list)
+                }
+                e.modelDiagnostics = lists[0]
+                e.policyDiagnostics = lists[1]
+                e.refused = lists[2]
+                e.pruned = Int(try r.int())
+                e.policyUsed = try r.strings()
+                state.entries[id] = e
             }
             return r.atEnd ? state : nil
         } catch {

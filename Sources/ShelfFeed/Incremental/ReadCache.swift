@@ -28,7 +28,7 @@ struct ReadCache: Sendable {
         return Int(h % UInt32(shardCount))
     }
     /// Bumped whenever what the reader extracts from a package changes.
-    static let format: Int64 = 3
+    static let format: Int64 = 4
     static let magic = Array("SHELFRC\n".utf8)
 
     /// The identity of a file on disk.
@@ -49,15 +49,79 @@ struct ReadCache: Sendable {
         }
     }
 
-    enum Outcome: Sendable {
+    /// A shard's bytes, shared by the records that point into it.
+    final class Buffer: Sendable {
+        let bytes: [UInt8]
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+    }
+
+    enum Record: Sendable {
+        /// Read by this build.
         case archive(PackageArchive)
+        /// An archive's record as a shard stores it, decoded only when the build needs the
+        /// package (its id changed): most builds never decode most records.
+        case stored(Buffer, Range<Int>)
         /// The reason the file cannot be served (as the reader said it).
         case failure(String)
     }
 
     struct Entry: Sendable {
         var stamp: Stamp
-        var outcome: Outcome
+        /// The package's id in lowercase ("" for a file that cannot be served).
+        var lowerId: String
+        /// When the package was packed, in milliseconds since 1970 (as the record keeps it).
+        var packedAtMilliseconds: Int64
+        /// What the reader noticed about the file.
+        var warnings: [String]
+        var record: Record
+
+        init(stamp: Stamp, archive: PackageArchive) {
+            self.stamp = stamp
+            lowerId = archive.nuspec.id.lowercased()
+            packedAtMilliseconds = Self.milliseconds(archive.packedAt)
+            warnings = archive.warnings
+            record = .archive(archive)
+        }
+
+        init(stamp: Stamp, failure: String) {
+            self.stamp = stamp
+            lowerId = ""
+            packedAtMilliseconds = 0
+            warnings = []
+            record = .failure(failure)
+        }
+
+        init(stamp: Stamp, lowerId: String, packedAtMilliseconds: Int64, warnings: [String], record: Record) {
+            self.stamp = stamp
+            self.lowerId = lowerId
+            self.packedAtMilliseconds = packedAtMilliseconds
+            self.warnings = warnings
+            self.record = record
+        }
+
+        static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+
+        var packedAt: Date { Date(timeIntervalSince1970: Double(packedAtMilliseconds) / 1000) }
+
+        var failure: String? {
+            if case .failure(let why) = record { return why }
+            return nil
+        }
+
+        /// The package (decoded from the shard if need be); nil for a file that cannot be served
+        /// or a record that cannot be decoded (then the file is read again).
+        func archive(root: String) -> PackageArchive? {
+            switch record {
+            case .archive(let a): return a
+            case .failure: return nil
+            case .stored(let buffer, let range):
+                var r = CacheReader(buffer.bytes, offset: range.lowerBound)
+                guard let a = try? PackageArchive.decode(from: &r, resolve: { root + "/" + $0 }),
+                    r.offset == range.upperBound
+                else { return nil }
+                return a
+            }
+        }
     }
 
     /// By path relative to the input folder.
@@ -86,10 +150,21 @@ struct ReadCache: Sendable {
             for v in [entry.stamp.size, entry.stamp.mtime, entry.stamp.ctime, entry.stamp.inode, entry.stamp.device] {
                 w.int(v)
             }
-            switch entry.outcome {
+            switch entry.record {
             case .archive(let a):
                 w.bool(true)
-                a.encode(into: &w, path: path)
+                w.string(entry.lowerId)
+                w.int(entry.packedAtMilliseconds)
+                w.strings(entry.warnings)
+                var record = CacheWriter()
+                a.encode(into: &record, path: path)
+                w.raw(record.bytes)
+            case .stored(let buffer, let range):
+                w.bool(true)
+                w.string(entry.lowerId)
+                w.int(entry.packedAtMilliseconds)
+                w.strings(entry.warnings)
+                w.raw(Array(buffer.bytes[range]))
             case .failure(let why):
                 w.bool(false)
                 w.string(why)
@@ -145,17 +220,22 @@ struct ReadCache: Sendable {
             guard count >= 0 else { return nil }
             var cache = ReadCache()
             cache.entries.reserveCapacity(Int(count))
+            let buffer = Buffer(bytes)
             for _ in 0..<count {
                 let path = try r.string()
                 let stamp = Stamp(
                     size: try r.int(), mtime: try r.int(), ctime: try r.int(), inode: try r.int(), device: try r.int())
-                let outcome: Outcome
                 if try r.bool() {
-                    outcome = .archive(try PackageArchive.decode(from: &r) { root + "/" + $0 })
+                    let lowerId = try r.string()
+                    let packed = try r.int()
+                    let warnings = try r.strings()
+                    let range = try r.skipRaw()
+                    cache.entries[path] = Entry(
+                        stamp: stamp, lowerId: lowerId, packedAtMilliseconds: packed, warnings: warnings,
+                        record: .stored(buffer, range))
                 } else {
-                    outcome = .failure(try r.string())
+                    cache.entries[path] = Entry(stamp: stamp, failure: try r.string())
                 }
-                cache.entries[path] = Entry(stamp: stamp, outcome: outcome)
             }
             return r.atEnd ? cache : nil
         } catch {

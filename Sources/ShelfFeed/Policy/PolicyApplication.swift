@@ -20,12 +20,41 @@ extension FeedPolicy {
         to model: FeedModel, warnOnPrefixViolation: Bool = false, relativePath: (String) -> String = { $0 }
     ) -> PolicyOutcome {
         var used = Set<String>()
-        func mark(_ kind: String, _ i: Int) { used.insert("\(kind)#\(i)") }
         var outcome = PolicyOutcome(model: model)
         var registrations: [PackageRegistration] = []
-        let name = (file as NSString).lastPathComponent
+        for r in model.registrations {
+            let one = apply(to: r, warnOnPrefixViolation: warnOnPrefixViolation, relativePath: relativePath)
+            used.formUnion(one.used)
+            outcome.refused += one.refused
+            outcome.diagnostics += one.diagnostics
+            outcome.pruned += one.pruned
+            if let kept = one.registration { registrations.append(kept) }
+        }
+        outcome.model = FeedModel(registrations: registrations, diagnostics: model.diagnostics)
+        outcome.diagnostics += unusedDiagnostics(used: used)
+        return outcome
+    }
 
-        for var r in model.registrations {
+    /// What the policy does to one id (it never looks at another): the registration as served
+    /// (nil when no version is left), and which of the policy's entries matched it (`used`).
+    public struct IdOutcome: Sendable {
+        public var registration: PackageRegistration?
+        public var refused: [Diagnostic] = []
+        public var diagnostics: [Diagnostic] = []
+        public var pruned: [PackageArchive] = []
+        public var used: Set<String> = []
+    }
+
+    /// Applies the policy to one id.
+    public func apply(
+        to registration: PackageRegistration, warnOnPrefixViolation: Bool = false,
+        relativePath: (String) -> String = { $0 }
+    ) -> IdOutcome {
+        var r = registration
+        var outcome = IdOutcome()
+        func mark(_ kind: String, _ i: Int) { outcome.used.insert("\(kind)#\(i)") }
+        let name = (file as NSString).lastPathComponent
+        do {
             // Retention: the newest N stable and M prerelease versions are kept.
             if let (i, rule) = retention.enumerated().first(where: { $0.element.pattern.matches(r.id) }) {
                 mark("retention", i)
@@ -48,7 +77,7 @@ extension FeedPolicy {
                     }
                 }
                 r.versions = keep.reversed()
-                if r.versions.isEmpty { continue }
+                if r.versions.isEmpty { return outcome }
             }
 
             // Owners: the policy's, else the nuspec's (already in the model).
@@ -110,7 +139,7 @@ extension FeedPolicy {
                 }
                 r.versions = kept
                 r.verified = allPass
-                if r.versions.isEmpty { continue }
+                if r.versions.isEmpty { return outcome }
             }
             r.owners = owners
 
@@ -138,14 +167,19 @@ extension FeedPolicy {
                 }
                 r.versions[k].vulnerabilities = advisories
             }
-            registrations.append(r)
+            outcome.registration = r
         }
-        outcome.model = FeedModel(registrations: registrations, diagnostics: model.diagnostics)
+        return outcome
+    }
 
+    /// Warnings for the entries that matched no id (`used` joins every id's `IdOutcome.used`).
+    public func unusedDiagnostics(used: Set<String>) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        let name = (file as NSString).lastPathComponent
         // Entries that match nothing are most likely typos.
         func unused(_ kind: String, _ lines: [(Int, String)]) {
             for (i, (line, what)) in lines.enumerated() where !used.contains("\(kind)#\(i)") {
-                outcome.diagnostics.append(
+                diagnostics.append(
                     Diagnostic(
                         severity: .warning, file: line > 0 ? "\(name):\(line)" : name,
                         message:
@@ -163,7 +197,7 @@ extension FeedPolicy {
         var importedUnused = 0
         for (i, rule) in vulnerabilities.enumerated() where !used.contains("vulnerabilities#\(i)") {
             if rule.line > 0 {
-                outcome.diagnostics.append(
+                diagnostics.append(
                     Diagnostic(
                         severity: .warning, file: "\(name):\(rule.line)",
                         message:
@@ -174,11 +208,11 @@ extension FeedPolicy {
             }
         }
         if importedUnused > 0 {
-            outcome.diagnostics.append(
+            diagnostics.append(
                 Diagnostic(
                     severity: .note, file: name,
                     message: "\(importedUnused) imported advisory entries match no package in the feed"))
         }
-        return outcome
+        return diagnostics
     }
 }

@@ -448,8 +448,13 @@ public struct FeedBuilder: Sendable {
         if sameGlobal {
             keepPages = added == 0 ? Int.max : (catalog.items.count - added) / CatalogLayout.pageSize
         }
+        // Search shows a few ids in full: those not put together above are, now.
+        var shown: [String: PackageRegistration] = [:]
+        for r in served { shown[r.lowerId] = r }
+        let missing = SearchRenderer.shownIds(digests).filter { shown[$0] == nil }
+        for (id, (r, _)) in assemble(missing) { shown[id] = r }
         var feedWide = documents.renderFeedWide(
-            digests, model: model, catalog: catalog, added: added, keepCatalogPagesBefore: keepPages)
+            digests, shown: shown, model: model, catalog: catalog, added: added, keepCatalogPagesBefore: keepPages)
         // Only the read-cache shards that changed are written again.
         var dirtyShards = Set(toRead.map { ReadCache.shard(of: relatives[$0]) })
         for path in leftCache { dirtyShards.insert(ReadCache.shard(of: path)) }
@@ -714,7 +719,7 @@ public struct FeedRenderer: Sendable {
 
     /// What every feed-wide renderer needs of one id.
     public func digest(_ r: PackageRegistration) -> IdDigest {
-        var parts = SearchRenderer(layout: layout).digestParts(r)
+        var parts: [String: [UInt8]] = [:]
         for extra in extras { parts.merge(extra.digestParts(r, layout: layout)) { a, _ in a } }
         return IdDigest(r, parts: parts)
     }
@@ -724,11 +729,12 @@ public struct FeedRenderer: Sendable {
     /// from `keepCatalogPagesBefore` on, the index), vulnerability info, the extras' feed-wide
     /// documents, and the service index.
     public func renderFeedWide(
-        _ digests: [IdDigest], model: FeedModel, catalog: CatalogState, added: Int, keepCatalogPagesBefore: Int = 0
+        _ digests: [IdDigest], shown: [String: PackageRegistration], model: FeedModel, catalog: CatalogState,
+        added: Int, keepCatalogPagesBefore: Int = 0
     ) -> [FeedDocument] {
         let layout = layout
         var parts: [@Sendable () -> [FeedDocument]] = [
-            { SearchRenderer(layout: layout).render(digests) },
+            { SearchRenderer(layout: layout).render(digests, shown: shown) },
             {
                 CatalogRenderer(layout: layout).render(
                     state: catalog, added: added, model: model, keepPagesBefore: keepCatalogPagesBefore)
@@ -762,7 +768,10 @@ public struct FeedRenderer: Sendable {
     /// Every document of the feed (for tests and golden files).
     public func render(_ model: FeedModel, catalog: CatalogState, added: Int) -> [FeedDocument] {
         renderIds(model.registrations, model: model).sorted { $0.key < $1.key }.flatMap(\.value)
-            + renderFeedWide(model.registrations.map(digest), model: model, catalog: catalog, added: added)
+            + renderFeedWide(
+                model.registrations.map(digest),
+                shown: Dictionary(uniqueKeysWithValues: model.registrations.map { ($0.lowerId, $0) }), model: model,
+                catalog: catalog, added: added)
     }
 }
 

@@ -11,13 +11,13 @@ import NuGetCore
 /// whole feed shares (base URL, which renderers run, Shelf's own output format) goes into a
 /// global key; when that changes, every id is rendered again.
 struct IdState: Sendable {
-    static let magic = Array("SHELFID\n".utf8)
+    static let magic = Array("SHELFID2".utf8)
     /// Split in shards by id, so that a build rewrites only the shards of the ids it changed.
     static let shardCount = 64
     static func shardPath(_ n: Int) -> String { ".shelf/ids/\(n < 10 ? "0" : "")\(n).bin" }
     static func shard(of lowerId: String) -> Int { ReadCache.shard(of: lowerId) }
     /// Bumped whenever a renderer's output changes, so that no id keeps documents of an older shape.
-    static let outputFormat = "shelf-output-5"
+    static let outputFormat = "shelf-output-6"
 
     /// One id of the input: what the feed got from it last time.
     struct Entry: Sendable {
@@ -29,8 +29,9 @@ struct IdState: Sendable {
             get {
                 switch storedPaths {
                 case .list(let list): return list
-                case .stored(let buffer, let range):
-                    var r = CacheReader(buffer.bytes, offset: range.lowerBound)
+                case .stored(let body, let range):
+                    guard let bytes = body.read(range) else { return [] }
+                    var r = CacheReader(bytes)
                     return (try? r.strings()) ?? []
                 }
             }
@@ -61,7 +62,7 @@ struct IdState: Sendable {
 
     enum StoredPaths: Sendable {
         case list([String])
-        case stored(ReadCache.Buffer, Range<Int>)
+        case stored(SplitFile.Body, Range<Int>)
     }
 
     var globalKey: String
@@ -108,7 +109,8 @@ struct IdState: Sendable {
         return Hex.string(SHA256.hash(data: buffer))
     }
 
-    /// The shard files for the shards in `only`.
+    /// The shard files for the shards in `only`: the head (every id's fingerprint, digest,
+    /// diagnostics, and where its file list is), then the file lists.
     func encodedShards(only: Set<Int>) -> [Int: Data] {
         var byShard: [Int: [(String, Entry)]] = [:]
         for (id, e) in entries where only.contains(Self.shard(of: id)) {
@@ -117,19 +119,31 @@ struct IdState: Sendable {
         var out: [Int: Data] = [:]
         for n in only {
             var w = CacheWriter()
+            var body: [UInt8] = []
             w.string(globalKey)
             let list = (byShard[n] ?? []).sorted { $0.0 < $1.0 }
             w.int(Int64(list.count))
             for (id, e) in list {
                 w.string(id)
                 w.string(e.fingerprint)
+                let paths: [UInt8]
                 switch e.storedPaths {
-                case .list(let paths):
+                case .list(let list):
                     var p = CacheWriter()
-                    p.strings(paths)
-                    w.raw(p.bytes)
-                case .stored(let buffer, let range): w.raw(Array(buffer.bytes[range]))
+                    p.strings(list)
+                    paths = p.bytes
+                case .stored(let stored, let range):
+                    if let bytes = stored.read(range) {
+                        paths = bytes
+                    } else {
+                        var p = CacheWriter()
+                        p.strings([])
+                        paths = p.bytes
+                    }
                 }
+                w.int(Int64(body.count))
+                w.int(Int64(paths.count))
+                body += paths
                 w.bool(e.digest != nil)
                 e.digest?.encode(into: &w)
                 for list in [e.modelDiagnostics, e.policyDiagnostics, e.refused] {
@@ -143,40 +157,24 @@ struct IdState: Sendable {
                 w.int(Int64(e.pruned))
                 w.strings(e.policyUsed)
             }
-            out[n] = Data(Self.magic + w.bytes)
+            out[n] = SplitFile.encode(magic: Self.magic, head: w.bytes, body: body)
         }
         return out
     }
 
-    /// Reads every shard. Nil when there is none; `damaged` when some shard is unreadable or was
-    /// written with another global key (its ids are rendered again).
-    static func load(read: (String) -> Data?) -> (state: IdState?, damaged: Bool) {
-        var state: IdState?
-        var damaged = false
-        for n in 0..<shardCount {
-            guard let data = read(shardPath(n)) else { continue }
-            guard let part = decode(data) else {
-                damaged = true
-                continue
-            }
-            if state == nil { state = IdState(globalKey: part.globalKey) }
-            guard part.globalKey == state!.globalKey else {
-                damaged = true
-                continue
-            }
-            state!.entries.merge(part.entries) { a, _ in a }
-        }
-        return (state, damaged)
-    }
-
-    /// `load`, with the shards decoded in parallel.
+    /// Reads every shard's head, in parallel. Nil when there is none; `damaged` when some shard
+    /// is unreadable or was written with another global key (its ids are rendered again).
     static func load(sink: LocalFolderSink) async -> (state: IdState?, damaged: Bool) {
         await withTaskGroup(of: (Int, IdState?, Bool).self) { group in
             for n in 0..<shardCount {
                 group.addTask {
-                    guard let data = sink.read(shardPath(n)) else { return (n, nil, false) }
-                    guard let part = decode(data) else { return (n, nil, true) }
-                    return (n, part, false)
+                    switch SplitFile.readHead(path: sink.root + "/" + shardPath(n), magic: magic) {
+                    case .missing: return (n, nil, false)
+                    case .damaged: return (n, nil, true)
+                    case .read(let head, let body):
+                        guard let part = decode(head: head, body: body) else { return (n, nil, true) }
+                        return (n, part, false)
+                    }
                 }
             }
             var parts: [(Int, IdState)] = []
@@ -185,7 +183,7 @@ struct IdState: Sendable {
                 if let part { parts.append((n, part)) }
                 damaged = damaged || bad
             }
-            // The first shard's key decides, as in `load(read:)`.
+            // The first shard's key decides; shards with another are as good as damaged.
             var state: IdState?
             for (_, part) in parts.sorted(by: { $0.0 < $1.0 }) {
                 if state == nil { state = IdState(globalKey: part.globalKey) }
@@ -199,25 +197,25 @@ struct IdState: Sendable {
         }
     }
 
-    static func decode(_ data: Data) -> IdState? {
-        let bytes = [UInt8](data)
-        guard bytes.count > magic.count, Array(bytes.prefix(magic.count)) == magic else { return nil }
-        var r = CacheReader(bytes, offset: magic.count)
+    static func decode(head: [UInt8], body: SplitFile.Body) -> IdState? {
+        var r = CacheReader(head)
         do throws(CacheReader.Damaged) {
             var state = IdState(globalKey: try r.string())
             let count = try r.int()
-            guard count >= 0 else { return nil }
-            let buffer = ReadCache.Buffer(bytes)
+            guard count >= 0, count < Int64(head.count) else { return nil }
             for _ in 0..<count {
                 let id = try r.string()
                 var e = Entry()
                 e.fingerprint = try r.string()
-                e.storedPaths = .stored(buffer, try r.skipRaw())
+                let offset = Int(try r.int())
+                let length = Int(try r.int())
+                guard offset >= 0, length >= 0, offset + length <= body.length else { return nil }
+                e.storedPaths = .stored(body, offset..<offset + length)
                 if try r.bool() { e.digest = try IdDigest.decode(from: &r) }
                 var lists: [[Diagnostic]] = []
                 for _ in 0..<3 {
                     let n = try r.int()
-                    guard n >= 0, n < Int64(bytes.count) else { return nil }
+                    guard n >= 0, n < Int64(head.count) else { return nil }
                     var list: [Diagnostic] = []
                     for _ in 0..<n {
                         guard let severity = Diagnostic.Severity(rawValue: try r.string()) else { return nil }

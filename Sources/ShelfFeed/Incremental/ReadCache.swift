@@ -28,8 +28,8 @@ struct ReadCache: Sendable {
         return Int(h % UInt32(shardCount))
     }
     /// Bumped whenever what the reader extracts from a package changes.
-    static let format: Int64 = 4
-    static let magic = Array("SHELFRC\n".utf8)
+    static let format: Int64 = 5
+    static let magic = Array("SHELFRC2".utf8)
 
     /// The identity of a file on disk.
     struct Stamp: Sendable, Hashable {
@@ -49,18 +49,12 @@ struct ReadCache: Sendable {
         }
     }
 
-    /// A shard's bytes, shared by the records that point into it.
-    final class Buffer: Sendable {
-        let bytes: [UInt8]
-        init(_ bytes: [UInt8]) { self.bytes = bytes }
-    }
-
     enum Record: Sendable {
         /// Read by this build.
         case archive(PackageArchive)
         /// An archive's record as a shard stores it, decoded only when the build needs the
         /// package (its id changed): most builds never decode most records.
-        case stored(Buffer, Range<Int>)
+        case stored(SplitFile.Body, Range<Int>)
         /// The reason the file cannot be served (as the reader said it).
         case failure(String)
     }
@@ -114,11 +108,12 @@ struct ReadCache: Sendable {
             switch record {
             case .archive(let a): return a
             case .failure: return nil
-            case .stored(let buffer, let range):
-                var r = CacheReader(buffer.bytes, offset: range.lowerBound)
-                guard let a = try? PackageArchive.decode(from: &r, resolve: { root + "/" + $0 }),
-                    r.offset == range.upperBound
-                else { return nil }
+            case .stored(let body, let range):
+                guard let bytes = body.read(range) else { return nil }
+                var r = CacheReader(bytes)
+                guard let a = try? PackageArchive.decode(from: &r, resolve: { root + "/" + $0 }), r.atEnd else {
+                    return nil
+                }
                 return a
             }
         }
@@ -141,52 +136,46 @@ struct ReadCache: Sendable {
         return out
     }
 
+    /// A shard: the head (every entry's path, stamp, id, date, warnings and where its record
+    /// is), then the records.
     static func encode(_ list: [(String, Entry)]) -> Data {
         var w = CacheWriter()
+        var body: [UInt8] = []
         w.int(Self.format)
-        w.int(Int64(list.count))
+        var kept: [(String, Entry, [UInt8]?)] = []
         for (path, entry) in list.sorted(by: { $0.0 < $1.0 }) {
+            switch entry.record {
+            case .archive(let a):
+                var record = CacheWriter()
+                a.encode(into: &record, path: path)
+                kept.append((path, entry, record.bytes))
+            case .stored(let stored, let range):
+                // A record that cannot be read back is left out: the file is read again next time.
+                guard let bytes = stored.read(range) else { continue }
+                kept.append((path, entry, bytes))
+            case .failure: kept.append((path, entry, nil))
+            }
+        }
+        w.int(Int64(kept.count))
+        for (path, entry, record) in kept {
             w.string(path)
             for v in [entry.stamp.size, entry.stamp.mtime, entry.stamp.ctime, entry.stamp.inode, entry.stamp.device] {
                 w.int(v)
             }
-            switch entry.record {
-            case .archive(let a):
+            if let record {
                 w.bool(true)
                 w.string(entry.lowerId)
                 w.int(entry.packedAtMilliseconds)
                 w.strings(entry.warnings)
-                var record = CacheWriter()
-                a.encode(into: &record, path: path)
-                w.raw(record.bytes)
-            case .stored(let buffer, let range):
-                w.bool(true)
-                w.string(entry.lowerId)
-                w.int(entry.packedAtMilliseconds)
-                w.strings(entry.warnings)
-                w.raw(Array(buffer.bytes[range]))
-            case .failure(let why):
-                w.bool(false)
-                w.string(why)
-            }
-        }
-        return Data(Self.magic + w.bytes)
-    }
-
-    /// Reads every shard. A missing shard is empty (its packages are read again); `damaged`
-    /// says some shard could not be used.
-    static func load(read: (String) -> Data?, root: String) -> (cache: ReadCache, damaged: Bool) {
-        var cache = ReadCache()
-        var damaged = false
-        for n in 0..<shardCount {
-            guard let data = read(shardPath(n)) else { continue }
-            if let part = decode(data, root: root) {
-                cache.entries.merge(part.entries) { a, _ in a }
+                w.int(Int64(body.count))
+                w.int(Int64(record.count))
+                body += record
             } else {
-                damaged = true
+                w.bool(false)
+                w.string(entry.failure ?? "")
             }
         }
-        return (cache, damaged)
+        return SplitFile.encode(magic: magic, head: w.bytes, body: body)
     }
 
     /// `load`, with the shards decoded in parallel.
@@ -194,9 +183,13 @@ struct ReadCache: Sendable {
         await withTaskGroup(of: (ReadCache?, Bool).self) { group in
             for n in 0..<shardCount {
                 group.addTask {
-                    guard let data = sink.read(shardPath(n)) else { return (nil, false) }
-                    guard let part = decode(data, root: root) else { return (nil, true) }
-                    return (part, false)
+                    switch SplitFile.readHead(path: sink.root + "/" + shardPath(n), magic: magic) {
+                    case .missing: return (nil, false)
+                    case .damaged: return (nil, true)
+                    case .read(let head, let body):
+                        guard let part = decode(head: head, body: body) else { return (nil, true) }
+                        return (part, false)
+                    }
                 }
             }
             var cache = ReadCache()
@@ -209,18 +202,15 @@ struct ReadCache: Sendable {
         }
     }
 
-    /// Reads one shard; nil when it is of another format or damaged.
-    static func decode(_ data: Data, root: String) -> ReadCache? {
-        let bytes = [UInt8](data)
-        guard bytes.count > magic.count, Array(bytes.prefix(magic.count)) == magic else { return nil }
-        var r = CacheReader(bytes, offset: magic.count)
+    /// Reads one shard's head; nil when it is of another format or damaged.
+    static func decode(head: [UInt8], body: SplitFile.Body) -> ReadCache? {
+        var r = CacheReader(head)
         do throws(CacheReader.Damaged) {
             guard try r.int() == format else { return nil }
             let count = try r.int()
-            guard count >= 0 else { return nil }
+            guard count >= 0, count < Int64(head.count) else { return nil }
             var cache = ReadCache()
             cache.entries.reserveCapacity(Int(count))
-            let buffer = Buffer(bytes)
             for _ in 0..<count {
                 let path = try r.string()
                 let stamp = Stamp(
@@ -229,10 +219,12 @@ struct ReadCache: Sendable {
                     let lowerId = try r.string()
                     let packed = try r.int()
                     let warnings = try r.strings()
-                    let range = try r.skipRaw()
+                    let offset = Int(try r.int())
+                    let length = Int(try r.int())
+                    guard offset >= 0, length >= 0, offset + length <= body.length else { return nil }
                     cache.entries[path] = Entry(
                         stamp: stamp, lowerId: lowerId, packedAtMilliseconds: packed, warnings: warnings,
-                        record: .stored(buffer, range))
+                        record: .stored(body, offset..<offset + length))
                 } else {
                     cache.entries[path] = Entry(stamp: stamp, failure: try r.string())
                 }

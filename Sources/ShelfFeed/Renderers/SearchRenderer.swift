@@ -35,21 +35,18 @@ public struct SearchRenderer: Sendable {
 
     public init(layout: FeedLayout) { self.layout = layout }
 
-    /// The key of this renderer's part of an id's digest: its search hit, ready-made.
-    public static let digestKey = "search.hit"
-
-    /// What the static search needs of one id: its hit, serialized at the indentation it takes in
-    /// `data` (nothing when no version is listed).
-    public func digestParts(_ r: PackageRegistration) -> [String: [UInt8]] {
-        let listed = r.versions.filter(\.listed)
-        guard !listed.isEmpty else { return [:] }
-        return [Self.digestKey: hit(r, listed).fragment(indent: 2)]
+    /// The ids the static search shows (see above), most recently published first.
+    public static func shownIds(_ digests: [IdDigest]) -> [String] {
+        IdDigest.ranked(digests).prefix(staticHitLimit).map(\.lowerId)
     }
 
-    /// The search, autocomplete and owners documents, from every id's digest (in id order).
-    public func render(_ digests: [IdDigest]) -> [FeedDocument] {
-        let listed = IdDigest.ranked(digests)
-        let hits = listed.prefix(Self.staticHitLimit).map { JSON.raw($0.parts[Self.digestKey] ?? []) }
+    /// The search, autocomplete and owners documents, from every id's digest (in id order) and
+    /// the registrations of the ids search shows (`shownIds`).
+    public func render(_ digests: [IdDigest], shown: [String: PackageRegistration]) -> [FeedDocument] {
+        let hits = Self.shownIds(digests).compactMap { id -> JSON? in
+            guard let r = shown[id] else { return nil }
+            return hit(r, r.versions.filter(\.listed))
+        }
         let query: JSON = .object([
             "@context": .object([
                 "@vocab": "http://schema.nuget.org/schema#",

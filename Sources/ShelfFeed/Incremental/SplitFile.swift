@@ -1,0 +1,91 @@
+import Foundation
+import NuGetCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A state file in two parts: a head that every build reads (what each record is, in a few
+/// dozen bytes), then a body of records that a build reads only for what it needs (the package
+/// records of the ids that changed). At 100,000 package versions the bodies hold hundreds of
+/// megabytes that an add-one build never touches.
+///
+/// Layout: magic, head length (8 bytes, little-endian), head, body. A record's place is a range
+/// of the body.
+enum SplitFile {
+    static func encode(magic: [UInt8], head: [UInt8], body: [UInt8]) -> Data {
+        var w = CacheWriter()
+        w.int(Int64(head.count))
+        var out = magic
+        out.reserveCapacity(magic.count + 8 + head.count + body.count)
+        out += w.bytes
+        out += head
+        out += body
+        return Data(out)
+    }
+
+    enum Head {
+        case missing
+        case damaged
+        case read(head: [UInt8], body: Body)
+    }
+
+    /// The head of the file at `path`, and its body to read from later.
+    static func readHead(path: String, magic: [UInt8]) -> Head {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return errno == ENOENT ? .missing : .damaged }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return .damaged }
+        let size = Int(st.st_size)
+        let start = magic.count + 8
+        guard size >= start, let prefix = Body.pread(fd, 0..<start), Array(prefix.prefix(magic.count)) == magic else {
+            return .damaged
+        }
+        var r = CacheReader(Array(prefix.suffix(8)))
+        guard let headLength = try? Int(r.int()), headLength >= 0, start + headLength <= size,
+            let head = Body.pread(fd, start..<start + headLength)
+        else { return .damaged }
+        return .read(head: head, body: Body(path: path, base: start + headLength, length: size - start - headLength))
+    }
+
+    /// The body of a split file, read a record at a time. Builds replace state files only by
+    /// renaming new ones into place, under the output folder's lock, and after they have read
+    /// what they need; a body that no longer matches its length reads as damaged.
+    final class Body: Sendable {
+        let path: String
+        let base: Int
+        let length: Int
+
+        init(path: String, base: Int, length: Int) {
+            self.path = path
+            self.base = base
+            self.length = length
+        }
+
+        /// The bytes of `range` (of the body); nil when they cannot be read.
+        func read(_ range: Range<Int>) -> [UInt8]? {
+            guard range.lowerBound >= 0, range.upperBound <= length else { return nil }
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return nil }
+            defer { close(fd) }
+            var st = stat()
+            guard fstat(fd, &st) == 0, Int(st.st_size) == base + length else { return nil }
+            return Self.pread(fd, base + range.lowerBound..<base + range.upperBound)
+        }
+
+        static func pread(_ fd: Int32, _ range: Range<Int>) -> [UInt8]? {
+            var out = [UInt8](repeating: 0, count: range.count)
+            var done = 0
+            while done < range.count {
+                let n = out.withUnsafeMutableBytes {
+                    Glibc.pread(fd, $0.baseAddress! + done, range.count - done, off_t(range.lowerBound + done))
+                }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return nil }
+                done += n
+            }
+            return out
+        }
+    }
+}

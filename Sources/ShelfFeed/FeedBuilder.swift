@@ -20,6 +20,10 @@ public struct FeedBuilder: Sendable {
         public var gzipRegistrations = false
         /// The host configuration written (`--host`), recorded so that changing it is a change.
         public var host: String?
+        /// The build's records (read cache, per-id records, catalog history) are left for the
+        /// process's exit to free, rather than taken apart one object at a time: for a one-shot
+        /// command that is about a tenth of a small rebuild of a large feed.
+        public var leaveRecordsToExit = false
 
         public init(
             input: String, output: String, baseURL: String,
@@ -142,6 +146,11 @@ public struct FeedBuilder: Sendable {
         let loading = Task { full ? nil : await ReadCache.load(sink: sink, root: root) }
         defer { loading.cancel() }
         let loadingIds = Task { await IdState.load(sink: sink) }
+        let loadingCatalog = Task {
+            var notes = Report()
+            let state = Self.loadCatalog(sink, &notes)
+            return (state, notes.warnings)
+        }
 
         let scan = scanner.scan()
         clock.mark("scan")
@@ -150,7 +159,7 @@ public struct FeedBuilder: Sendable {
         report.warnings += scan.problems
 
         // Nothing changed since the last build: stop here.
-        let stamps = scan.packages.map { (relative: scanner.relative($0), stamp: ReadCache.Stamp.of($0)) }
+        let stamps = zip(scan.packages, scan.stamps).map { (relative: scanner.relative($0), stamp: $1) }
         let signature = InputSignature.compute(
             packages: stamps, symbolPackages: scan.symbolPackages.count,
             policyFiles: (options.resolvedPolicyPath.map { [$0] } ?? []) + (policy?.advisoryFiles ?? []),
@@ -200,21 +209,35 @@ public struct FeedBuilder: Sendable {
         // that are decoded only if their id has to be put together again.
         let paths = scan.packages
         let relatives = stamps.map(\.relative)
-        var next = ReadCache()
-        var entries = [ReadCache.Entry?](repeating: nil, count: paths.count)
+        let noStamp = ReadCache.Stamp(size: -1, mtime: 0, ctime: 0, inode: 0, device: 0)
+        var entries = [ReadCache.Entry](repeating: ReadCache.Entry(stamp: noStamp, failure: ""), count: paths.count)
         var toRead: [Int] = []
         for i in paths.indices {
             let (rel, stamp) = stamps[i]
             if let stamp, let hit = cache.entries[rel], hit.stamp == stamp {
                 entries[i] = hit
-                next.entries[rel] = hit
             } else {
                 toRead.append(i)
             }
         }
+        // Paths the last build knew that are gone or changed now, and the ids they were of.
         let hits = paths.count - toRead.count
+        var leftCache: [String] = []
+        var leftIds = Set<String>()
+        if cache.entries.count != hits {
+            var hitPaths = Set<String>(minimumCapacity: hits)
+            var reading = Set(toRead)
+            for i in paths.indices where !reading.contains(i) { hitPaths.insert(relatives[i]) }
+            reading = []
+            leftCache = cache.entries.keys.filter { !hitPaths.contains($0) }
+            for rel in leftCache { leftIds.insert(cache.entries[rel]!.lowerId) }
+        }
+        let hadCache = !cache.entries.isEmpty
+        // The new cache is the old one (not copied: it is not used again) with this build's changes.
+        var next = consume cache
+        let readPaths = Set(toRead.map { relatives[$0] })
+        for rel in leftCache where !readPaths.contains(rel) { next.entries[rel] = nil }
         let results = await readAll(toRead.map { paths[$0] }, progress: progress)
-        let noStamp = ReadCache.Stamp(size: -1, mtime: 0, ctime: 0, inode: 0, device: 0)
         for (i, result) in zip(toRead, results) {
             // A file that moved since the scan may have been read half old, half new: skipped
             // for this build and not cached, so the next build reads it again.
@@ -222,6 +245,7 @@ public struct FeedBuilder: Sendable {
             if stamp != stamps[i].stamp || result.isChangedWhileReading {
                 entries[i] = ReadCache.Entry(
                     stamp: noStamp, failure: PackageArchiveError.changedWhileReading.description)
+                next.entries[relatives[i]] = nil
                 continue
             }
             let entry: ReadCache.Entry
@@ -231,21 +255,14 @@ public struct FeedBuilder: Sendable {
             }
             entries[i] = entry
             // A file whose identity cannot be read is simply not cached.
-            if stamp != nil { next.entries[relatives[i]] = entry }
+            next.entries[relatives[i]] = stamp != nil ? entry : nil
         }
         report.packagesOpened = toRead.count
-        // Paths the last build knew that are gone or changed now.
-        var leftCache: [String] = []
-        if cache.entries.count != hits {
-            leftCache = cache.entries.keys.filter {
-                next.entries[$0] == nil || cache.entries[$0]!.stamp != next.entries[$0]!.stamp
-            }
-        }
         clock.mark("read")
 
+        clock.mark("read-wait")
         var pathsById: [String: [Int]] = [:]
         for (i, entry) in entries.enumerated() {
-            let entry = entry!
             if let why = entry.failure {
                 report.skipped.append(Diagnostic(severity: .error, file: relatives[i], message: why))
                 continue
@@ -271,7 +288,9 @@ public struct FeedBuilder: Sendable {
                     (try? Data(contentsOf: URL(fileURLWithPath: path))).map { Hex.string(SHA256.hash(data: $0)) }
                         ?? "missing"
                 })
+        clock.mark("by-id")
         let loadedIds = await loadingIds.value
+        clock.mark("ids-wait")
         if loadedIds.damaged && !options.full {
             report.warnings.append(
                 Diagnostic(
@@ -280,7 +299,9 @@ public struct FeedBuilder: Sendable {
                         + "those ids are rendered again"))
         }
         let previousIds = loadedIds.state ?? IdState(globalKey: "")
-        let previous = loadCatalog(sink, &report)
+        let (previous, catalogNotes) = await loadingCatalog.value
+        report.warnings += catalogNotes
+        clock.mark("catalog-load")
         // A catalog that had to start again must hear of every version.
         let sameGlobal =
             !options.full && previousIds.globalKey == globalKey
@@ -288,10 +309,8 @@ public struct FeedBuilder: Sendable {
 
         var dirty = Set<String>()
         if sameGlobal {
-            for i in toRead where !entries[i]!.lowerId.isEmpty { dirty.insert(entries[i]!.lowerId) }
-            for rel in leftCache where !cache.entries[rel]!.lowerId.isEmpty {
-                dirty.insert(cache.entries[rel]!.lowerId)
-            }
+            for i in toRead where !entries[i].lowerId.isEmpty { dirty.insert(entries[i].lowerId) }
+            for id in leftIds where !id.isEmpty { dirty.insert(id) }
             for id in pathsById.keys where previousIds.entries[id] == nil { dirty.insert(id) }
             for id in previousIds.entries.keys where pathsById[id] == nil { dirty.insert(id) }
         } else {
@@ -302,7 +321,7 @@ public struct FeedBuilder: Sendable {
         let scannerCopy = scanner
         let policyCopy = policy
         let warnOn = options.warnOnPrefixViolation
-        let entryList = entries.map { $0! }
+        let entryList = entries
         let byId = pathsById
         func assemble(_ ids: [String]) -> [String: (PackageRegistration?, IdState.Entry)] {
             let chunk = max(1, ids.count / 32 + 1)
@@ -352,6 +371,7 @@ public struct FeedBuilder: Sendable {
                 }
             }
         ).flatMap { $0 }
+        clock.mark("assemble")
         var nextIds = IdState(globalKey: globalKey)
         if sameGlobal {
             for (id, e) in previousIds.entries where !dirty.contains(id) { nextIds.entries[id] = e }
@@ -373,6 +393,7 @@ public struct FeedBuilder: Sendable {
         let removedIds = previousIds.entries.keys.filter { dirty.contains($0) && nextIds.entries[$0]?.digest == nil }
         report.idsRendered = changed.count
 
+        clock.mark("next-ids")
         // The report covers every id, from the records of those not put together again.
         let inputIds = nextIds.entries.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         var used = Set<String>()
@@ -400,6 +421,7 @@ public struct FeedBuilder: Sendable {
         report.ids = digests.count
         report.versions = digests.reduce(0) { $0 + $1.versionCount }
 
+        clock.mark("report")
         // The catalog hears of the dirty ids only: the others did not change.
         let model = FeedModel(registrations: served, diagnostics: [], presentIds: present)
         let (catalog, added) = previous.appending(model, only: sameGlobal ? dirty : nil)
@@ -458,7 +480,7 @@ public struct FeedBuilder: Sendable {
         // Only the read-cache shards that changed are written again.
         var dirtyShards = Set(toRead.map { ReadCache.shard(of: relatives[$0]) })
         for path in leftCache { dirtyShards.insert(ReadCache.shard(of: path)) }
-        if options.full || cache.entries.isEmpty { dirtyShards = Set(0..<ReadCache.shardCount) }
+        if options.full || !hadCache { dirtyShards = Set(0..<ReadCache.shardCount) }
         for (n, data) in next.encodedShards(only: dirtyShards) {
             feedWide.append(
                 FeedDocument(
@@ -529,6 +551,13 @@ public struct FeedBuilder: Sendable {
         report.filesUnchanged = summary.unchanged
         report.filesRemoved = summary.removed
         report.bytesWritten = summary.bytesWritten
+        if options.leaveRecordsToExit {
+            LeftToExit.keep([
+                next, previousIds, nextIds, entryList, entries, catalog, previous, assembled, digests, model,
+                scan,
+                stamps, relatives, pathsById,
+            ])
+        }
         return report
     }
 
@@ -591,7 +620,7 @@ public struct FeedBuilder: Sendable {
 
     /// The catalog history the previous build left: its state file, or, if that is missing or
     /// damaged, what the catalog on disk records.
-    private func loadCatalog(_ sink: LocalFolderSink, _ report: inout Report) -> CatalogState {
+    private static func loadCatalog(_ sink: LocalFolderSink, _ report: inout Report) -> CatalogState {
         if let data = sink.read(CatalogState.path) {
             do {
                 let state = try CatalogState.decode(data)
@@ -794,6 +823,18 @@ extension Result where Success == PackageArchive, Failure == PackageArchiveError
     fileprivate var isChangedWhileReading: Bool {
         if case .failure(.changedWhileReading) = self { return true }
         return false
+    }
+}
+
+/// What a one-shot process keeps until it exits (see `Options.leaveRecordsToExit`).
+enum LeftToExit {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var kept: [Any] = []
+
+    static func keep(_ things: [Any]) {
+        lock.lock()
+        kept.append(things)
+        lock.unlock()
     }
 }
 

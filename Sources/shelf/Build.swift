@@ -116,6 +116,7 @@ struct Build: AsyncParsableCommand {
         options.full = full
         options.gzipRegistrations = gzip
         options.host = host?.rawValue
+        options.leaveRecordsToExit = true
         let terminal = ProgressLine(enabled: !quiet && !json && isatty(STDERR_FILENO) == 1)
         let report: FeedBuilder.Report
         do {

@@ -17,6 +17,16 @@ import NuGetCore
 /// commit id is a UUID derived from the commit's content.
 public struct CatalogState: Sendable, Equatable {
     public var items: [CatalogItem]
+    /// The encoded form of the first items, as read: saving the history after a build appended
+    /// a few items copies it rather than encoding every item again. Not part of the value.
+    var encodedPrefix: EncodedPrefix?
+
+    struct EncodedPrefix: Sendable, Equatable {
+        var body: [UInt8]
+        var count: Int
+        var lastCommitId: String
+        static func == (a: EncodedPrefix, b: EncodedPrefix) -> Bool { true }
+    }
 
     public init(items: [CatalogItem] = []) { self.items = items }
 
@@ -78,7 +88,9 @@ public struct CatalogState: Sendable, Equatable {
             item.commitId = Self.commitId(for: item)
             next.append(item)
         }
-        return (CatalogState(items: next), events.count)
+        var state = CatalogState(items: next)
+        state.encodedPrefix = encodedPrefix
+        return (state, events.count)
     }
 
     /// A version 5 style UUID from the SHA-256 of what the commit records, so that the same
@@ -102,21 +114,33 @@ public struct CatalogState: Sendable, Equatable {
 
     /// The state as stored in the feed folder (a compact binary form: it is read on every build).
     public func encoded() -> Data {
-        var w = CacheWriter()
-        w.int(Int64(Self.formatVersion))
-        w.int(Int64(items.count))
-        for item in items {
-            w.bool(item.kind == .details)
-            w.string(item.id)
-            w.string(item.version)
-            w.string(item.lowerId)
-            w.string(item.lowerVersion)
-            w.int(item.ticks)
-            w.string(item.commitId)
-            w.optional(item.sha512)
-            w.bool(item.listed ?? true)
+        var head = CacheWriter()
+        head.int(Int64(Self.formatVersion))
+        head.int(Int64(items.count))
+        var from = 0
+        var out = Self.magic + head.bytes
+        if let prefix = encodedPrefix, prefix.count > 0, prefix.count <= items.count,
+            items[prefix.count - 1].commitId == prefix.lastCommitId
+        {
+            out += prefix.body
+            from = prefix.count
         }
-        return Data(Self.magic + w.bytes)
+        var w = CacheWriter()
+        for item in items[from...] { Self.encode(item, into: &w) }
+        out += w.bytes
+        return Data(out)
+    }
+
+    private static func encode(_ item: CatalogItem, into w: inout CacheWriter) {
+        w.bool(item.kind == .details)
+        w.string(item.id)
+        w.string(item.version)
+        w.string(item.lowerId)
+        w.string(item.lowerVersion)
+        w.int(item.ticks)
+        w.string(item.commitId)
+        w.optional(item.sha512)
+        w.bool(item.listed ?? true)
     }
 
     public enum LoadError: Error, CustomStringConvertible {
@@ -171,7 +195,12 @@ public struct CatalogState: Sendable, Equatable {
             }
             last = item.ticks
         }
-        return CatalogState(items: items)
+        var state = CatalogState(items: items)
+        if let last = items.last {
+            state.encodedPrefix = EncodedPrefix(
+                body: Array(bytes[(magic.count + 16)...]), count: items.count, lastCommitId: last.commitId)
+        }
+        return state
     }
 }
 

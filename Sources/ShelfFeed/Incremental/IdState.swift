@@ -186,7 +186,10 @@ struct IdState: Sendable {
             // The first shard's key decides; shards with another are as good as damaged.
             var state: IdState?
             for (_, part) in parts.sorted(by: { $0.0 < $1.0 }) {
-                if state == nil { state = IdState(globalKey: part.globalKey) }
+                if state == nil {
+                    state = IdState(globalKey: part.globalKey)
+                    state!.entries.reserveCapacity(parts.reduce(0) { $0 + $1.1.entries.count })
+                }
                 guard part.globalKey == state!.globalKey else {
                     damaged = true
                     continue

@@ -42,10 +42,22 @@ struct ReadCache: Sendable {
         static func of(_ path: String) -> Stamp? {
             var st = stat()
             guard stat(path, &st) == 0 else { return nil }
-            return Stamp(
+            return Stamp(st)
+        }
+
+        init(_ st: stat) {
+            self.init(
                 size: Int64(st.st_size), mtime: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
                 ctime: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec), inode: Int64(st.st_ino),
                 device: Int64(st.st_dev))
+        }
+
+        init(size: Int64, mtime: Int64, ctime: Int64, inode: Int64, device: Int64) {
+            self.size = size
+            self.mtime = mtime
+            self.ctime = ctime
+            self.inode = inode
+            self.device = device
         }
     }
 
@@ -192,12 +204,15 @@ struct ReadCache: Sendable {
                     }
                 }
             }
-            var cache = ReadCache()
+            var parts: [ReadCache] = []
             var damaged = false
             for await (part, bad) in group {
-                if let part { cache.entries.merge(part.entries) { a, _ in a } }
+                if let part { parts.append(part) }
                 damaged = damaged || bad
             }
+            var cache = ReadCache()
+            cache.entries.reserveCapacity(parts.reduce(0) { $0 + $1.entries.count })
+            for part in parts { cache.entries.merge(part.entries) { a, _ in a } }
             return (cache, damaged)
         }
     }

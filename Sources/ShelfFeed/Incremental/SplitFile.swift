@@ -30,47 +30,46 @@ enum SplitFile {
         case read(head: [UInt8], body: Body)
     }
 
-    /// The head of the file at `path`, and its body to read from later.
+    /// The head of the file at `path`, and its body to read from later (through the same open
+    /// file, so that it stays the body of this head even after a build renames a new file
+    /// into its place).
     static func readHead(path: String, magic: [UInt8]) -> Head {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return errno == ENOENT ? .missing : .damaged }
-        defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { return .damaged }
-        let size = Int(st.st_size)
+        let size = fstat(fd, &st) == 0 ? Int(st.st_size) : -1
         let start = magic.count + 8
         guard size >= start, let prefix = Body.pread(fd, 0..<start), Array(prefix.prefix(magic.count)) == magic else {
+            close(fd)
             return .damaged
         }
         var r = CacheReader(Array(prefix.suffix(8)))
         guard let headLength = try? Int(r.int()), headLength >= 0, start + headLength <= size,
             let head = Body.pread(fd, start..<start + headLength)
-        else { return .damaged }
-        return .read(head: head, body: Body(path: path, base: start + headLength, length: size - start - headLength))
+        else {
+            close(fd)
+            return .damaged
+        }
+        return .read(head: head, body: Body(fd: fd, base: start + headLength, length: size - start - headLength))
     }
 
-    /// The body of a split file, read a record at a time. Builds replace state files only by
-    /// renaming new ones into place, under the output folder's lock, and after they have read
-    /// what they need; a body that no longer matches its length reads as damaged.
+    /// The body of a split file, read a record at a time through the file it was read from.
     final class Body: Sendable {
-        let path: String
+        let fd: Int32
         let base: Int
         let length: Int
 
-        init(path: String, base: Int, length: Int) {
-            self.path = path
+        init(fd: Int32, base: Int, length: Int) {
+            self.fd = fd
             self.base = base
             self.length = length
         }
 
+        deinit { close(fd) }
+
         /// The bytes of `range` (of the body); nil when they cannot be read.
         func read(_ range: Range<Int>) -> [UInt8]? {
             guard range.lowerBound >= 0, range.upperBound <= length else { return nil }
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { return nil }
-            defer { close(fd) }
-            var st = stat()
-            guard fstat(fd, &st) == 0, Int(st.st_size) == base + length else { return nil }
             return Self.pread(fd, base + range.lowerBound..<base + range.upperBound)
         }
 

@@ -260,7 +260,6 @@ public struct FeedBuilder: Sendable {
         report.packagesOpened = toRead.count
         clock.mark("read")
 
-        clock.mark("read-wait")
         var pathsById: [String: [Int]] = [:]
         for (i, entry) in entries.enumerated() {
             if let why = entry.failure {
@@ -288,9 +287,7 @@ public struct FeedBuilder: Sendable {
                     (try? Data(contentsOf: URL(fileURLWithPath: path))).map { Hex.string(SHA256.hash(data: $0)) }
                         ?? "missing"
                 })
-        clock.mark("by-id")
         let loadedIds = await loadingIds.value
-        clock.mark("ids-wait")
         if loadedIds.damaged && !options.full {
             report.warnings.append(
                 Diagnostic(
@@ -301,7 +298,6 @@ public struct FeedBuilder: Sendable {
         let previousIds = loadedIds.state ?? IdState(globalKey: "")
         let (previous, catalogNotes) = await loadingCatalog.value
         report.warnings += catalogNotes
-        clock.mark("catalog-load")
         // A catalog that had to start again must hear of every version.
         let sameGlobal =
             !options.full && previousIds.globalKey == globalKey
@@ -371,7 +367,7 @@ public struct FeedBuilder: Sendable {
                 }
             }
         ).flatMap { $0 }
-        clock.mark("assemble")
+        clock.mark("model")
         var nextIds = IdState(globalKey: globalKey)
         if sameGlobal {
             for (id, e) in previousIds.entries where !dirty.contains(id) { nextIds.entries[id] = e }
@@ -393,7 +389,6 @@ public struct FeedBuilder: Sendable {
         let removedIds = previousIds.entries.keys.filter { dirty.contains($0) && nextIds.entries[$0]?.digest == nil }
         report.idsRendered = changed.count
 
-        clock.mark("next-ids")
         // The report covers every id, from the records of those not put together again.
         let inputIds = nextIds.entries.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         var used = Set<String>()
@@ -421,7 +416,6 @@ public struct FeedBuilder: Sendable {
         report.ids = digests.count
         report.versions = digests.reduce(0) { $0 + $1.versionCount }
 
-        clock.mark("report")
         // The catalog hears of the dirty ids only: the others did not change.
         let model = FeedModel(registrations: served, diagnostics: [], presentIds: present)
         let (catalog, added) = previous.appending(model, only: sameGlobal ? dirty : nil)

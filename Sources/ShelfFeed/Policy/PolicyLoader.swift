@@ -33,7 +33,7 @@ extension FeedPolicy {
                 file: file, line: error.line, message: "column \(error.column): \(error.message); the file must be JSON"
             )
         }
-        var p = PolicyParser(file: file)
+        let p = PolicyParser(file: file)
         var policy = FeedPolicy(file: file)
         let members = try p.object(root, "the policy file")
         for (key, line, value) in members {

@@ -169,7 +169,10 @@ public struct FeedBuilder: Sendable {
                 options.warnOnPrefixViolation ? "warn" : "refuse",
                 "host=\(options.host ?? "")", options.gzipRegistrations ? "gzip" : "plain",
             ])
-        if !options.full, !sink.hasUnfinishedBuild, let old = sink.read(InputSignature.path),
+        // A build that was killed or failed may have written part of its records (a read-cache
+        // shard, not yet the per-id one): this build trusts none of them to say what is dirty.
+        let unfinishedBefore = sink.hasUnfinishedBuild
+        if !options.full, !unfinishedBefore, let old = sink.read(InputSignature.path),
             String(decoding: old, as: UTF8.self) == signature + "\n" + InputSignature.outputStamps(sink.root),
             let data = sink.read(InputSignature.reportPath),
             let last = try? JSONDecoder().decode(InputSignature.LastReport.self, from: data)
@@ -194,8 +197,10 @@ public struct FeedBuilder: Sendable {
         sink.removeState(InputSignature.path)
 
         var cache = ReadCache()
+        var recordsDamaged = false
         if let loaded = await loading.value {
             cache = loaded.cache
+            recordsDamaged = loaded.damaged
             if loaded.damaged {
                 report.warnings.append(
                     Diagnostic(
@@ -302,9 +307,13 @@ public struct FeedBuilder: Sendable {
         let sameGlobal =
             !options.full && previousIds.globalKey == globalKey
             && !(previous.items.isEmpty && !previousIds.entries.isEmpty)
+        // The records say which ids are dirty only when they are whole and the last build
+        // finished; otherwise every id is put together again (and those whose fingerprint is
+        // unchanged are still not rendered).
+        let trustRecords = sameGlobal && !recordsDamaged && !loadedIds.damaged && !unfinishedBefore
 
         var dirty = Set<String>()
-        if sameGlobal {
+        if trustRecords {
             for i in toRead where !entries[i].lowerId.isEmpty { dirty.insert(entries[i].lowerId) }
             for id in leftIds where !id.isEmpty { dirty.insert(id) }
             for id in pathsById.keys where previousIds.entries[id] == nil { dirty.insert(id) }
@@ -342,7 +351,7 @@ public struct FeedBuilder: Sendable {
         for (id, (r, _)) in assembled where r != nil { present.insert(id) }
         // An id that comes or goes changes the pages of the ids that depend on it (they link it).
         let cameOrWent = dirty.filter { (previousIds.entries[$0]?.digest != nil) != (assembled[$0]?.0 != nil) }
-        if sameGlobal && !cameOrWent.isEmpty {
+        if trustRecords && !cameOrWent.isEmpty {
             var dependents: [String] = []
             for (id, e) in previousIds.entries where !dirty.contains(id) {
                 if let d = e.digest, d.dependencies.contains(where: cameOrWent.contains) { dependents.append(id) }
@@ -418,7 +427,7 @@ public struct FeedBuilder: Sendable {
 
         // The catalog hears of the dirty ids only: the others did not change.
         let model = FeedModel(registrations: served, diagnostics: [], presentIds: present)
-        let (catalog, added) = previous.appending(model, only: sameGlobal ? dirty : nil)
+        let (catalog, added) = previous.appending(model, only: trustRecords ? dirty : nil)
         report.catalogItemsAdded = added
         let vulnerabilities = policy.flatMap {
             $0.vulnerabilities.isEmpty ? nil : $0.vulnerabilityEntries(forIds: digests.map { ($0.lowerId, $0.id) })
@@ -474,7 +483,7 @@ public struct FeedBuilder: Sendable {
         // Only the read-cache shards that changed are written again.
         var dirtyShards = Set(toRead.map { ReadCache.shard(of: relatives[$0]) })
         for path in leftCache { dirtyShards.insert(ReadCache.shard(of: path)) }
-        if options.full || !hadCache { dirtyShards = Set(0..<ReadCache.shardCount) }
+        if options.full || !hadCache || !trustRecords { dirtyShards = Set(0..<ReadCache.shardCount) }
         for (n, data) in next.encodedShards(only: dirtyShards) {
             feedWide.append(
                 FeedDocument(
@@ -482,7 +491,7 @@ public struct FeedBuilder: Sendable {
                     phase: .serviceIndex))
         }
         var idShards = Set(dirty.map(IdState.shard(of:)))
-        if !sameGlobal { idShards = Set(0..<IdState.shardCount) }
+        if !trustRecords { idShards = Set(0..<IdState.shardCount) }
         for (n, data) in nextIds.encodedShards(only: idShards) {
             feedWide.append(
                 FeedDocument(
@@ -564,7 +573,12 @@ public struct FeedBuilder: Sendable {
         var archives: [PackageArchive] = []
         for (path, entry) in files {
             // A record that cannot be decoded: the file is read again.
-            if let a = entry.archive(root: root) ?? (try? PackageArchive.read(path: path)) { archives.append(a) }
+            // (A file replaced meanwhile by another id's package waits for the next build.)
+            if let a = entry.archive(root: root) ?? (try? PackageArchive.read(path: path)),
+                a.nuspec.id.lowercased() == lowerId
+            {
+                archives.append(a)
+            }
         }
         var e = IdState.Entry()
         guard !archives.isEmpty else { return (lowerId, nil, e) }

@@ -67,7 +67,8 @@ extension FeedModel {
         // normalising comparison on every step).
         for lowerId in byId.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
             var versions: [PackageVersion] = []
-            for (_, candidates) in byId[lowerId]! {
+            // In version order, so that the duplicate warnings come in the same order on every run.
+            for (_, candidates) in byId[lowerId]!.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
                 let ordered = candidates.sorted(by: Self.preferred)
                 let winner = ordered[0]
                 for loser in ordered.dropFirst() {

@@ -65,16 +65,27 @@ public struct PackageScanner: Sendable {
         defer { closedir(handle) }
         let fd = dirfd(handle)
         var subfolders: [String] = []
-        var candidates: [(name: String, isSymbols: Bool)] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        var candidates: [(name: String, raw: [CChar], isSymbols: Bool, isLink: Bool)] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(handle) else {
+                if errno != 0 {
+                    result.problems.append(
+                        Diagnostic(
+                            severity: .warning, file: relative(dir),
+                            message: "this folder could not be listed to the end; check the file system"))
+                }
+                break
             }
+            let raw = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
+                Array(bytes.prefix(while: { $0 != 0 }).map { CChar(bitPattern: $0) }) + [0]
+            }
+            let name = String(decoding: raw.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if name == "." || name == ".." { continue }
             var type = entry.pointee.d_type
             if type == UInt8(DT_UNKNOWN) {
                 var st = stat()
-                guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+                guard fstatat(fd, raw, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
                 switch st.st_mode & S_IFMT {
                 case S_IFDIR: type = UInt8(DT_DIR)
                 case S_IFREG: type = UInt8(DT_REG)
@@ -92,7 +103,7 @@ public struct PackageScanner: Sendable {
             let lower = name.lowercased()
             let isSymbols = lower.hasSuffix(".snupkg") || lower.hasSuffix(".symbols.nupkg")
             guard isSymbols || lower.hasSuffix(".nupkg") else { continue }
-            candidates.append((name, isSymbols))
+            candidates.append((name, raw, isSymbols, type == UInt8(DT_LNK)))
         }
         // Each candidate is looked at through links: a link to a package file is read through; a
         // link named like a package that leads nowhere (a loop, a missing target) is kept, so
@@ -103,12 +114,15 @@ public struct PackageScanner: Sendable {
         DispatchQueue.concurrentPerform(iterations: (list.count + chunk - 1) / chunk) { n in
             for i in n * chunk..<min(list.count, (n + 1) * chunk) {
                 var st = stat()
-                let found = fstatat(fd, list[i].name, &st, 0) == 0
+                let found = fstatat(fd, list[i].raw, &st, 0) == 0
                 looked.set(i, (found, st))
             }
         }
         for (candidate, (found, st)) in zip(candidates, looked.values) {
             if found && st.st_mode & S_IFMT != S_IFREG { continue }
+            // A file that went away since the listing is not there; only a link that leads
+            // nowhere is kept without an identity.
+            if !found && !candidate.isLink { continue }
             let path = dir + "/" + candidate.name
             if candidate.isSymbols {
                 result.symbolPackages.append(path)

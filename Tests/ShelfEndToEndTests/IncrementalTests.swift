@@ -136,6 +136,99 @@ struct IncrementalTests {
         #expect(check.errors == 0, "\(check.output)")
     }
 
+    @Test(
+        "records that cannot be trusted (a missing read-cache shard, a killed build) make every id dirty; a deprecation's alternate coming into the feed re-renders the deprecated id"
+    )
+    func untrustedRecords() throws {
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        let fm = FileManager.default
+        let pool = tmp.sub("pool")
+        _ = try python([Self.generator, pool, "--versions", "40"])
+        let names = try fm.contentsOfDirectory(atPath: pool).sorted()
+        let input = tmp.sub("in")
+        try fm.createDirectory(atPath: input, withIntermediateDirectories: true)
+        // The last id of the pool (by name) stays out for now: the policy names it as the
+        // alternate of every deprecated version.
+        let ids = names.map { String($0.split(separator: ".").prefix(3).joined(separator: ".")) }
+        let lateId = ids.max()!
+        for (name, id) in zip(names, ids) where id != lateId {
+            try fm.copyItem(atPath: pool + "/" + name, toPath: input + "/" + name)
+        }
+        try """
+        { "deprecations": [{ "id": "Synthetic.*", "reasons": ["Legacy"], "alternatePackage": { "id": "\(lateId)" } }] }
+        """.write(toFile: input + "/shelf.json", atomically: true, encoding: .utf8)
+        let incremental = tmp.sub("incremental")
+        let full = tmp.sub("full")
+        func check(_ step: String, history: Bool = true) throws {
+            _ = try Self.build(input, full, full: true)
+            let skip: (String) -> Bool = { $0.hasPrefix(".shelf/") || (!history && $0.hasPrefix("catalog/")) }
+            let a = try snapshot(incremental, excluding: skip)
+            let b = try snapshot(full, excluding: skip)
+            #expect(Set(a.keys) == Set(b.keys), "\(step): different files")
+            let differing = a.keys.filter { a[$0] != b[$0] }.sorted()
+            #expect(differing.isEmpty, "\(step): incremental differs from --full: \(differing.prefix(5))")
+        }
+        _ = try Self.build(input, incremental)
+        try check("first build")
+
+        // The alternate comes: every deprecated id's pages now link it.
+        for (name, id) in zip(names, ids) where id == lateId {
+            try fm.copyItem(atPath: pool + "/" + name, toPath: input + "/" + name)
+        }
+        _ = try Self.build(input, incremental)
+        try check("alternate added")
+
+        // A read-cache shard goes missing, then a package whose record was in it is deleted: the
+        // deletion is still seen (registration, pages, catalog delete).
+        let shards = incremental + "/.shelf/read-cache"
+        let shard = try fm.contentsOfDirectory(atPath: shards).filter {
+            (try? fm.attributesOfItem(atPath: shards + "/" + $0)[.size] as? Int ?? 0) ?? 0 > 100
+        }.sorted().first!
+        try fm.removeItem(atPath: shards + "/" + shard)
+        let deleted = try fm.contentsOfDirectory(atPath: input).filter { $0.hasSuffix(".nupkg") }.sorted().filter {
+            $0.hasPrefix(names[0].split(separator: ".").prefix(3).joined(separator: "."))
+        }
+        // Every file of the first id goes; with the shard gone, some of them had no record.
+        for name in deleted { try fm.removeItem(atPath: input + "/" + name) }
+        let r = try shelf(["build", input, "--out", incremental, "--base-url", Self.baseURL, "--json"])
+        #expect(r.stderr.contains("read cache"), "\(r.stderr)")
+        try check("read-cache shard missing, a package deleted")
+
+        // A build dies before removing (its records written), and its input is put back: the next
+        // build does not trust the records and converges on the --full build.
+        let added = names.filter { !fm.fileExists(atPath: input + "/" + $0) && !deleted.contains($0) }
+        for name in deleted + added { try fm.copyItem(atPath: pool + "/" + name, toPath: input + "/" + name) }
+        let died = try run(
+            Repo.shelf, ["build", input, "--out", incremental, "--base-url", Self.baseURL, "--quiet"],
+            environment: ProcessInfo.processInfo.environment.merging(["SHELF_FAULT": "before-remove"]) { $1 })
+        #expect(died.status == 137 || died.status == 0)
+        for name in deleted { try fm.removeItem(atPath: input + "/" + name) }
+        _ = try Self.build(input, incremental)
+        // The killed build's catalog items are history the --full folder never saw: the rest is
+        // the same, and the catalog ends with each version as it is now.
+        try check("after a killed build, input put back", history: false)
+        var latest: [String: String] = [:]
+        let index =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: incremental + "/catalog/index.json"))) as! [String: Any]
+        for page in index["items"] as! [[String: Any]] {
+            let url = page["@id"] as! String
+            let path = incremental + "/" + url.dropFirst(Self.baseURL.count)
+            let items =
+                (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any])[
+                    "items"] as! [[String: Any]]
+            for item in items {
+                latest["\((item["nuget:id"] as! String).lowercased())/\(item["nuget:version"] as! String)"] =
+                    item["@type"] as? String
+            }
+        }
+        let served = try fm.contentsOfDirectory(atPath: input).filter { $0.hasSuffix(".nupkg") }
+        let live = latest.filter { $0.value == "nuget:PackageDetails" }.count
+        #expect(live == served.count, "the catalog's live versions are the input's: \(live) vs \(served.count)")
+        #expect(latest.count > served.count, "the deleted versions end with a delete")
+    }
+
     @Test("a no-op rebuild reads nothing; one new package opens one file and renders one id")
     func noOpAndAddOne() throws {
         let tmp = try TemporaryFolder()

@@ -40,11 +40,13 @@ public struct IdDigest: Sendable, Equatable {
         self.parts = parts
     }
 
-    /// The lowercase ids any version of `r` depends on, sorted by UTF-8 bytes.
+    /// The lowercase ids any version of `r` depends on or names as the alternate of its
+    /// deprecation (its pages link those that are in the feed), sorted by UTF-8 bytes.
     public static func dependencies(of r: PackageRegistration) -> [String] {
         var set = Set<String>()
         for v in r.versions {
             for g in v.nuspec.dependencyGroups { for d in g.dependencies { set.insert(d.id.lowercased()) } }
+            if let alternate = v.deprecation?.alternateId { set.insert(alternate.lowercased()) }
         }
         return set.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }

@@ -103,8 +103,10 @@ struct IdState: Sendable {
                 add(String(a.severity.rawValue))
             }
             for g in v.nuspec.dependencyGroups { for d in g.dependencies { dependencies.insert(d.id.lowercased()) } }
+            if let alternate = v.deprecation?.alternateId { dependencies.insert(alternate.lowercased()) }
         }
         add("|")
+        // Which of the ids its pages link are in the feed (dependencies, deprecation alternates).
         for d in dependencies.sorted() where presentIds.contains(d) { add(d) }
         return Hex.string(SHA256.hash(data: buffer))
     }
@@ -179,10 +181,14 @@ struct IdState: Sendable {
             }
             var parts: [(Int, IdState)] = []
             var damaged = false
+            var present = 0
             for await (n, part, bad) in group {
                 if let part { parts.append((n, part)) }
                 damaged = damaged || bad
+                if part != nil || bad { present += 1 }
             }
+            // Every build writes all the shards: some missing means the record is not whole.
+            if present > 0 && present < shardCount { damaged = true }
             // The first shard's key decides; shards with another are as good as damaged.
             var state: IdState?
             for (_, part) in parts.sorted(by: { $0.0 < $1.0 }) {

@@ -206,10 +206,14 @@ struct ReadCache: Sendable {
             }
             var parts: [ReadCache] = []
             var damaged = false
+            var present = 0
             for await (part, bad) in group {
                 if let part { parts.append(part) }
                 damaged = damaged || bad
+                if part != nil || bad { present += 1 }
             }
+            // Every build writes all the shards: some missing means the cache is not whole.
+            if present > 0 && present < shardCount { damaged = true }
             var cache = ReadCache()
             cache.entries.reserveCapacity(parts.reduce(0) { $0 + $1.entries.count })
             for part in parts { cache.entries.merge(part.entries) { a, _ in a } }

@@ -80,8 +80,8 @@ public struct PackageScanner: Sendable {
             let raw = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
                 Array(bytes.prefix(while: { $0 != 0 }).map { CChar(bitPattern: $0) }) + [0]
             }
-            let name = String(decoding: raw.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if name == "." || name == ".." { continue }
+            let bytes = raw.dropLast().map { UInt8(bitPattern: $0) }
+            if bytes == [0x2E] || bytes == [0x2E, 0x2E] { continue }
             var type = entry.pointee.d_type
             if type == UInt8(DT_UNKNOWN) {
                 var st = stat()
@@ -93,17 +93,17 @@ public struct PackageScanner: Sendable {
                 default: continue
                 }
             }
-            let path = dir + "/" + name
             if type == UInt8(DT_DIR) {
-                if name.hasPrefix(".") || excluding.contains(path) { continue }
+                let path = dir + "/" + String(decoding: bytes, as: UTF8.self)
+                if bytes.first == 0x2E || excluding.contains(path) { continue }
                 subfolders.append(path)
                 continue
             }
             guard type == UInt8(DT_REG) || type == UInt8(DT_LNK) else { continue }
-            let lower = name.lowercased()
-            let isSymbols = lower.hasSuffix(".snupkg") || lower.hasSuffix(".symbols.nupkg")
-            guard isSymbols || lower.hasSuffix(".nupkg") else { continue }
-            candidates.append((name, raw, isSymbols, type == UInt8(DT_LNK)))
+            // The suffixes, in any case, on the name's bytes (no string is made for other files).
+            let isSymbols = Self.hasSuffix(bytes, ".snupkg") || Self.hasSuffix(bytes, ".symbols.nupkg")
+            guard isSymbols || Self.hasSuffix(bytes, ".nupkg") else { continue }
+            candidates.append((String(decoding: bytes, as: UTF8.self), raw, isSymbols, type == UInt8(DT_LNK)))
         }
         // Each candidate is looked at through links: a link to a package file is read through; a
         // link named like a package that leads nowhere (a loop, a missing target) is kept, so
@@ -131,6 +131,21 @@ public struct PackageScanner: Sendable {
             }
         }
         for sub in subfolders.sorted() { walk(sub, into: &result, packages: &packages) }
+    }
+
+    /// Whether `name` ends with `suffix` (ASCII, lowercase), in any case.
+    static func hasSuffix(_ name: [UInt8], _ suffix: StaticString) -> Bool {
+        let n = suffix.utf8CodeUnitCount
+        guard name.count >= n else { return false }
+        return suffix.withUTF8Buffer { s in
+            var i = name.count - n
+            for c in s {
+                let b = name[i]
+                guard (b >= 0x41 && b <= 0x5A ? b + 0x20 : b) == c else { return false }
+                i += 1
+            }
+            return true
+        }
     }
 
     /// A path relative to the input folder, for messages.

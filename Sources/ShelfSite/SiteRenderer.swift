@@ -73,22 +73,27 @@ public struct SiteRenderer: FeedDocumentRenderer {
 
     /// The home page: every id with a listed version, alphabetically (the search narrows the list).
     private func home(_ listed: [IdDigest], site: SiteContext) -> FeedDocument {
-        // Assembled from each id's ready-made item rather than through Mustache: this list has an
-        // entry per id, and the page is made again whenever any package changes.
-        var items: [UInt8] = []
-        items.reserveCapacity(listed.reduce(0) { $0 + ($1.parts[Self.homeKey]?.count ?? 0) })
-        for d in listed { items += d.parts[Self.homeKey] ?? [] }
+        // The page is rendered with a marker where the list goes, and the ready-made items are
+        // put in as bytes: the list has an entry per id (megabytes on a large feed), and the page
+        // is made again whenever any package changes.
+        let marker = "\u{1}shelf-items\u{1}"
         let versionCount = listed.reduce(0) { $0 + $1.listedCount }
         let body = SiteTemplates.library.render(
             [
-                "items": String(decoding: items, as: UTF8.self), "idCount": String(listed.count),
-                "versionCount": String(versionCount), "feedURL": site.feedURL, "sourceName": site.sourceName,
+                "items": marker, "idCount": String(listed.count), "versionCount": String(versionCount),
+                "feedURL": site.feedURL, "sourceName": site.sourceName,
             ] as [String: Any], withTemplate: "home")!
         let html = site.page(
             title: "\(site.feedName): packages", description: "NuGet packages on \(site.feedName)", root: "",
             body: body, scripts: ["search-index.js", "search.js"])
-        return FeedDocument(
-            path: SiteLayout.home, content: .bytes(Data(html.utf8)), contentType: "text/html", phase: .indexes)
+        let parts = html.components(separatedBy: marker)
+        precondition(parts.count == 2, "the home template holds the list once")
+        var data = Data(parts[0].utf8)
+        data.reserveCapacity(
+            data.count + listed.reduce(0) { $0 + ($1.parts[Self.homeKey]?.count ?? 0) } + parts[1].utf8.count)
+        for d in listed { data.append(contentsOf: d.parts[Self.homeKey] ?? []) }
+        data.append(contentsOf: parts[1].utf8)
+        return FeedDocument(path: SiteLayout.home, content: .bytes(data), contentType: "text/html", phase: .indexes)
     }
 
     /// One id's entry on the home page.

@@ -22,7 +22,9 @@ public struct CatalogState: Sendable, Equatable {
     var encodedPrefix: EncodedPrefix?
 
     struct EncodedPrefix: Sendable, Equatable {
-        var body: [UInt8]
+        /// The file as read (shared, not copied); the items start at `start`.
+        var file: [UInt8]
+        var start: Int
         var count: Int
         var lastCommitId: String
         static func == (a: EncodedPrefix, b: EncodedPrefix) -> Bool { true }
@@ -118,17 +120,18 @@ public struct CatalogState: Sendable, Equatable {
         head.int(Int64(Self.formatVersion))
         head.int(Int64(items.count))
         var from = 0
-        var out = Self.magic + head.bytes
+        var out = Data(Self.magic + head.bytes)
         if let prefix = encodedPrefix, prefix.count > 0, prefix.count <= items.count,
             items[prefix.count - 1].commitId == prefix.lastCommitId
         {
-            out += prefix.body
+            out.reserveCapacity(prefix.file.count + 256 * (items.count - prefix.count))
+            prefix.file.withUnsafeBufferPointer { out.append(UnsafeBufferPointer(rebasing: $0[prefix.start...])) }
             from = prefix.count
         }
         var w = CacheWriter()
         for item in items[from...] { Self.encode(item, into: &w) }
-        out += w.bytes
-        return Data(out)
+        out.append(contentsOf: w.bytes)
+        return out
     }
 
     private static func encode(_ item: CatalogItem, into w: inout CacheWriter) {
@@ -198,7 +201,7 @@ public struct CatalogState: Sendable, Equatable {
         var state = CatalogState(items: items)
         if let last = items.last {
             state.encodedPrefix = EncodedPrefix(
-                body: Array(bytes[(magic.count + 16)...]), count: items.count, lastCommitId: last.commitId)
+                file: bytes, start: magic.count + 16, count: items.count, lastCommitId: last.commitId)
         }
         return state
     }

@@ -379,7 +379,9 @@ public struct FeedBuilder: Sendable {
         clock.mark("model")
         var nextIds = IdState(globalKey: globalKey)
         if sameGlobal {
-            for (id, e) in previousIds.entries where !dirty.contains(id) { nextIds.entries[id] = e }
+            // The other ids keep their records (the dictionary is copied whole, not rebuilt).
+            nextIds.entries = previousIds.entries
+            for id in dirty where assembled[id] == nil { nextIds.entries[id] = nil }
         }
         for (id, (_, e)) in assembled { nextIds.entries[id] = e }
         var changed: [PackageRegistration] = []

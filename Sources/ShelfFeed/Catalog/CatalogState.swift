@@ -41,7 +41,15 @@ public struct CatalogState: Sendable, Equatable {
     /// the whole feed.
     public func appending(_ model: FeedModel, only: Set<String>? = nil) -> (state: CatalogState, added: Int) {
         var latest: [String: CatalogItem] = [:]
-        for item in items where only?.contains(item.lowerId) ?? true { latest[item.key] = item }
+        if let only {
+            // Most items are of other ids: their length alone rules them out, without hashing.
+            let lengths = Set(only.map(\.utf8.count))
+            for item in items where lengths.contains(item.lowerId.utf8.count) && only.contains(item.lowerId) {
+                latest[item.key] = item
+            }
+        } else {
+            for item in items { latest[item.key] = item }
+        }
 
         struct Event {
             var base: Int64

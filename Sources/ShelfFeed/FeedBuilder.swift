@@ -633,7 +633,7 @@ public struct FeedBuilder: Sendable {
     private static func loadCatalog(_ sink: LocalFolderSink, _ report: inout Report) -> CatalogState {
         if let data = sink.read(CatalogState.path) {
             do {
-                let state = try CatalogState.decode(data)
+                let state = try CatalogState.decode(data, tail: sink.read(CatalogState.tailPath))
                 // The state is written after the catalog; if a build stopped in between, the
                 // catalog on disk (which followers may have read) is ahead: trust the catalog.
                 let head = Self.catalogHead(sink)

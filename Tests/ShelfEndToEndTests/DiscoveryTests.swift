@@ -116,11 +116,13 @@ struct DiscoveryTests {
         #expect(try snapshot(out) { $0.hasPrefix(".shelf/") } == before)
         // A build that stopped after the catalog but before the state file: the stale state is
         // noticed and the catalog on disk wins, so no commit followers have seen is lost.
-        let stale = try Data(contentsOf: URL(fileURLWithPath: out + "/.shelf/catalog.bin"))
+        // (The state is the history's base and the tail of items appended since.)
+        let stateFiles = [out + "/.shelf/catalog.bin", out + "/.shelf/catalog-tail.bin"]
+        let stale = try stateFiles.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
         try FileManager.default.moveItem(atPath: removed, toPath: kept)
         try build()
         #expect(try Self.catalogItems(out).count == 11)
-        try stale.write(to: URL(fileURLWithPath: out + "/.shelf/catalog.bin"))
+        for (data, path) in zip(stale, stateFiles) { try data.write(to: URL(fileURLWithPath: path)) }
         try FileManager.default.moveItem(atPath: kept, toPath: removed)
         let r3 = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL])
         #expect(r3.stderr.contains("is behind the catalog"), "\(r3.stderr)")

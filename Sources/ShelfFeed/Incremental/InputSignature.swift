@@ -43,7 +43,10 @@ struct InputSignature {
     /// The identity of the files a build leaves as its record (state, manifest, service index):
     /// if any of them was touched since, the output is not trusted to be the last build's.
     static func outputStamps(_ root: String) -> String {
-        (["index.json", ".shelf/feed-files.txt", CatalogState.path, reportPath, CatalogLayout.index]
+        ([
+            "index.json", ".shelf/feed-files.txt", CatalogState.path, CatalogState.tailPath, reportPath,
+            CatalogLayout.index,
+        ]
             + (0..<ReadCache.shardCount).map(ReadCache.shardPath) + (0..<IdState.shardCount).map(IdState.shardPath)).map
         { path in
             guard let s = ReadCache.Stamp.of(root + "/" + path) else { return "-" }

@@ -143,7 +143,7 @@ public struct FeedBuilder: Sendable {
         // no-op build, decided from the scan alone, does not wait for it).
         let full = options.full
         let root = scanner.root
-        let loading = Task { full ? nil : await ReadCache.load(sink: sink, root: root) }
+        let loading = Task { full ? nil : await ReadCache.load(sink: sink) }
         defer { loading.cancel() }
         let loadingIds = Task { await IdState.load(sink: sink) }
         let loadingCatalog = Task {
@@ -371,7 +371,10 @@ public struct FeedBuilder: Sendable {
             stride(from: 0, to: served.count, by: chunk).map { start in
                 { @Sendable in
                     served[start..<min(start + chunk, served.count)].map {
-                        (IdState.fingerprint($0, presentIds: presentIds), renderer.digest($0))
+                        let digest = renderer.digest($0)
+                        return (
+                            IdState.fingerprint($0, linking: digest.dependencies, presentIds: presentIds), digest
+                        )
                     }
                 }
             }

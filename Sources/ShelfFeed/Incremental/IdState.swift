@@ -2,14 +2,16 @@ import Crypto
 import Foundation
 import NuGetCore
 
-/// Which documents each id produced last time, and from what input (`.shelf/ids.bin`), so that
+/// Which documents each id produced last time, and from what input (`.shelf/ids/`), so that
 /// a rebuild renders only the ids whose input changed and keeps the other ids' files as they are.
 ///
 /// An id's fingerprint covers everything its documents are made from: every version's package
 /// hash, listing, deprecation and advisories, the owners and verified mark, the casing of its id,
-/// and which of its dependencies are in the feed (the package pages link those). Everything the
-/// whole feed shares (base URL, which renderers run, Shelf's own output format) goes into a
-/// global key; when that changes, every id is rendered again.
+/// and which of the ids its pages link (dependencies, deprecation alternates) are in the feed.
+/// Everything the whole feed shares (base URL, which renderers run, the policy's contents and
+/// options, Shelf's own output format) goes into a global key; when that changes, every id is put
+/// together again. Beside the fingerprint, each id keeps its digest and what the policy said of
+/// it, so that a build that does not redo the id still has them.
 struct IdState: Sendable {
     static let magic = Array("SHELFID2".utf8)
     /// Split in shards by id, so that a build rewrites only the shards of the ids it changed.
@@ -74,7 +76,8 @@ struct IdState: Sendable {
             SHA256.hash(data: Data(([outputFormat, baseURL] + renderers + settings).joined(separator: "\n").utf8)))
     }
 
-    static func fingerprint(_ r: PackageRegistration, presentIds: Set<String>) -> String {
+    /// `linking`: the ids its pages link when they are in the feed (`IdDigest.dependencies`).
+    static func fingerprint(_ r: PackageRegistration, linking: [String], presentIds: Set<String>) -> String {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(256 * r.versions.count)
         func add(_ s: String) {
@@ -85,7 +88,6 @@ struct IdState: Sendable {
         add(r.verified ? "verified" : "-")
         for o in r.owners { add(o) }
         add("|")
-        var dependencies = Set<String>()
         for v in r.versions {
             add(v.lowerVersion)
             add(v.nuspec.id)
@@ -102,12 +104,10 @@ struct IdState: Sendable {
                 add(a.advisoryURL)
                 add(String(a.severity.rawValue))
             }
-            for g in v.nuspec.dependencyGroups { for d in g.dependencies { dependencies.insert(d.id.lowercased()) } }
-            if let alternate = v.deprecation?.alternateId { dependencies.insert(alternate.lowercased()) }
         }
         add("|")
         // Which of the ids its pages link are in the feed (dependencies, deprecation alternates).
-        for d in dependencies.sorted() where presentIds.contains(d) { add(d) }
+        for d in linking where presentIds.contains(d) { add(d) }
         return Hex.string(SHA256.hash(data: buffer))
     }
 

@@ -6,7 +6,7 @@ import NuGetCore
 #endif
 
 /// What the previous build learnt from each package file, so that the next build opens only the
-/// files that are new or changed (`.shelf/read-cache.bin` in the output folder).
+/// files that are new or changed (`.shelf/read-cache/` in the output folder).
 ///
 /// A file counts as unchanged when its size, modification time, status-change time, inode and
 /// device are all the same: the status-change time (ctime) moves on every write and cannot be
@@ -191,7 +191,7 @@ struct ReadCache: Sendable {
     }
 
     /// `load`, with the shards decoded in parallel.
-    static func load(sink: LocalFolderSink, root: String) async -> (cache: ReadCache, damaged: Bool) {
+    static func load(sink: LocalFolderSink) async -> (cache: ReadCache, damaged: Bool) {
         await withTaskGroup(of: (ReadCache?, Bool).self) { group in
             for n in 0..<shardCount {
                 group.addTask {

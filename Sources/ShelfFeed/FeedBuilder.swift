@@ -520,7 +520,11 @@ public struct FeedBuilder: Sendable {
         }
         try sink.journal(oldFeedWideGone)
         stale += oldFeedWideGone
-        try sink.writeState(Self.feedFilesPath, Data((feedWidePaths.sorted().joined(separator: "\n") + "\n").utf8))
+        // Recorded without the catalog (it only grows) and Shelf's own records, which are never
+        // removed this way: after a full build that would be a line per catalog leaf, read back
+        // by every later build.
+        let removable = feedWidePaths.filter { !$0.hasPrefix("catalog/") && !$0.hasPrefix(".shelf/") }
+        try sink.writeState(Self.feedFilesPath, Data((removable.sorted().joined(separator: "\n") + "\n").utf8))
 
         // A build that was killed left files of its own: keep those this build has, remove the rest.
         let unfinished = leftovers

@@ -80,6 +80,9 @@ struct ReadCache: Sendable {
         /// What the reader noticed about the file.
         var warnings: [String]
         var record: Record
+        /// The shard it was read from (-1: read by this build), so that saving does not hash
+        /// every path again to find which entries a changed shard holds.
+        var shard = -1
 
         init(stamp: Stamp, archive: PackageArchive) {
             self.stamp = stamp
@@ -138,7 +141,7 @@ struct ReadCache: Sendable {
     func encodedShards(only: Set<Int>? = nil) -> [Int: Data] {
         var byShard: [Int: [(String, Entry)]] = [:]
         for (path, entry) in entries {
-            let n = Self.shard(of: path)
+            let n = entry.shard >= 0 ? entry.shard : Self.shard(of: path)
             if only?.contains(n) ?? true { byShard[n, default: []].append((path, entry)) }
         }
         var out: [Int: Data] = [:]
@@ -199,7 +202,7 @@ struct ReadCache: Sendable {
                     case .missing: return (nil, false)
                     case .damaged: return (nil, true)
                     case .read(let head, let body):
-                        guard let part = decode(head: head, body: body) else { return (nil, true) }
+                        guard let part = decode(head: head, body: body, shard: n) else { return (nil, true) }
                         return (part, false)
                     }
                 }
@@ -222,7 +225,7 @@ struct ReadCache: Sendable {
     }
 
     /// Reads one shard's head; nil when it is of another format or damaged.
-    static func decode(head: [UInt8], body: SplitFile.Body) -> ReadCache? {
+    static func decode(head: [UInt8], body: SplitFile.Body, shard: Int) -> ReadCache? {
         var r = CacheReader(head)
         do throws(CacheReader.Damaged) {
             guard try r.int() == format else { return nil }
@@ -241,9 +244,11 @@ struct ReadCache: Sendable {
                     let offset = Int(try r.int())
                     let length = Int(try r.int())
                     guard offset >= 0, length >= 0, offset + length <= body.length else { return nil }
-                    cache.entries[path] = Entry(
+                    var entry = Entry(
                         stamp: stamp, lowerId: lowerId, packedAtMilliseconds: packed, warnings: warnings,
                         record: .stored(body, offset..<offset + length))
+                    entry.shard = shard
+                    cache.entries[path] = entry
                 } else {
                     cache.entries[path] = Entry(stamp: stamp, failure: try r.string())
                 }

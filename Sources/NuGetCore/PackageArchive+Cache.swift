@@ -60,21 +60,21 @@ public struct CacheReader {
     }
     public mutating func string() throws(Damaged) -> String {
         let n = Int(try int())
-        guard n >= 0, offset + n <= bytes.count else { throw Damaged() }
+        guard n >= 0, n <= bytes.count - offset else { throw Damaged() }
         let s = String(decoding: bytes[offset..<offset + n], as: UTF8.self)
         offset += n
         return s
     }
     public mutating func raw() throws(Damaged) -> [UInt8] {
         let n = Int(try int())
-        guard n >= 0, offset + n <= bytes.count else { throw Damaged() }
+        guard n >= 0, n <= bytes.count - offset else { throw Damaged() }
         offset += n
         return Array(bytes[offset - n..<offset])
     }
     /// Skips what `raw` would read, giving its range in the buffer.
     public mutating func skipRaw() throws(Damaged) -> Range<Int> {
         let n = Int(try int())
-        guard n >= 0, offset + n <= bytes.count else { throw Damaged() }
+        guard n >= 0, n <= bytes.count - offset else { throw Damaged() }
         offset += n
         return offset - n..<offset
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NuGetCore
 import Testing
 
 @testable import ShelfFeed
@@ -47,11 +48,20 @@ struct CatalogStateFileTests {
         #expect(try CatalogState.decode(base2!, tail: tail2).items == state.items)
         // Stopped after the new base, before its tail: the old tail is already in the base.
         #expect(try CatalogState.decode(base2!, tail: oldTail).items == state.items)
-        // Stopped after a tail, before nothing else changed: a missing tail is just the base.
+        // No tail at all (an output from before tails): the base alone.
         #expect(try CatalogState.decode(files.base, tail: nil).items == Self.items(0..<100))
         // A tail that follows another base is refused (the build then reads the catalog itself).
         let unrelated = CatalogState(items: Self.items(0..<50)).encodedFiles().base!
         #expect(throws: CatalogState.LoadError.self) { try CatalogState.decode(unrelated, tail: tail1) }
         #expect(throws: CatalogState.LoadError.self) { try CatalogState.decode(files.base, tail: Data("junk".utf8)) }
+        // A damaged count in the tail is refused, not trusted (it must not crash the build).
+        for bad: Int64 in [-1, -2, Int64.max, 1 << 40] {
+            var w = CacheWriter()
+            w.int(bad)
+            w.string("c99")
+            w.int(0)
+            let tail = Data(Array("SHELFCT+".utf8) + w.bytes)
+            #expect(throws: CatalogState.LoadError.self) { try CatalogState.decode(files.base, tail: tail) }
+        }
     }
 }

@@ -215,6 +215,9 @@ public struct CatalogState: Sendable, Equatable {
             throw LoadError.unreadable("\(tailPath) is not valid (damaged)")
         }
         let items = state.items
+        guard baseCount >= 0, baseCount <= items.count else {
+            throw LoadError.unreadable("\(tailPath) does not follow \(path)")
+        }
         if baseCount == items.count && (items.last?.commitId ?? "") == baseLast {
             var last = items.last?.ticks ?? -1
             for item in appended {

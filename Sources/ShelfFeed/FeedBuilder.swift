@@ -231,9 +231,8 @@ public struct FeedBuilder: Sendable {
         var leftIds = Set<String>()
         if cache.entries.count != hits {
             var hitPaths = Set<String>(minimumCapacity: hits)
-            var reading = Set(toRead)
+            let reading = Set(toRead)
             for i in paths.indices where !reading.contains(i) { hitPaths.insert(relatives[i]) }
-            reading = []
             leftCache = cache.entries.keys.filter { !hitPaths.contains($0) }
             for rel in leftCache { leftIds.insert(cache.entries[rel]!.lowerId) }
         }
@@ -329,19 +328,13 @@ public struct FeedBuilder: Sendable {
         let entryList = entries
         let byId = pathsById
         func assemble(_ ids: [String]) -> [String: (PackageRegistration?, IdState.Entry)] {
-            let chunk = max(1, ids.count / 32 + 1)
-            let parts = FeedRenderer.concurrently(
-                stride(from: 0, to: ids.count, by: chunk).map { start in
-                    { @Sendable in
-                        ids[start..<min(start + chunk, ids.count)].map { id in
-                            Self.assemble(
-                                id, files: (byId[id] ?? []).map { (paths[$0], entryList[$0]) }, root: root,
-                                policy: policyCopy, warnOnPrefixViolation: warnOn, relativePath: scannerCopy.relative)
-                        }
-                    }
-                })
+            let made = FeedRenderer.concurrentMap(ids, pieces: 32) { id in
+                Self.assemble(
+                    id, files: (byId[id] ?? []).map { (paths[$0], entryList[$0]) }, root: root,
+                    policy: policyCopy, warnOnPrefixViolation: warnOn, relativePath: scannerCopy.relative)
+            }
             var out: [String: (PackageRegistration?, IdState.Entry)] = [:]
-            for part in parts { for (id, r, e) in part { out[id] = (r, e) } }
+            for (id, r, e) in made { out[id] = (r, e) }
             return out
         }
         var assembled = assemble(dirty.filter { byId[$0] != nil }.sorted())
@@ -366,19 +359,10 @@ public struct FeedBuilder: Sendable {
             $0.lowerId.utf8.lexicographicallyPrecedes($1.lowerId.utf8)
         }
         let presentIds = present
-        let chunk = max(1, served.count / 16 + 1)
-        let made = FeedRenderer.concurrently(
-            stride(from: 0, to: served.count, by: chunk).map { start in
-                { @Sendable in
-                    served[start..<min(start + chunk, served.count)].map {
-                        let digest = renderer.digest($0)
-                        return (
-                            IdState.fingerprint($0, linking: digest.dependencies, presentIds: presentIds), digest
-                        )
-                    }
-                }
-            }
-        ).flatMap { $0 }
+        let made = FeedRenderer.concurrentMap(served, pieces: 16) { r in
+            let digest = renderer.digest(r)
+            return (IdState.fingerprint(r, linking: digest.dependencies, presentIds: presentIds), digest)
+        }
         clock.mark("model")
         var nextIds = IdState(globalKey: globalKey)
         if sameGlobal {
@@ -802,6 +786,19 @@ public struct FeedRenderer: Sendable {
                 layout: layout, packageDetailsTemplate: template, vulnerabilityInfo: vulnerabilities != nil
             ).render())
         return docs
+    }
+
+    /// `transform` applied to every item, in about `pieces` pieces of work on all cores; the
+    /// results in the order of `items`.
+    static func concurrentMap<T: Sendable, U: Sendable>(
+        _ items: [T], pieces: Int, _ transform: @escaping @Sendable (T) -> U
+    ) -> [U] {
+        let chunk = max(1, items.count / pieces + 1)
+        return concurrently(
+            stride(from: 0, to: items.count, by: chunk).map { start in
+                { @Sendable in items[start..<min(start + chunk, items.count)].map(transform) }
+            }
+        ).flatMap { $0 }
     }
 
     /// Runs independent pieces of work on all cores; their results in the order given.

@@ -144,6 +144,20 @@ public struct CatalogState: Sendable, Equatable {
         return out
     }
 
+    /// Reads what `encode(_:into:)` wrote (a delete has no hash or listing).
+    private static func decodeItem(_ r: inout CacheReader) throws(CacheReader.Damaged) -> CatalogItem {
+        let details = try r.bool()
+        var item = CatalogItem(
+            kind: details ? .details : .delete, id: try r.string(), version: try r.string(),
+            lowerId: try r.string(), lowerVersion: try r.string(), ticks: try r.int(), commitId: try r.string(),
+            sha512: try r.optional(), listed: try r.bool())
+        if !details {
+            item.sha512 = nil
+            item.listed = nil
+        }
+        return item
+    }
+
     private static func encode(_ item: CatalogItem, into w: inout CacheWriter) {
         w.bool(item.kind == .details)
         w.string(item.id)
@@ -198,18 +212,7 @@ public struct CatalogState: Sendable, Equatable {
             baseLast = try r.string()
             let count = try r.int()
             guard count >= 0, count <= Int64(bytes.count) else { throw CacheReader.Damaged() }
-            for _ in 0..<count {
-                let details = try r.bool()
-                appended.append(
-                    CatalogItem(
-                        kind: details ? .details : .delete, id: try r.string(), version: try r.string(),
-                        lowerId: try r.string(), lowerVersion: try r.string(), ticks: try r.int(),
-                        commitId: try r.string(), sha512: try r.optional(), listed: try r.bool()))
-                if !details {
-                    appended[appended.count - 1].sha512 = nil
-                    appended[appended.count - 1].listed = nil
-                }
-            }
+            for _ in 0..<count { appended.append(try Self.decodeItem(&r)) }
             guard r.atEnd else { throw CacheReader.Damaged() }
         } catch {
             throw LoadError.unreadable("\(tailPath) is not valid (damaged)")
@@ -263,20 +266,7 @@ public struct CatalogState: Sendable, Equatable {
             let count = try r.int()
             guard count >= 0, count <= Int64(bytes.count) else { throw CacheReader.Damaged() }
             items.reserveCapacity(Int(count))
-            for _ in 0..<count {
-                let details = try r.bool()
-                let item = CatalogItem(
-                    kind: details ? .details : .delete, id: try r.string(), version: try r.string(),
-                    lowerId: try r.string(), lowerVersion: try r.string(), ticks: try r.int(), commitId: try r.string(),
-                    sha512: try r.optional(), listed: try r.bool())
-                items.append(
-                    details
-                        ? item
-                        : CatalogItem(
-                            kind: .delete, id: item.id, version: item.version, lowerId: item.lowerId,
-                            lowerVersion: item.lowerVersion, ticks: item.ticks, commitId: item.commitId, sha512: nil,
-                            listed: nil))
-            }
+            for _ in 0..<count { items.append(try Self.decodeItem(&r)) }
             guard r.atEnd else { throw CacheReader.Damaged() }
         } catch {
             throw LoadError.unreadable("\(path) is not valid (damaged)")

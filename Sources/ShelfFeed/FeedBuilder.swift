@@ -437,7 +437,9 @@ public struct FeedBuilder: Sendable {
             let batch = Array(changed[start..<min(start + batchSize, changed.count)])
             let perId = documents.renderIds(batch, model: model)
             var docs = perId.values.flatMap { $0 }
-            if options.gzipRegistrations { docs = docs.map(Self.gzippedIfRegistration) }
+            if options.gzipRegistrations {
+                docs = FeedRenderer.concurrentMap(docs, pieces: 8, Self.gzippedIfRegistration)
+            }
             try sink.journal(docs.map(\.path))
             let done = start
             let part = try await sink.writeDocuments(docs) { n in
@@ -734,7 +736,21 @@ public struct FeedRenderer: Sendable {
 
     /// The documents of these ids (flat container, both registration hives, and the extras'),
     /// by lowercase id.
+    /// Rendered on all cores, a slice of the ids each.
     public func renderIds(_ registrations: [PackageRegistration], model: FeedModel) -> [String: [FeedDocument]] {
+        let pieces = registrations.count < 8 ? 1 : 8
+        let chunk = max(1, (registrations.count + pieces - 1) / pieces)
+        let slices = stride(from: 0, to: registrations.count, by: chunk).map {
+            Array(registrations[$0..<min($0 + chunk, registrations.count)])
+        }
+        let parts = Self.concurrently(slices.map { slice in { @Sendable in self.renderSerially(slice, model: model) } })
+        var perId: [String: [FeedDocument]] = [:]
+        perId.reserveCapacity(registrations.count)
+        for part in parts { perId.merge(part) { a, b in a + b } }
+        return perId
+    }
+
+    private func renderSerially(_ registrations: [PackageRegistration], model: FeedModel) -> [String: [FeedDocument]] {
         let flat = FlatContainerRenderer()
         let semver1 = RegistrationRenderer(layout: layout, hive: .semVer1)
         let semver2 = RegistrationRenderer(layout: layout, hive: .semVer2)

@@ -110,24 +110,63 @@ public struct LocalFolderSink: Sendable {
             var dir = Self.parent(doc.path)
             while !dir.isEmpty, folders.insert(dir).inserted { dir = Self.parent(dir) }
         }
+        // A folder made just now holds nothing yet: its files need no look for an earlier copy.
+        var fresh = Set<String>()
         for dir in folders.sorted(by: { $0.count < $1.count }) {
             let full = root + "/" + dir
-            if mkdir(full, 0o755) != 0, errno != EEXIST {
+            if mkdir(full, 0o755) == 0 {
+                fresh.insert(dir)
+            } else if errno != EEXIST {
                 throw SinkError.cannotCreate(full, String(cString: strerror(errno)))
             }
         }
+        let madeNow = fresh
 
         var phases = Dictionary(grouping: documents, by: \.phase)
         if let stagedPhase { phases[stagedPhase, default: []] += [] }
         var stagedDone = staged.isEmpty
-        func moveStaged() throws {
-            for doc in stagedIndexes {
-                let (changed, bytes) = try writeDocument(doc)
-                if changed {
-                    summary.written += 1
-                    summary.bytesWritten += bytes
+        /// Writes documents on `concurrency` workers, a folder's files at a time: two workers
+        /// creating files in one folder would take turns at its lock.
+        func write(_ docs: [FeedDocument], counted: Bool) async throws {
+            let docs = docs.sorted { $0.path < $1.path }
+            var folders: [ArraySlice<FeedDocument>] = []
+            var start = 0
+            for i in docs.indices.dropFirst() where Self.parent(docs[i].path) != Self.parent(docs[start].path) {
+                folders.append(docs[start..<i])
+                start = i
+            }
+            if start < docs.count { folders.append(docs[start...]) }
+            try await withThrowingTaskGroup(of: Summary.self) { group in
+                var next = 0
+                func add() {
+                    let folder = folders[next]
+                    next += 1
+                    let isFresh = madeNow.contains(Self.parent(folder.first!.path))
+                    group.addTask {
+                        var part = Summary()
+                        for doc in folder {
+                            let (changed, bytes) = try self.writeDocument(doc, fresh: isFresh)
+                            if changed {
+                                part.written += 1
+                                part.bytesWritten += bytes
+                            } else {
+                                part.unchanged += 1
+                            }
+                        }
+                        return part
+                    }
+                }
+                while next < folders.count && next < concurrency * 2 { add() }
+                while var part = try await group.next() {
+                    if !counted { part.unchanged = 0 }
+                    summary.add(part)
+                    if counted { progress?(summary.written + summary.unchanged) }
+                    if next < folders.count { add() }
                 }
             }
+        }
+        func moveStaged() async throws {
+            try await write(stagedIndexes, counted: false)
             // Per id: the registration hives, then the flat container. Between two of these
             // renames (microseconds), a registration can name a package whose folder is not in
             // place yet; the other order would leave a flat container folder that no
@@ -157,29 +196,10 @@ public struct LocalFolderSink: Sendable {
             stagedDone = true
         }
         for phase in phases.keys.sorted() {
-            if !stagedDone, let stagedPhase, phase >= stagedPhase { try moveStaged() }
-            let docs = phases[phase]!.sorted { $0.path < $1.path }
-            try await withThrowingTaskGroup(of: (Bool, Int64).self) { group in
-                var next = 0
-                func add() {
-                    let doc = docs[next]
-                    next += 1
-                    group.addTask { try self.writeDocument(doc) }
-                }
-                while next < docs.count && next < concurrency * 2 { add() }
-                while let (changed, bytes) = try await group.next() {
-                    if changed {
-                        summary.written += 1
-                        summary.bytesWritten += bytes
-                    } else {
-                        summary.unchanged += 1
-                    }
-                    progress?(summary.written + summary.unchanged)
-                    if next < docs.count { add() }
-                }
-            }
+            if !stagedDone, let stagedPhase, phase >= stagedPhase { try await moveStaged() }
+            try await write(phases[phase]!, counted: true)
         }
-        if !stagedDone { try moveStaged() }
+        if !stagedDone { try await moveStaged() }
         return summary
     }
 
@@ -379,11 +399,12 @@ public struct LocalFolderSink: Sendable {
     // MARK: Documents
 
     /// Writes one document unless its bytes are already there; returns whether it wrote.
-    private func writeDocument(_ doc: FeedDocument) throws -> (Bool, Int64) {
+    /// `fresh`: its folder was made by this call to `writeDocuments`, so nothing is there to compare.
+    private func writeDocument(_ doc: FeedDocument, fresh: Bool) throws -> (Bool, Int64) {
         let target = root + "/" + doc.path
         switch doc.content {
         case .bytes(let data):
-            return try writeIfChanged(data, to: target)
+            return try writeIfChanged(data, to: target, fresh: fresh)
         case .deferred(let make):
             let data: Data
             do {
@@ -391,7 +412,7 @@ public struct LocalFolderSink: Sendable {
             } catch {
                 throw SinkError.writeFailed(doc.path, "\(error)")
             }
-            return try writeIfChanged(data, to: target)
+            return try writeIfChanged(data, to: target, fresh: fresh)
         case .packageEntry(let package, let entry, let limit):
             let data: Data
             do {
@@ -399,11 +420,11 @@ public struct LocalFolderSink: Sendable {
             } catch {
                 throw SinkError.writeFailed(doc.path, "cannot extract \(entry) from \(package): \(error)")
             }
-            return try writeIfChanged(data, to: target)
+            return try writeIfChanged(data, to: target, fresh: fresh)
         case .file(let source, let size, let sha512):
             // A copy is unchanged when the size matches and the .sha512 beside it (written after
             // the package, in a later phase) already records this package's hash.
-            if !isStaging(target), fileSize(target) == size,
+            if !fresh, !isStaging(target), fileSize(target) == size,
                 (try? String(contentsOfFile: target + ".sha512", encoding: .utf8)) == sha512
             {
                 return (false, 0)
@@ -426,7 +447,7 @@ public struct LocalFolderSink: Sendable {
         }
     }
 
-    private func writeIfChanged(_ data: Data, to target: String) throws -> (Bool, Int64) {
+    private func writeIfChanged(_ data: Data, to target: String, fresh: Bool = false) throws -> (Bool, Int64) {
         // A folder being assembled under .shelf/staging/ is not seen by anyone until it is moved
         // into place whole, and a killed build's staging is removed: no temporary name needed.
         if isStaging(target) {
@@ -435,7 +456,7 @@ public struct LocalFolderSink: Sendable {
             }
             return (true, Int64(data.count))
         }
-        if fileSize(target) == Int64(data.count), let existing = FileManager.default.contents(atPath: target),
+        if !fresh, fileSize(target) == Int64(data.count), let existing = FileManager.default.contents(atPath: target),
             existing == data
         {
             return (false, 0)
@@ -489,9 +510,8 @@ public struct LocalFolderSink: Sendable {
     }
 
     private func temporaryName(for target: String) -> String {
-        let dir = (target as NSString).deletingLastPathComponent
-        let name = (target as NSString).lastPathComponent
-        return "\(dir)/.\(name).shelf-tmp"
+        guard let slash = target.utf8.lastIndex(of: 0x2F) else { return ".\(target).shelf-tmp" }
+        return "\(target[..<slash])/.\(target[target.index(after: slash)...]).shelf-tmp"
     }
 
     private func relative(_ path: String) -> String {

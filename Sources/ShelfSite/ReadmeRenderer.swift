@@ -26,7 +26,9 @@ public struct ReadmeRenderer: Sendable {
             text = String(decoding: text.utf8.prefix(Self.maxBytes), as: UTF8.self)
             truncated = true
         }
-        text = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\0", with: "")
+        if text.utf8.contains(where: { $0 == 0x0D || $0 == 0x00 }) {
+            text = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\0", with: "")
+        }
         var parser = MarkdownParser()
         parser.addModifier(Modifier(target: .html) { input in HTMLText.escape(String(input.markdown)) })
         parser.addModifier(Modifier(target: .links) { input in Self.safeLink(input.html, markdown: input.markdown) })

@@ -177,9 +177,20 @@ public struct SiteRenderer: FeedDocumentRenderer {
     }
 
     static func href(_ path: String) -> String {
+        // Most paths are letters, digits and `./-_`, which need no encoding.
+        if path.utf8.allSatisfy({ Self.plainHrefByte($0) }) { return path }
+        return path.addingPercentEncoding(withAllowedCharacters: hrefAllowed) ?? path
+    }
+
+    private static let hrefAllowed: CharacterSet = {
         var allowed = CharacterSet.urlPathAllowed
         allowed.remove(charactersIn: "+;=?#")
-        return path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path
+        return allowed
+    }()
+
+    private static func plainHrefByte(_ b: UInt8) -> Bool {
+        (0x61...0x7A).contains(b) || (0x41...0x5A).contains(b) || (0x30...0x39).contains(b)
+            || b == 0x2E || b == 0x2F || b == 0x2D || b == 0x5F
     }
 
     /// Whitespace runs become one space; text beyond `limit` characters is cut with `…`.

@@ -13,6 +13,8 @@ scripts/generate-feed.py, then measures on the same machine in the same run:
   no-op      the same build again, nothing changed;
   add one    one new package in the input folder;
   add 100    a hundred more;
+  feed copy  a reference: `cp -r` of the finished feed into a fresh folder, what writing the
+             feed's own files costs with nothing to compute;
 
 and prints each figure with its ratio to the floor, the peak resident memory (RSS) and the
 files written. Absolute times on shared machines are noise; the ratios are the result.
@@ -127,6 +129,16 @@ def run_size(shelf, versions, work):
         shutil.copy(os.path.join(extra, name), packages)
     build("add 100 packages")
 
+    # A reference, not a step of Shelf: copying the finished feed (every file the full build
+    # wrote) into a fresh folder with `cp -r`. No generator of this feed can write its files for
+    # less; its ratio to the floor is how far the protocol's file layout alone puts a full build
+    # from the floor.
+    feed_files = sum(len(files) for _, _, files in os.walk(out))
+    feed_bytes = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(out) for f in files)
+    start = time.monotonic()
+    subprocess.run(["cp", "-r", out, os.path.join(base, "floor-copy-feed")], check=True)
+    feed_copy = time.monotonic() - start
+
     print()
     print("%d package versions, %.0f MB of packages, %d cores" % (versions, size / 1e6, os.cpu_count() or 1))
     print("floor: sha512sum %.2f s + cp -r %.2f s = %.2f s" % (hashing, copying, floor_s))
@@ -137,6 +149,9 @@ def run_size(shelf, versions, work):
         print("%-18s %9.2f %9.2f %7.0f MB %9d %9d %6.1f/%-6.1f  %s" % (
             label, seconds, seconds / floor_s, rss, r.get("packagesOpened", 0), r.get("filesWritten", 0),
             user, system, phases))
+    print("%-18s %9.2f %9.2f %10s %9s %9d  (cp -r of the feed: %d files, %.0f MB; full build = %.2f x this)" % (
+        "feed copy", feed_copy, feed_copy / floor_s, "", "", feed_files, feed_files, feed_bytes / 1e6,
+        rows[0][1] / feed_copy))
     return rows
 
 

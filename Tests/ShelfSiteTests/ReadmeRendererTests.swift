@@ -146,3 +146,20 @@ struct TemplateEscapingTests {
         #expect(!html.contains(rawLess))
     }
 }
+
+/// Links in the site: plain paths as they are, anything else percent-encoded as before.
+struct HrefTests {
+    @Test(
+        "hrefs",
+        arguments: [
+            ("../../packages/newtonsoft.json/13.0.1.html", "../../packages/newtonsoft.json/13.0.1.html"),
+            ("a_b-c/D.E", "a_b-c/D.E"), ("x+y/1.0.0+build.html", "x%2By/1.0.0%2Bbuild.html"),
+            ("a b#c?d;e=f", "a%20b%23c%3Fd%3Be%3Df"), ("é", "%C3%A9"),
+        ])
+    func href(path: String, expected: String) {
+        #expect(SiteRenderer.href(path) == expected)
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "+;=?#")
+        #expect(SiteRenderer.href(path) == path.addingPercentEncoding(withAllowedCharacters: allowed))
+    }
+}

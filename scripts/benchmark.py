@@ -91,6 +91,10 @@ def run_size(shelf, versions, work):
         generate(packages, versions)
         generate(extra, 101, start=versions)
         open(marker, "w").write("ok\n")
+    # The extra packages are the steps' input: if some went missing (moved by hand), write them again.
+    if len([n for n in os.listdir(extra) if n.endswith(".nupkg")]) != 101:
+        shutil.rmtree(extra, ignore_errors=True)
+        generate(extra, 101, start=versions)
     # Earlier runs may have added the extra packages: start from the generated set.
     for name in os.listdir(extra):
         path = os.path.join(packages, name)

@@ -743,7 +743,17 @@ public struct FeedRenderer: Sendable {
         let slices = stride(from: 0, to: registrations.count, by: chunk).map {
             Array(registrations[$0..<min($0 + chunk, registrations.count)])
         }
-        let parts = Self.concurrently(slices.map { slice in { @Sendable in self.renderSerially(slice, model: model) } })
+        // Each slice's extras get a model of that slice alone (with the feed's ids), so that
+        // none walks every registration of the batch.
+        let parts = Self.concurrently(
+            slices.map { slice in
+                {
+                    @Sendable in
+                    self.renderSerially(
+                        slice,
+                        model: FeedModel(registrations: slice, diagnostics: [], presentIds: model.presentIds))
+                }
+            })
         var perId: [String: [FeedDocument]] = [:]
         perId.reserveCapacity(registrations.count)
         for part in parts { perId.merge(part) { a, b in a + b } }

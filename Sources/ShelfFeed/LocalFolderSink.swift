@@ -23,6 +23,8 @@ public struct LocalFolderSink: Sendable {
     public let concurrency: Int
 
     public static let stateFolder = ".shelf"
+    /// The most files of one folder a single worker writes in a row.
+    static let folderPiece = 64
     static let manifestName = ".shelf/files.txt"
     static let lockName = ".shelf/lock"
 
@@ -125,23 +127,25 @@ public struct LocalFolderSink: Sendable {
         var phases = Dictionary(grouping: documents, by: \.phase)
         if let stagedPhase { phases[stagedPhase, default: []] += [] }
         var stagedDone = staged.isEmpty
-        /// Writes documents on `concurrency` workers, a folder's files at a time: two workers
-        /// creating files in one folder would take turns at its lock.
+        /// Writes documents on `concurrency` workers, a folder's files at a time (up to
+        /// `folderPiece` of them): two workers creating files in one folder take turns at its
+        /// lock, but a folder of thousands of pages (an id with many versions) is still shared.
         func write(_ docs: [FeedDocument], counted: Bool) async throws {
-            let docs = docs.sorted { $0.path < $1.path }
-            var folders: [ArraySlice<FeedDocument>] = []
-            var start = 0
-            for i in docs.indices.dropFirst() where Self.parent(docs[i].path) != Self.parent(docs[start].path) {
-                folders.append(docs[start..<i])
-                start = i
+            var byFolder: [String: [FeedDocument]] = [:]
+            for doc in docs { byFolder[Self.parent(doc.path), default: []].append(doc) }
+            var folders: [(folder: String, docs: ArraySlice<FeedDocument>)] = []
+            for (folder, list) in byFolder.sorted(by: { $0.key < $1.key }) {
+                let list = list.sorted { $0.path < $1.path }
+                for start in stride(from: 0, to: list.count, by: Self.folderPiece) {
+                    folders.append((folder, list[start..<min(start + Self.folderPiece, list.count)]))
+                }
             }
-            if start < docs.count { folders.append(docs[start...]) }
             try await withThrowingTaskGroup(of: Summary.self) { group in
                 var next = 0
                 func add() {
-                    let folder = folders[next]
+                    let (name, folder) = folders[next]
                     next += 1
-                    let isFresh = madeNow.contains(Self.parent(folder.first!.path))
+                    let isFresh = madeNow.contains(name)
                     group.addTask {
                         var part = Summary()
                         for doc in folder {

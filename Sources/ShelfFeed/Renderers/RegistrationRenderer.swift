@@ -273,7 +273,7 @@ public struct RegistrationRenderer: Sendable {
         var t = time_t(date.timeIntervalSince1970.rounded(.down))
         var parts = tm()
         gmtime_r(&t, &parts)
-        guard (0...9999).contains(parts.tm_year + 1900) else {
+        guard (0...9999).contains(Int(parts.tm_year) + 1900) else {
             return String(
                 format: "%04d-%02d-%02dT%02d:%02d:%02d+00:00", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
                 Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))

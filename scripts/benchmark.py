@@ -135,9 +135,10 @@ def run_size(shelf, versions, work):
 
     # A reference, not a step of Shelf: copying the feed as the last step left it (the full
     # build's files plus 101 versions and Shelf's records, about 0.5% more) into a fresh folder
-    # with `cp -r`. No generator of this feed can write its files for less; its ratio to the floor
-    # is how far the feed's file layout alone puts a full build from the floor. (The copy is
-    # removed with the other copies at the end, not now: see `discard`.)
+    # with `cp -r`: what writing the feed's files costs with nothing to compute (on one core, as
+    # `cp` works); its ratio to the floor is how far the feed's file layout alone puts a full
+    # build from the floor. (The copy is removed with the other copies at the end, not now: see
+    # `discard`.)
     feed_files = sum(len(files) for _, _, files in os.walk(out))
     feed_bytes = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(out) for f in files)
     start = time.monotonic()

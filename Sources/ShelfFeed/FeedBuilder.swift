@@ -735,42 +735,19 @@ public struct FeedRenderer: Sendable {
     }
 
     /// The documents of these ids (flat container, both registration hives, and the extras'),
-    /// by lowercase id.
-    /// Rendered on all cores, a slice of the ids each.
+    /// by lowercase id. Rendered on all cores; each id's extras see a model of that id alone
+    /// (with the feed's ids), so that none walks the whole batch.
     public func renderIds(_ registrations: [PackageRegistration], model: FeedModel) -> [String: [FeedDocument]] {
-        let pieces = registrations.count < 8 ? 1 : 8
-        let chunk = max(1, (registrations.count + pieces - 1) / pieces)
-        let slices = stride(from: 0, to: registrations.count, by: chunk).map {
-            Array(registrations[$0..<min($0 + chunk, registrations.count)])
-        }
-        // Each slice's extras get a model of that slice alone (with the feed's ids), so that
-        // none walks every registration of the batch.
-        let parts = Self.concurrently(
-            slices.map { slice in
-                {
-                    @Sendable in
-                    self.renderSerially(
-                        slice,
-                        model: FeedModel(registrations: slice, diagnostics: [], presentIds: model.presentIds))
-                }
-            })
-        var perId: [String: [FeedDocument]] = [:]
-        perId.reserveCapacity(registrations.count)
-        for part in parts { perId.merge(part) { a, b in a + b } }
-        return perId
-    }
-
-    private func renderSerially(_ registrations: [PackageRegistration], model: FeedModel) -> [String: [FeedDocument]] {
         let flat = FlatContainerRenderer()
         let semver1 = RegistrationRenderer(layout: layout, hive: .semVer1)
         let semver2 = RegistrationRenderer(layout: layout, hive: .semVer2)
-        var perId: [String: [FeedDocument]] = [:]
-        for r in registrations { perId[r.lowerId] = flat.render(r) + semver1.render(r) + semver2.render(r) }
-        let ids = Set(registrations.map(\.lowerId))
-        for extra in extras {
-            for (id, list) in extra.renderIds(model, layout: layout, ids: ids) { perId[id, default: []] += list }
+        let rendered = Self.concurrentMap(registrations, pieces: 8) { r -> (String, [FeedDocument]) in
+            var docs = flat.render(r) + semver1.render(r) + semver2.render(r)
+            let alone = FeedModel(registrations: [r], diagnostics: [], presentIds: model.presentIds)
+            for extra in extras { docs += extra.renderIds(alone, layout: layout, ids: [r.lowerId])[r.lowerId] ?? [] }
+            return (r.lowerId, docs)
         }
-        return perId
+        return Dictionary(rendered, uniquingKeysWith: +)
     }
 
     /// What every feed-wide renderer needs of one id.

@@ -95,7 +95,7 @@ public indirect enum JSON: Sendable, Equatable {
             var start = 0
             for i in 0..<bytes.count {
                 let b = bytes[i]
-                guard b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F else { continue }
+                guard needsEscape(b) else { continue }
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i]))
                 escape(b, into: &out)
                 start = i + 1
@@ -104,11 +104,14 @@ public indirect enum JSON: Sendable, Equatable {
         }
         if done == nil {
             for b in s.utf8 {
-                if b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F { escape(b, into: &out) } else { out.append(b) }
+                if needsEscape(b) { escape(b, into: &out) } else { out.append(b) }
             }
         }
         out.append(UInt8(ascii: "\""))
     }
+
+    /// Control characters, `"`, `\` and DEL.
+    private static func needsEscape(_ b: UInt8) -> Bool { b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F }
 
     private static func escape(_ b: UInt8, into out: inout [UInt8]) {
         switch b {

@@ -133,22 +133,21 @@ public struct LocalFolderSink: Sendable {
         func write(_ docs: [FeedDocument], counted: Bool) async throws {
             var byFolder: [String: [FeedDocument]] = [:]
             for doc in docs { byFolder[Self.parent(doc.path), default: []].append(doc) }
-            var folders: [(folder: String, docs: ArraySlice<FeedDocument>)] = []
+            var pieces: [(fresh: Bool, docs: ArraySlice<FeedDocument>)] = []
             for (folder, list) in byFolder.sorted(by: { $0.key < $1.key }) {
                 let list = list.sorted { $0.path < $1.path }
                 for start in stride(from: 0, to: list.count, by: Self.folderPiece) {
-                    folders.append((folder, list[start..<min(start + Self.folderPiece, list.count)]))
+                    pieces.append((madeNow.contains(folder), list[start..<min(start + Self.folderPiece, list.count)]))
                 }
             }
             try await withThrowingTaskGroup(of: Summary.self) { group in
                 var next = 0
                 func add() {
-                    let (name, folder) = folders[next]
+                    let (isFresh, piece) = pieces[next]
                     next += 1
-                    let isFresh = madeNow.contains(name)
                     group.addTask {
                         var part = Summary()
-                        for doc in folder {
+                        for doc in piece {
                             let (changed, bytes) = try self.writeDocument(doc, fresh: isFresh)
                             if changed {
                                 part.written += 1
@@ -160,12 +159,12 @@ public struct LocalFolderSink: Sendable {
                         return part
                     }
                 }
-                while next < folders.count && next < concurrency * 2 { add() }
+                while next < pieces.count && next < concurrency * 2 { add() }
                 while var part = try await group.next() {
                     if !counted { part.unchanged = 0 }
                     summary.add(part)
                     if counted { progress?(summary.written + summary.unchanged) }
-                    if next < folders.count { add() }
+                    if next < pieces.count { add() }
                 }
             }
         }

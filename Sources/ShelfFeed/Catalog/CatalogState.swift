@@ -323,33 +323,11 @@ public enum CatalogTime {
             fraction += 10_000_000
             seconds -= 1
         }
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        // Formatted by hand: this runs for every catalog item on every build.
         var out: [UInt8] = []
         out.reserveCapacity(28)
-        func digits(_ value: Int, _ count: Int) {
-            var v = value
-            var tmp = [UInt8](repeating: 0x30, count: count)
-            for i in stride(from: count - 1, through: 0, by: -1) {
-                tmp[i] = UInt8(0x30 + v % 10)
-                v /= 10
-            }
-            out += tmp
-        }
-        digits(Int(parts.tm_year) + 1900, 4)
-        out.append(0x2D)
-        digits(Int(parts.tm_mon) + 1, 2)
-        out.append(0x2D)
-        digits(Int(parts.tm_mday), 2)
-        out.append(0x54)
-        digits(Int(parts.tm_hour), 2)
-        out.append(0x3A)
-        digits(Int(parts.tm_min), 2)
-        out.append(0x3A)
-        digits(Int(parts.tm_sec), 2)
+        UTCDateTime.append(UTCDateTime.parts(seconds), to: &out)
         out.append(0x2E)
-        digits(Int(fraction), 7)
+        UTCDateTime.append(digits: Int(fraction), count: 7, to: &out)
         out.append(0x5A)
         return String(decoding: out, as: UTF8.self)
     }

@@ -270,37 +270,15 @@ public struct RegistrationRenderer: Sendable {
 
     /// ISO 8601 in UTC, the form nuget.org writes (`2019-03-28T18:57:52+00:00`).
     public static func timestamp(_ date: Date) -> String {
-        var t = time_t(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        gmtime_r(&t, &parts)
+        let parts = UTCDateTime.parts(time_t(date.timeIntervalSince1970.rounded(.down)))
         guard (0...9999).contains(Int(parts.tm_year) + 1900) else {
             return String(
                 format: "%04d-%02d-%02dT%02d:%02d:%02d+00:00", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
                 Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
         }
-        // Digits by hand: `String(format:)` costs more than the rest of a page's dates together.
         var out = [UInt8]()
         out.reserveCapacity(25)
-        func digits(_ value: Int32, _ count: Int) {
-            var v = Int(value)
-            var tmp = [UInt8](repeating: 0x30, count: count)
-            for i in stride(from: count - 1, through: 0, by: -1) {
-                tmp[i] = 0x30 + UInt8(v % 10)
-                v /= 10
-            }
-            out += tmp
-        }
-        digits(parts.tm_year + 1900, 4)
-        out.append(0x2D)
-        digits(parts.tm_mon + 1, 2)
-        out.append(0x2D)
-        digits(parts.tm_mday, 2)
-        out.append(0x54)
-        digits(parts.tm_hour, 2)
-        out.append(0x3A)
-        digits(parts.tm_min, 2)
-        out.append(0x3A)
-        digits(parts.tm_sec, 2)
+        UTCDateTime.append(parts, to: &out)
         out += Array("+00:00".utf8)
         return String(decoding: out, as: UTF8.self)
     }

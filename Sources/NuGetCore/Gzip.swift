@@ -59,4 +59,13 @@ public enum Gzip {
         }
         return ok ? out : nil
     }
+
+    /// zlib's CRC-32 of `bytes`.
+    public static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBytes { raw in
+            UInt32(
+                truncatingIfNeeded: CShelfZlib.crc32(
+                    0, raw.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(raw.count)))
+        }
+    }
 }

@@ -320,6 +320,44 @@ public struct FeedBuilder: Sendable {
         } else {
             dirty = Set(pathsById.keys).union(previousIds.entries.keys)
         }
+        if loadedIds.state == nil, !options.full, access(sink.root + "/index.json", F_OK) == 0 {
+            report.warnings.append(
+                Diagnostic(
+                    severity: .note, file: nil,
+                    message: "the output folder holds a feed but no per-id record (.shelf/ids/); every id is put "
+                        + "together again, and the output folder is listed for files of packages no longer in the input"
+                ))
+        }
+
+        // When the per-id record cannot say which files earlier builds wrote (it is missing or
+        // damaged, or the file list of an id whose files may change is), the output folder is
+        // listed instead, and files named as Shelf's that no id of this build has are removed.
+        var sweep = loadedIds.state == nil || loadedIds.damaged
+        if !sweep {
+            let unreadable = FeedRenderer.concurrentMap(dirty.sorted(), pieces: 16) { id in
+                previousIds.entries[id].map { $0.readPaths() == nil } ?? false
+            }
+            let count = unreadable.filter { $0 }.count
+            if count > 0 {
+                sweep = true
+                report.warnings.append(
+                    Diagnostic(
+                        severity: .note, file: nil,
+                        message: "the record of which files \(count) id(s) had (.shelf/ids/) is damaged; "
+                            + "the output folder is listed to find them"))
+            }
+        }
+        // Every id that keeps its files as they are must name them: one whose list is damaged is
+        // put together again.
+        var damagedLists = Set<String>()
+        if sweep && sameGlobal {
+            let kept = previousIds.entries.filter { $0.value.digest != nil }.map(\.key)
+            let unreadable = FeedRenderer.concurrentMap(kept, pieces: 16) { id in
+                previousIds.entries[id]!.readPaths() == nil ? id : nil
+            }
+            damagedLists = Set(unreadable.compactMap { $0 })
+            dirty.formUnion(damagedLists)
+        }
 
         // Each dirty id is put together on its own (the policy never looks at another id), on all cores.
         let scannerCopy = scanner
@@ -376,7 +414,9 @@ public struct FeedBuilder: Sendable {
             var e = nextIds.entries[r.lowerId]!
             e.fingerprint = fingerprint
             e.digest = digest
-            if sameGlobal, let old = previousIds.entries[r.lowerId], old.digest != nil, old.fingerprint == fingerprint {
+            if sameGlobal, let old = previousIds.entries[r.lowerId], old.digest != nil, old.fingerprint == fingerprint,
+                !damagedLists.contains(r.lowerId)
+            {
                 e.storedPaths = old.storedPaths
             } else {
                 changed.append(r)
@@ -425,6 +465,8 @@ public struct FeedBuilder: Sendable {
 
         // Files an earlier, unfinished build recorded (read before this build adds its own).
         let leftovers = sink.unfinishedPaths()
+        // What the output folder holds before this build writes (nothing, in a new one).
+        let listed = sweep ? sink.files(below: FeedLayout.perIdFolders).filter(FeedLayout.isPerIdDocumentName) : []
 
         // Per-id documents, rendered and written a batch of ids at a time (so that memory holds
         // one batch, not the feed). Each batch's paths go to the journal before its files.
@@ -512,19 +554,32 @@ public struct FeedBuilder: Sendable {
         let removable = feedWidePaths.filter { !$0.hasPrefix("catalog/") && !$0.hasPrefix(".shelf/") }
         try sink.writeState(Self.feedFilesPath, Data((removable.sorted().joined(separator: "\n") + "\n").utf8))
 
-        // A build that was killed left files of its own: keep those this build has, remove the rest.
-        let unfinished = leftovers
-        if !unfinished.isEmpty {
+        // What this build's feed is made of: every id's files and the feed-wide ones.
+        func currentFiles() -> Set<String> {
             var current = feedWideSet
             for e in nextIds.entries.values { current.formUnion(e.paths) }
-            for item in catalog.items { current.insert(CatalogLayout.leaf(item)) }
-            for n in 0..<ReadCache.shardCount { current.insert(ReadCache.shardPath(n)) }
-            for n in 0..<IdState.shardCount { current.insert(IdState.shardPath(n)) }
+            return current
+        }
+        // A build that was killed left files of its own: keep those this build has, remove the rest.
+        let unfinished = leftovers
+        var current: Set<String>?
+        if !unfinished.isEmpty {
+            current = currentFiles()
+            for item in catalog.items { current!.insert(CatalogLayout.leaf(item)) }
+            for n in 0..<ReadCache.shardCount { current!.insert(ReadCache.shardPath(n)) }
+            for n in 0..<IdState.shardCount { current!.insert(IdState.shardPath(n)) }
             // The catalog only grows: a page or leaf the killed build wrote is part of it (or an
             // unlinked leaf, harmless), never a leftover to remove.
             stale += unfinished.filter {
-                !current.contains($0) && !$0.hasPrefix(".shelf/") && !$0.hasPrefix("catalog/")
+                !current!.contains($0) && !$0.hasPrefix(".shelf/") && !$0.hasPrefix("catalog/")
             }
+        }
+        // Files named as Shelf's that the output folder held and this build's feed does not have.
+        if sweep && !listed.isEmpty {
+            let current = current ?? currentFiles()
+            let gone = listed.filter { !current.contains($0) }
+            try sink.journal(gone)
+            stale += gone
         }
         // Everything in `stale` is in the journal by now: this build's own removals (above), and
         // an unfinished build's leftovers, which came from the journal.

@@ -53,6 +53,37 @@ public struct FeedLayout: Sendable {
         "\(hive)\(lowerId)/page/\(lower)/\(upper).json"
     }
 
+    // MARK: Files of single ids
+
+    /// The folders that hold documents of one id each: the flat container, the registration
+    /// hives, and the package site's pages and badges (named here because this module cannot see
+    /// the site's; a site test keeps the two in step). Named whatever the build's options, so that
+    /// a build can find the files of an earlier build that had other options.
+    public static let perIdFolders = [flatContainer, registrationSemVer1, registrationSemVer2, "packages/", "badges/"]
+
+    /// Whether a file at `path` (relative to the output folder) is named as Shelf names the files
+    /// it writes in `perIdFolders`. A build whose records cannot say which files earlier builds
+    /// wrote removes such files when no id of its input has them; it never removes another file
+    /// (one someone put there).
+    public static func isPerIdDocumentName(_ path: String) -> Bool {
+        guard let slash = path.lastIndex(of: "/") else { return false }
+        let name = path[path.index(after: slash)...]
+        let depth = path.utf8.count { $0 == 0x2F }
+        // A temporary file of a write that was cut short.
+        if name.hasPrefix("."), name.hasSuffix(".shelf-tmp") { return perIdFolders.contains { path.hasPrefix($0) } }
+        if path.hasPrefix(flatContainer) || path.hasPrefix(registrationSemVer1) || path.hasPrefix(registrationSemVer2) {
+            // {hive}{id}/index.json, {id}/{version}.json, {id}/page/{lower}/{upper}.json,
+            // {id}/{version}/{id}.{version}.nupkg(.sha512), {id}.nuspec, icon.*, readme.md, license.*
+            return depth >= 2
+                && (name.hasSuffix(".json") || name.hasSuffix(".nupkg") || name.hasSuffix(".nupkg.sha512")
+                    || name.hasSuffix(".nuspec") || name.hasPrefix("icon.") || name.hasPrefix("license.")
+                    || name == "readme.md")
+        }
+        if path.hasPrefix("packages/") { return depth == 2 && name.hasSuffix(".html") }
+        if path.hasPrefix("badges/") { return depth == 1 && (name.hasSuffix(".svg") || name.hasSuffix(".json")) }
+        return false
+    }
+
     /// Percent-encodes what a URL path may not carry as is (`+` in build metadata is kept out of
     /// paths by normalization; non-ASCII ids are encoded as UTF-8).
     static func escapePath(_ path: String) -> String {

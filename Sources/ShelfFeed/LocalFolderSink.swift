@@ -220,6 +220,42 @@ public struct LocalFolderSink: Sendable {
         return empty && rmdir(path) == 0
     }
 
+    /// The regular files below `folders` (relative to the root), as relative paths; a folder
+    /// that is not there has none. Listed with `readdir`, its entries' types from the listing.
+    public func files(below folders: [String]) -> [String] {
+        var out: [String] = []
+        func walk(_ relative: String) {
+            guard let handle = opendir(root + "/" + relative) else { return }
+            defer { closedir(handle) }
+            var subfolders: [String] = []
+            while let entry = readdir(handle) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
+                    String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if name == "." || name == ".." { continue }
+                let path = relative + "/" + name
+                var type = entry.pointee.d_type
+                if type == UInt8(DT_UNKNOWN) {
+                    var st = stat()
+                    guard lstat(root + "/" + path, &st) == 0 else { continue }
+                    type =
+                        st.st_mode & S_IFMT == S_IFDIR
+                        ? UInt8(DT_DIR) : st.st_mode & S_IFMT == S_IFREG ? UInt8(DT_REG) : 0
+                }
+                if type == UInt8(DT_DIR) {
+                    subfolders.append(path)
+                } else if type == UInt8(DT_REG) {
+                    out.append(path)
+                }
+            }
+            for folder in subfolders { walk(folder) }
+        }
+        for folder in folders {
+            walk(folder.hasSuffix("/") ? String(folder.dropLast()) : folder)
+        }
+        return out
+    }
+
     /// The folders that hold a folder per id: the flat container and both registration hives.
     static let idHives = [FeedLayout.flatContainer, FeedLayout.registrationSemVer1, FeedLayout.registrationSemVer2]
 

@@ -229,6 +229,71 @@ struct IncrementalTests {
         #expect(latest.count > served.count, "the deleted versions end with a delete")
     }
 
+    @Test(
+        "a per-id record whose file lists are damaged, or that is lost, still removes the files of what left the input (and only Shelf's)"
+    )
+    func damagedOrLostFileLists() throws {
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        let fm = FileManager.default
+        let input = tmp.sub("in")
+        _ = try python([Self.generator, input, "--versions", "40"])
+        let out = tmp.sub("feed")
+        _ = try Self.build(input, out)
+        var names = try fm.contentsOfDirectory(atPath: input).filter { $0.hasSuffix(".nupkg") }.sorted()
+        func id(_ name: String) -> String { name.split(separator: ".").prefix(3).joined(separator: ".") }
+        let byId = Dictionary(grouping: names, by: id)
+        func matches(_ fresh: String) throws {
+            let skip: (String) -> Bool = {
+                $0.hasPrefix(".shelf/") || $0.hasPrefix("catalog/") || $0.hasSuffix("NOTES.txt")
+            }
+            let a = try snapshot(out, excluding: skip)
+            let b = try snapshot(fresh, excluding: skip)
+            let extra = Set(a.keys).subtracting(b.keys).sorted()
+            let missing = Set(b.keys).subtracting(a.keys).sorted()
+            #expect(extra.isEmpty && missing.isEmpty, "left behind: \(extra.prefix(5)); missing: \(missing.prefix(5))")
+            #expect(a.keys.filter { b[$0] != nil && a[$0] != b[$0] }.isEmpty)
+        }
+
+        // Every stored file list is damaged (its bytes overwritten; the heads stay whole). One id
+        // leaves the input and another loses a version; a file someone put in the leaving id's
+        // folder stays.
+        let ids = out + "/.shelf/ids"
+        for shard in try fm.contentsOfDirectory(atPath: ids) {
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ids + "/" + shard)))
+            let headLength = bytes[8..<16].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+            for i in (16 + headLength)..<bytes.count { bytes[i] = 0xFF }
+            try Data(bytes).write(to: URL(fileURLWithPath: ids + "/" + shard))
+        }
+        let gone = byId.keys.sorted().first!
+        let thinned = byId.filter { $0.value.count >= 2 }.keys.sorted().last!
+        for name in byId[gone]! + [byId[thinned]!.sorted().first!] {
+            try fm.removeItem(atPath: input + "/" + name)
+        }
+        let notes = out + "/flatcontainer/" + gone.lowercased() + "/NOTES.txt"
+        try Data("ours".utf8).write(to: URL(fileURLWithPath: notes))
+        var r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--json"])
+        #expect(r.status == 0)
+        #expect(r.stderr.contains("is damaged; the output folder is listed"), "\(r.stderr)")
+        let fresh1 = tmp.sub("fresh1")
+        _ = try Self.build(input, fresh1)
+        try matches(fresh1)
+        #expect(fm.fileExists(atPath: notes))
+
+        // The per-id record is lost, and another id leaves.
+        names = try fm.contentsOfDirectory(atPath: input).filter { $0.hasSuffix(".nupkg") }.sorted()
+        let next = Dictionary(grouping: names, by: id).keys.sorted().first!
+        for name in names where id(name) == next { try fm.removeItem(atPath: input + "/" + name) }
+        try fm.removeItem(atPath: ids)
+        r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--json"])
+        #expect(r.status == 0)
+        #expect(r.stderr.contains("no per-id record"), "\(r.stderr)")
+        let fresh2 = tmp.sub("fresh2")
+        _ = try Self.build(input, fresh2)
+        try matches(fresh2)
+        #expect(fm.fileExists(atPath: notes))
+    }
+
     @Test("a no-op rebuild reads nothing; one new package opens one file and renders one id")
     func noOpAndAddOne() throws {
         let tmp = try TemporaryFolder()

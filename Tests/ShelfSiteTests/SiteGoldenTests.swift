@@ -57,6 +57,26 @@ struct SiteGoldenTests {
         }
     }
 
+    @Test(
+        "every per-id file of the site and of the feed is where, and named as, a build that lost its records looks for it"
+    )
+    func perIdFilesAreFoundBySweep() throws {
+        let scanner = PackageScanner(root: Self.root.appendingPathComponent("SampleFeed").path)
+        let archives = try scanner.scan().packages.map { try PackageArchive.read(path: $0) }
+        let model = FeedModel(packages: archives, relativePath: scanner.relative)
+        let renderer = FeedRenderer(layout: FeedLayout(baseURL: "https://feed.example.com/"), extras: [SiteRenderer()])
+        let paths = renderer.renderIds(model.registrations, model: model).values.flatMap { $0 }.map(\.path)
+        #expect(paths.count > 50)
+        for path in paths {
+            #expect(FeedLayout.isPerIdDocumentName(path), "\(path)")
+        }
+        for other in [
+            "index.html", "search/query.json", "assets/site.css", "packages/NOTES.txt", "flatcontainer/x/NOTES.txt",
+        ] {
+            #expect(!FeedLayout.isPerIdDocumentName(other), "\(other)")
+        }
+    }
+
     @Test("every casing of a page has the same bytes as the lowercase page")
     func aliases() throws {
         let docs = try Self.documents()

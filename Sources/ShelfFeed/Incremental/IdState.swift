@@ -13,7 +13,7 @@ import NuGetCore
 /// together again. Beside the fingerprint, each id keeps its digest and what the policy said of
 /// it, so that a build that does not redo the id still has them.
 struct IdState: Sendable {
-    static let magic = Array("SHELFID2".utf8)
+    static let magic = Array("SHELFID3".utf8)
     /// Split in shards by id, so that a build rewrites only the shards of the ids it changed.
     static let shardCount = 64
     static func shardPath(_ n: Int) -> String { ".shelf/ids/\(n < 10 ? "0" : "")\(n).bin" }
@@ -26,18 +26,23 @@ struct IdState: Sendable {
         /// "" for an id the feed does not serve (every version refused or left out).
         var fingerprint: String
         /// The files written for it, kept encoded until a build needs them (the id changed or
-        /// left the feed): most builds never decode most lists.
+        /// left the feed): most builds never decode most lists. Empty when the list is damaged;
+        /// a build that needs the list checks `readPaths()` first.
         var paths: [String] {
-            get {
-                switch storedPaths {
-                case .list(let list): return list
-                case .stored(let body, let range):
-                    guard let bytes = body.read(range) else { return [] }
-                    var r = CacheReader(bytes)
-                    return (try? r.strings()) ?? []
-                }
-            }
+            get { readPaths() ?? [] }
             set { storedPaths = .list(newValue) }
+        }
+
+        /// The files written for it; nil when the stored list cannot be read or is damaged.
+        func readPaths() -> [String]? {
+            switch storedPaths {
+            case .list(let list): return list
+            case .stored(let body, let range):
+                guard let bytes = body.read(range) else { return nil }
+                var r = CacheReader(bytes)
+                guard let list = try? r.strings(), r.atEnd else { return nil }
+                return list
+            }
         }
         var storedPaths: StoredPaths = .list([])
         /// What the feed-wide documents need of the id; nil when the feed does not serve it.
@@ -133,15 +138,12 @@ struct IdState: Sendable {
                 case .list(let list):
                     var p = CacheWriter()
                     p.strings(list)
-                    paths = p.bytes
+                    paths = SplitFile.sealed(p.bytes)
                 case .stored(let stored, let range):
-                    if let bytes = stored.read(range) {
-                        paths = bytes
-                    } else {
-                        var p = CacheWriter()
-                        p.strings([])
-                        paths = p.bytes
-                    }
+                    // Copied as stored: a damaged list stays one (never an empty list that
+                    // looks whole), and a list that cannot be read at all is stored as nothing,
+                    // which reads back as damaged.
+                    paths = stored.readSealed(range) ?? []
                 }
                 w.int(Int64(body.count))
                 w.int(Int64(paths.count))

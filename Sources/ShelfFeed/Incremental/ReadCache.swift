@@ -28,7 +28,7 @@ struct ReadCache: Sendable {
         return Int(h % UInt32(shardCount))
     }
     /// Bumped whenever what the reader extracts from a package changes.
-    static let format: Int64 = 5
+    static let format: Int64 = 6
     static let magic = Array("SHELFRC2".utf8)
 
     /// The identity of a file on disk.
@@ -163,10 +163,11 @@ struct ReadCache: Sendable {
             case .archive(let a):
                 var record = CacheWriter()
                 a.encode(into: &record, path: path)
-                kept.append((path, entry, record.bytes))
+                kept.append((path, entry, SplitFile.sealed(record.bytes)))
             case .stored(let stored, let range):
                 // A record that cannot be read back is left out: the file is read again next time.
-                guard let bytes = stored.read(range) else { continue }
+                // (One read back but damaged is copied as it is, and is read again when needed.)
+                guard let bytes = stored.readSealed(range) else { continue }
                 kept.append((path, entry, bytes))
             case .failure: kept.append((path, entry, nil))
             }

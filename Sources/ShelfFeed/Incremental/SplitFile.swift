@@ -11,8 +11,28 @@ import NuGetCore
 /// megabytes that an add-one build never touches.
 ///
 /// Layout: magic, head length (8 bytes, little-endian), head, body. A record's place is a range
-/// of the body.
+/// of the body. Each record ends in its CRC-32 (`sealed`): the body is read a record at a time,
+/// long after the head was checked, and a damaged record must read as damaged, not as another
+/// list of paths or another package.
 enum SplitFile {
+    /// A record as stored in a body: its bytes, then their CRC-32 (4 bytes, little-endian).
+    static func sealed(_ record: [UInt8]) -> [UInt8] {
+        let crc = Gzip.crc32(record)
+        var out = record
+        out.reserveCapacity(record.count + 4)
+        for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: crc >> UInt32(shift))) }
+        return out
+    }
+
+    /// The record inside sealed bytes; nil when the check fails.
+    static func unsealed(_ stored: [UInt8]) -> [UInt8]? {
+        guard stored.count >= 4 else { return nil }
+        var crc: UInt32 = 0
+        for (i, b) in stored.suffix(4).enumerated() { crc |= UInt32(b) << UInt32(8 * i) }
+        let record = Array(stored.dropLast(4))
+        return Gzip.crc32(record) == crc ? record : nil
+    }
+
     static func encode(magic: [UInt8], head: [UInt8], body: [UInt8]) -> Data {
         var w = CacheWriter()
         w.int(Int64(head.count))
@@ -67,8 +87,14 @@ enum SplitFile {
 
         deinit { close(fd) }
 
-        /// The bytes of `range` (of the body); nil when they cannot be read.
+        /// The record sealed in `range` (of the body); nil when it cannot be read or is damaged.
         func read(_ range: Range<Int>) -> [UInt8]? {
+            readSealed(range).flatMap(SplitFile.unsealed)
+        }
+
+        /// The bytes of `range` as stored, check included, to be copied into a new file whole
+        /// (damage, if any, stays detectable there); nil when they cannot be read.
+        func readSealed(_ range: Range<Int>) -> [UInt8]? {
             guard range.lowerBound >= 0, range.upperBound <= length else { return nil }
             return Self.pread(fd, base + range.lowerBound..<base + range.upperBound)
         }

@@ -113,13 +113,24 @@ public struct LocalFolderSink: Sendable {
             while !dir.isEmpty, folders.insert(dir).inserted { dir = Self.parent(dir) }
         }
         // A folder made just now holds nothing yet: its files need no look for an earlier copy.
+        // Made a depth at a time (parents first), each depth on every core: a batch of new ids
+        // needs thousands of folders.
         var fresh = Set<String>()
-        for dir in folders.sorted(by: { $0.count < $1.count }) {
-            let full = root + "/" + dir
-            if mkdir(full, 0o755) == 0 {
-                fresh.insert(dir)
-            } else if errno != EEXIST {
-                throw SinkError.cannotCreate(full, String(cString: strerror(errno)))
+        let byDepth = Dictionary(grouping: folders) { $0.utf8.reduce(0) { $0 + ($1 == 0x2F ? 1 : 0) } }
+        for depth in byDepth.keys.sorted() {
+            let level = byDepth[depth]!
+            let root = self.root
+            let made = FeedRenderer.concurrentMap(level, pieces: level.count < 64 ? 1 : concurrency * 4) {
+                dir -> (String, Int32) in
+                if mkdir(root + "/" + dir, 0o755) == 0 { return (dir, 0) }
+                return (dir, errno)
+            }
+            for (dir, error) in made {
+                if error == 0 {
+                    fresh.insert(dir)
+                } else if error != EEXIST {
+                    throw SinkError.cannotCreate(root + "/" + dir, String(cString: strerror(error)))
+                }
             }
         }
         let madeNow = fresh

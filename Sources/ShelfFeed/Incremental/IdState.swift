@@ -123,12 +123,13 @@ struct IdState: Sendable {
         for (id, e) in entries where only.contains(Self.shard(of: id)) {
             byShard[Self.shard(of: id), default: []].append((id, e))
         }
-        var out: [Int: Data] = [:]
-        for n in only {
+        let groups = byShard
+        let shards = only.sorted()
+        let encoded = FeedRenderer.concurrentMap(shards, pieces: max(1, min(shards.count, 16))) { n -> Data in
             var w = CacheWriter()
             var body: [UInt8] = []
             w.string(globalKey)
-            let list = (byShard[n] ?? []).sorted { $0.0 < $1.0 }
+            let list = (groups[n] ?? []).sorted { $0.0 < $1.0 }
             w.int(Int64(list.count))
             for (id, e) in list {
                 w.string(id)
@@ -161,9 +162,9 @@ struct IdState: Sendable {
                 w.int(Int64(e.pruned))
                 w.strings(e.policyUsed)
             }
-            out[n] = SplitFile.encode(magic: Self.magic, head: w.bytes, body: body)
+            return SplitFile.encode(magic: Self.magic, head: w.bytes, body: body)
         }
-        return out
+        return Dictionary(uniqueKeysWithValues: zip(shards, encoded))
     }
 
     /// Reads every shard's head, in parallel. Nil when there is none; `damaged` when some shard

@@ -144,11 +144,12 @@ struct ReadCache: Sendable {
             let n = entry.shard >= 0 ? entry.shard : Self.shard(of: path)
             if only?.contains(n) ?? true { byShard[n, default: []].append((path, entry)) }
         }
-        var out: [Int: Data] = [:]
-        for n in 0..<Self.shardCount where only?.contains(n) ?? true {
-            out[n] = Self.encode(byShard[n] ?? [])
+        let groups = byShard
+        let shards = (0..<Self.shardCount).filter { only?.contains($0) ?? true }
+        let encoded = FeedRenderer.concurrentMap(shards, pieces: max(1, min(shards.count, 16))) {
+            Self.encode(groups[$0] ?? [])
         }
-        return out
+        return Dictionary(uniqueKeysWithValues: zip(shards, encoded))
     }
 
     /// A shard: the head (every entry's path, stamp, id, date, warnings and where its record

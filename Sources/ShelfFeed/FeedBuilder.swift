@@ -885,6 +885,7 @@ extension FeedBuilder {
         switch doc.content {
         case .bytes(let data): out.content = .bytes(Gzip.compress(data))
         case .deferred(let make): out.content = .deferred { Gzip.compress(try make()) }
+        case .alias(let of, let make): out.content = .alias(of: of) { Gzip.compress(try make()) }
         case .file, .packageEntry: break
         }
         return out

@@ -20,6 +20,10 @@ public struct FeedDocument: Sendable {
         /// Bytes made when the sink writes the document (an HTML page that needs a package's
         /// README, say), so that a build never holds every such input in memory at once.
         case deferred(@Sendable () throws -> Data)
+        /// The same bytes as the document at `of` (a path of the same build, in an earlier
+        /// phase): a page served at several casings. A sink that can link files links this one
+        /// to that one, so that the bytes are on disk once; otherwise it writes what `make` makes.
+        case alias(of: String, make: @Sendable () throws -> Data)
     }
 
     public enum Phase: Int, Sendable, Comparable {
@@ -29,6 +33,8 @@ public struct FeedDocument: Sendable {
         case leaves
         /// Per-id documents that link to the above.
         case indexes
+        /// Documents that are another document's bytes at another path (`Content.alias`).
+        case aliases
         /// The service index: written last.
         case serviceIndex
 
@@ -50,7 +56,7 @@ public struct FeedDocument: Sendable {
     public func data() throws -> Data? {
         switch content {
         case .bytes(let d): return d
-        case .deferred(let make): return try make()
+        case .deferred(let make), .alias(_, let make): return try make()
         default: return nil
         }
     }

@@ -463,6 +463,32 @@ public struct LocalFolderSink: Sendable {
                 throw SinkError.writeFailed(doc.path, "\(error)")
             }
             return try writeIfChanged(data, to: target, fresh: fresh)
+        case .alias(let source, let make):
+            // A hard link to the document it repeats: its bytes are on disk once. `link` puts a
+            // complete file under the name or fails, so a new name needs no temporary one.
+            let from = root + "/" + source
+            if link(from, target) == 0 { return (true, 0) }
+            if errno == EEXIST {
+                var a = stat()
+                var b = stat()
+                if stat(from, &a) == 0, stat(target, &b) == 0, a.st_ino == b.st_ino, a.st_dev == b.st_dev {
+                    return (false, 0)
+                }
+                let temp = temporaryName(for: target)
+                unlink(temp)
+                if link(from, temp) == 0 {
+                    try rename(temp, to: target, doc.path)
+                    return (true, 0)
+                }
+            }
+            // No hard links on this file system (or no such source): the bytes themselves.
+            let data: Data
+            do {
+                data = try make()
+            } catch {
+                throw SinkError.writeFailed(doc.path, "\(error)")
+            }
+            return try writeIfChanged(data, to: target, fresh: fresh)
         case .packageEntry(let package, let entry, let limit):
             let data: Data
             do {

@@ -160,11 +160,17 @@ public struct SiteRenderer: FeedDocumentRenderer {
             }
             var seen = Set<String>()
             paths = paths.filter { seen.insert($0).inserted && Self.isPlainPath($0) }
-            // One page, written at every casing: rendered once, by whichever write comes first.
-            let once = RenderOnce(uses: paths.count) { Data(page.html().utf8) }
-            for path in paths {
+            // One page, rendered when the lowercase path is written; the other casings are
+            // aliases of it (hard links where the file system has them).
+            let html: @Sendable () throws -> Data = { Data(page.html().utf8) }
+            guard let primary = paths.first else { continue }
+            docs.append(
+                FeedDocument(path: primary, content: .deferred(html), contentType: "text/html", phase: .indexes))
+            for path in paths.dropFirst() {
                 docs.append(
-                    FeedDocument(path: path, content: .deferred(once.data), contentType: "text/html", phase: .indexes))
+                    FeedDocument(
+                        path: path, content: .alias(of: primary, make: html), contentType: "text/html",
+                        phase: .aliases))
             }
         }
         return docs
@@ -492,29 +498,6 @@ struct PackagePage: Sendable {
             unit += 1
         }
         return String(format: "%.1f", value) + " \(units[unit]) (\(bytes) bytes)"
-    }
-}
-
-/// Makes a document's bytes once for the several paths it is written at, and lets them go after
-/// the last of those writes.
-final class RenderOnce: @unchecked Sendable {
-    private let lock = NSLock()
-    private var made: Data?
-    private var uses: Int
-    private let make: @Sendable () throws -> Data
-
-    init(uses: Int, make: @escaping @Sendable () throws -> Data) {
-        self.uses = uses
-        self.make = make
-    }
-
-    @Sendable func data() throws -> Data {
-        lock.lock()
-        defer { lock.unlock() }
-        let data = try made ?? make()
-        uses -= 1
-        made = uses > 0 ? data : nil
-        return data
     }
 }
 

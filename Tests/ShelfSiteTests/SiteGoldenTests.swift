@@ -27,7 +27,7 @@ struct SiteGoldenTests {
     func sampleFeed() throws {
         var docs: [String: Data] = [:]
         for d in try Self.documents() {
-            // Only the lowercase pages: the other casings are byte copies (checked below).
+            // Only the lowercase pages: the other casings are aliases with the same bytes (checked below).
             if d.path.hasPrefix("packages/Shelf") { continue }
             docs[d.path] = try #require(try d.data())
         }

@@ -90,3 +90,46 @@ struct SinkRemovalTests {
         #expect(Self.files(root) == [".shelf/lock", "flatcontainer/gone/NOTES.txt"])
     }
 }
+
+/// A document that repeats another (a page at another casing) is a hard link to it, relinked
+/// when that one changes, and written as bytes when there is nothing to link to.
+struct SinkAliasTests {
+    static func inode(_ path: String) -> UInt64? {
+        var st = stat()
+        return stat(path, &st) == 0 ? UInt64(st.st_ino) : nil
+    }
+
+    @Test("aliases are hard links, relinked when their source changes; without a source, bytes")
+    func aliases() async throws {
+        let root = try SinkRemovalTests.folder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let sink = LocalFolderSink(root: root)
+        func docs(_ text: String) -> [FeedDocument] {
+            let make: @Sendable () throws -> Data = { Data(text.utf8) }
+            return [
+                FeedDocument(path: "p/a/1.html", content: .deferred(make), contentType: "text/html", phase: .indexes),
+                FeedDocument(
+                    path: "p/A/1.html", content: .alias(of: "p/a/1.html", make: make), contentType: "text/html",
+                    phase: .aliases),
+                FeedDocument(
+                    path: "p/B/1.html", content: .alias(of: "p/missing.html", make: make), contentType: "text/html",
+                    phase: .aliases),
+            ]
+        }
+        var summary = try await sink.writeDocuments(docs("one"))
+        #expect(summary.written == 3)
+        #expect(Self.inode(root + "/p/A/1.html") == Self.inode(root + "/p/a/1.html"))
+        #expect(Self.inode(root + "/p/B/1.html") != Self.inode(root + "/p/a/1.html"))
+        #expect(try String(contentsOfFile: root + "/p/B/1.html", encoding: .utf8) == "one")
+
+        summary = try await sink.writeDocuments(docs("one"))
+        #expect(summary.written == 0 && summary.unchanged == 3)
+
+        summary = try await sink.writeDocuments(docs("two"))
+        #expect(summary.written == 3)
+        #expect(Self.inode(root + "/p/A/1.html") == Self.inode(root + "/p/a/1.html"))
+        for path in ["p/a/1.html", "p/A/1.html", "p/B/1.html"] {
+            #expect(try String(contentsOfFile: root + "/" + path, encoding: .utf8) == "two")
+        }
+    }
+}

@@ -18,6 +18,7 @@ public struct PackageArchive: Sendable, Hashable {
         var readme: EmbeddedFile?
         var licenseFile: EmbeddedFile?
         var warnings: [String]
+        var readIdentity: FileIdentity? = nil
     }
 
     private var storage: SharedFields<Fields>
@@ -32,6 +33,13 @@ public struct PackageArchive: Sendable, Hashable {
                 path: path, size: size, sha512: sha512, nuspec: nuspec, nuspecEntry: nuspecEntry, packedAt: packedAt,
                 isSigned: isSigned, signerFingerprint: signerFingerprint, icon: icon, readme: readme,
                 licenseFile: licenseFile, warnings: warnings))
+    }
+
+    /// The identity of the file when its bytes were read and hashed (set by whoever checked it);
+    /// nil when unknown. A copy made later is checked against it instead of hashed again.
+    public var readIdentity: FileIdentity? {
+        get { storage.fields.readIdentity }
+        set { storage.fields.readIdentity = newValue }
     }
 
     /// The file it was read from.

@@ -624,9 +624,12 @@ public struct FeedBuilder: Sendable {
         for (path, entry) in files {
             // A record that cannot be decoded: the file is read again.
             // (A file replaced meanwhile by another id's package waits for the next build.)
-            if let a = entry.archive(root: root) ?? (try? PackageArchive.read(path: path)),
-                a.nuspec.id.lowercased() == lowerId
-            {
+            if var a = entry.archive(root: root) {
+                // Its bytes were hashed when the file had this identity (read by this build, or
+                // a cache entry whose identity matched the scan's).
+                if entry.stamp.size >= 0 { a.readIdentity = entry.stamp }
+                if a.nuspec.id.lowercased() == lowerId { archives.append(a) }
+            } else if let a = try? PackageArchive.read(path: path), a.nuspec.id.lowercased() == lowerId {
                 archives.append(a)
             }
         }

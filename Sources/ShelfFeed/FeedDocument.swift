@@ -1,4 +1,5 @@
 import Foundation
+import NuGetCore
 
 /// One file of the feed, as a renderer describes it; the sink does the I/O.
 public struct FeedDocument: Sendable {
@@ -13,8 +14,10 @@ public struct FeedDocument: Sendable {
     public enum Content: Sendable {
         /// Bytes made by a renderer.
         case bytes(Data)
-        /// A copy of an input file whose size and SHA-512 are known.
-        case file(path: String, size: Int64, sha512: String)
+        /// A copy of an input file whose size and SHA-512 are known. With the file's identity
+        /// when it was hashed, the copy is checked against that identity (a file that changed
+        /// since has another); without, the copy is hashed.
+        case file(path: String, size: Int64, sha512: String, identity: FileIdentity?)
         /// An entry of an input package, extracted (and CRC-checked) when written.
         case packageEntry(package: String, entry: String, size: Int64)
         /// Bytes made when the sink writes the document (an HTML page that needs a package's

@@ -497,7 +497,7 @@ public struct LocalFolderSink: Sendable {
                 throw SinkError.writeFailed(doc.path, "cannot extract \(entry) from \(package): \(error)")
             }
             return try writeIfChanged(data, to: target, fresh: fresh)
-        case .file(let source, let size, let sha512):
+        case .file(let source, let size, let sha512, let identity):
             // A copy is unchanged when the size matches and the .sha512 beside it (written after
             // the package, in a later phase) already records this package's hash.
             if !fresh, !isStaging(target), fileSize(target) == size,
@@ -507,10 +507,11 @@ public struct LocalFolderSink: Sendable {
             }
             let temp = isStaging(target) ? target : temporaryName(for: target)
             do {
-                let copied = try copyFile(source, to: temp)
-                // The copy is hashed on the way: a package file replaced after it was read
-                // must not reach the feed under the hash of its old content.
-                guard copied == sha512 else {
+                // A package file changed after it was read must not reach the feed under the
+                // hash of its old content: the copy is checked against the identity the file
+                // had when it was hashed, or, without one, hashed on the way.
+                let (copied, after) = try copyFile(source, to: temp, hashing: identity == nil)
+                guard identity.map({ $0 == after }) ?? (copied == sha512) else {
                     throw SinkError.writeFailed(
                         source, "the file changed after it was read; run the build again once it is completely written")
                 }
@@ -595,8 +596,11 @@ public struct LocalFolderSink: Sendable {
     }
 
     /// Copies through a 1 MiB buffer (the page cache makes this close to the cost of the read).
-    /// Returns the base64 SHA-512 of the bytes copied.
-    private func copyFile(_ source: String, to destination: String) throws -> String {
+    /// Returns the base64 SHA-512 of the bytes copied (when `hashing`), and the source's identity
+    /// once copied.
+    private func copyFile(_ source: String, to destination: String, hashing: Bool) throws -> (
+        sha512: String?, identity: FileIdentity?
+    ) {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw SinkError.writeFailed(source, String(cString: strerror(errno))) }
         defer { close(input) }
@@ -607,12 +611,16 @@ public struct LocalFolderSink: Sendable {
         var hasher = SHA512()
         while true {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress, $0.count) }
-            if n == 0 { return Data(hasher.finalize()).base64EncodedString() }
+            if n == 0 {
+                return (hashing ? Data(hasher.finalize()).base64EncodedString() : nil, .of(descriptor: input))
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw SinkError.writeFailed(source, String(cString: strerror(errno)))
             }
-            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            if hashing {
+                buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            }
             var offset = 0
             while offset < n {
                 let w = buffer.withUnsafeBytes { Glibc.write(output, $0.baseAddress! + offset, n - offset) }

@@ -32,34 +32,8 @@ struct ReadCache: Sendable {
     static let magic = Array("SHELFRC2".utf8)
 
     /// The identity of a file on disk.
-    struct Stamp: Sendable, Hashable {
-        var size: Int64
-        var mtime: Int64
-        var ctime: Int64
-        var inode: Int64
-        var device: Int64
-
-        static func of(_ path: String) -> Stamp? {
-            var st = stat()
-            guard stat(path, &st) == 0 else { return nil }
-            return Stamp(st)
-        }
-
-        init(_ st: stat) {
-            self.init(
-                size: Int64(st.st_size), mtime: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
-                ctime: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec), inode: Int64(st.st_ino),
-                device: Int64(st.st_dev))
-        }
-
-        init(size: Int64, mtime: Int64, ctime: Int64, inode: Int64, device: Int64) {
-            self.size = size
-            self.mtime = mtime
-            self.ctime = ctime
-            self.inode = inode
-            self.device = device
-        }
-    }
+    /// A package file's identity: a file whose identity matches its entry is not read again.
+    typealias Stamp = FileIdentity
 
     enum Record: Sendable {
         /// Read by this build.

@@ -18,7 +18,8 @@ public struct FlatContainerRenderer: Sendable {
             let a = v.archive
             docs.append(
                 FeedDocument(
-                    path: FeedLayout.nupkg(lid, lv), content: .file(path: a.path, size: a.size, sha512: a.sha512),
+                    path: FeedLayout.nupkg(lid, lv),
+                    content: .file(path: a.path, size: a.size, sha512: a.sha512, identity: a.readIdentity),
                     contentType: "application/octet-stream", phase: .content))
             docs.append(
                 FeedDocument(

@@ -117,6 +117,11 @@ public struct FeedBuilder: Sendable {
     }
 
     public func run(progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Report {
+        // Files changed in the last two seconds before this build are hashed again when copied:
+        // a change within the same clock tick as the one before would leave their identity as it
+        // was (git calls such files "racily clean"). The clock decides only this; it never goes
+        // into the feed.
+        let identityTrustedBefore = Int64((Date().timeIntervalSince1970 - 2) * 1_000_000_000)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: options.input, isDirectory: &isDir), isDir.boolValue else {
             throw BuildError.inputMissing(options.input)
@@ -320,19 +325,32 @@ public struct FeedBuilder: Sendable {
         } else {
             dirty = Set(pathsById.keys).union(previousIds.entries.keys)
         }
-        if loadedIds.state == nil, !options.full, access(sink.root + "/index.json", F_OK) == 0 {
+        // Whether a Shelf build wrote this folder before: only then are files named as Shelf's
+        // taken for Shelf's own (a new output folder may hold files of someone else's).
+        let builtBefore =
+            loadedIds.state != nil || hadCache
+            || [Self.feedFilesPath, CatalogState.path, InputSignature.reportPath].contains {
+                access(sink.root + "/" + $0, F_OK) == 0
+            }
+        if loadedIds.state == nil && builtBefore {
             report.warnings.append(
                 Diagnostic(
                     severity: .note, file: nil,
-                    message: "the output folder holds a feed but no per-id record (.shelf/ids/); every id is put "
-                        + "together again, and the output folder is listed for files of packages no longer in the input"
-                ))
+                    message: "the per-id record of the last build (.shelf/ids/) is missing; every id is put together "
+                        + "again, and the output folder is listed for files of packages no longer in the input"))
+        } else if loadedIds.state == nil, access(sink.root + "/index.json", F_OK) == 0 {
+            report.warnings.append(
+                Diagnostic(
+                    severity: .note, file: nil,
+                    message: "the output folder holds a feed that no shelf build recorded (.shelf/ has no records); "
+                        + "files there that this build does not write are left as they are: build into an empty "
+                        + "folder for a feed of this input alone"))
         }
 
         // When the per-id record cannot say which files earlier builds wrote (it is missing or
         // damaged, or the file list of an id whose files may change is), the output folder is
         // listed instead, and files named as Shelf's that no id of this build has are removed.
-        var sweep = loadedIds.state == nil || loadedIds.damaged
+        var sweep = (loadedIds.state == nil && builtBefore) || loadedIds.damaged
         if !sweep {
             let unreadable = FeedRenderer.concurrentMap(dirty.sorted(), pieces: 16) { id in
                 previousIds.entries[id].map { $0.readPaths() == nil } ?? false
@@ -369,7 +387,8 @@ public struct FeedBuilder: Sendable {
             let made = FeedRenderer.concurrentMap(ids, pieces: 32) { id in
                 Self.assemble(
                     id, files: (byId[id] ?? []).map { (paths[$0], entryList[$0]) }, root: root,
-                    policy: policyCopy, warnOnPrefixViolation: warnOn, relativePath: scannerCopy.relative)
+                    policy: policyCopy, warnOnPrefixViolation: warnOn, relativePath: scannerCopy.relative,
+                    identityTrustedBefore: identityTrustedBefore)
             }
             var out: [String: (PackageRegistration?, IdState.Entry)] = [:]
             for (id, r, e) in made { out[id] = (r, e) }
@@ -532,9 +551,36 @@ public struct FeedBuilder: Sendable {
                     phase: .serviceIndex))
         }
         let feedWidePaths = feedWide.map(\.path)
-        try sink.journal(feedWidePaths)
+        let feedWideSet = Set(feedWidePaths)
+        // What this build's feed is made of: every id's files and the feed-wide ones.
+        func currentFiles() -> Set<String> {
+            var current = feedWideSet
+            for e in nextIds.entries.values { current.formUnion(e.paths) }
+            return current
+        }
+        // Files named as Shelf's that the output folder held and this build's feed does not
+        // have: journaled before the record that no longer names them is written (with the
+        // feed-wide documents), so that a build killed from then on still has them removed.
+        var current: Set<String>?
+        var swept: [String] = []
+        if sweep && !listed.isEmpty {
+            current = currentFiles()
+            swept = listed.filter { !current!.contains($0) }
+            if !swept.isEmpty {
+                report.warnings.append(
+                    Diagnostic(
+                        severity: .note, file: nil,
+                        message: "\(swept.count) file(s) in the output folder named as shelf names its own belong "
+                            + "to no package of the input; they are removed"))
+            }
+        }
+        try sink.journal(feedWidePaths + swept)
+        stale += swept
         clock.mark("render")
         summary.add(try await sink.writeDocuments(feedWide))
+        // A fault point for the tests: the process dies here, as if killed, with this build's
+        // record written and nothing removed yet.
+        if ProcessInfo.processInfo.environment["SHELF_FAULT"] == "after-record" { _exit(137) }
         // Feed-wide files of the last build that this one did not write (the site after --no-site,
         // vulnerability info after its advisories went). The catalog only grows, and Shelf's own
         // record files under .shelf/ are kept even when this build did not rewrite them.
@@ -542,7 +588,6 @@ public struct FeedBuilder: Sendable {
             sink.read(Self.feedFilesPath).map {
                 $0.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
             } ?? []
-        let feedWideSet = Set(feedWidePaths)
         let oldFeedWideGone = oldFeedWide.filter {
             !feedWideSet.contains($0) && !$0.hasPrefix("catalog/") && !$0.hasPrefix(".shelf/")
         }
@@ -554,15 +599,8 @@ public struct FeedBuilder: Sendable {
         let removable = feedWidePaths.filter { !$0.hasPrefix("catalog/") && !$0.hasPrefix(".shelf/") }
         try sink.writeState(Self.feedFilesPath, Data((removable.sorted().joined(separator: "\n") + "\n").utf8))
 
-        // What this build's feed is made of: every id's files and the feed-wide ones.
-        func currentFiles() -> Set<String> {
-            var current = feedWideSet
-            for e in nextIds.entries.values { current.formUnion(e.paths) }
-            return current
-        }
         // A build that was killed left files of its own: keep those this build has, remove the rest.
         let unfinished = leftovers
-        var current: Set<String>?
         if !unfinished.isEmpty {
             current = currentFiles()
             for item in catalog.items { current!.insert(CatalogLayout.leaf(item)) }
@@ -574,16 +612,12 @@ public struct FeedBuilder: Sendable {
                 !current!.contains($0) && !$0.hasPrefix(".shelf/") && !$0.hasPrefix("catalog/")
             }
         }
-        // Files named as Shelf's that the output folder held and this build's feed does not have.
-        if sweep && !listed.isEmpty {
-            let current = current ?? currentFiles()
-            let gone = listed.filter { !current.contains($0) }
-            try sink.journal(gone)
-            stale += gone
-        }
         // Everything in `stale` is in the journal by now: this build's own removals (above), and
-        // an unfinished build's leftovers, which came from the journal.
-        let goners = Set(stale)
+        // an unfinished build's leftovers, which came from the journal. Never a file this build
+        // wrote, whatever a record said.
+        var goners = Set(stale)
+        goners.subtract(feedWideSet)
+        for r in changed { goners.subtract(nextIds.entries[r.lowerId]?.paths ?? []) }
         // A fault point for the tests: the process dies here, as if killed, before removing.
         if ProcessInfo.processInfo.environment["SHELF_FAULT"] == "before-remove", !goners.isEmpty { _exit(137) }
         summary.removed = sink.removeFiles(goners)
@@ -618,7 +652,7 @@ public struct FeedBuilder: Sendable {
     /// nothing of it), and what was noticed on the way, for its record.
     static func assemble(
         _ lowerId: String, files: [(path: String, entry: ReadCache.Entry)], root: String, policy: FeedPolicy?,
-        warnOnPrefixViolation: Bool, relativePath: (String) -> String
+        warnOnPrefixViolation: Bool, relativePath: (String) -> String, identityTrustedBefore: Int64 = 0
     ) -> (String, PackageRegistration?, IdState.Entry) {
         var archives: [PackageArchive] = []
         for (path, entry) in files {
@@ -626,8 +660,13 @@ public struct FeedBuilder: Sendable {
             // (A file replaced meanwhile by another id's package waits for the next build.)
             if var a = entry.archive(root: root) {
                 // Its bytes were hashed when the file had this identity (read by this build, or
-                // a cache entry whose identity matched the scan's).
-                if entry.stamp.size >= 0 { a.readIdentity = entry.stamp }
+                // a cache entry whose identity matched the scan's), unless it changed too
+                // recently for the identity to tell.
+                if entry.stamp.size >= 0, entry.stamp.ctime < identityTrustedBefore,
+                    entry.stamp.mtime < identityTrustedBefore
+                {
+                    a.readIdentity = entry.stamp
+                }
                 if a.nuspec.id.lowercased() == lowerId { archives.append(a) }
             } else if let a = try? PackageArchive.read(path: path), a.nuspec.id.lowercased() == lowerId {
                 archives.append(a)

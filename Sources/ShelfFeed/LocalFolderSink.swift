@@ -262,7 +262,11 @@ public struct LocalFolderSink: Sendable {
             for folder in subfolders { walk(folder) }
         }
         for folder in folders {
-            walk(folder.hasSuffix("/") ? String(folder.dropLast()) : folder)
+            let name = folder.hasSuffix("/") ? String(folder.dropLast()) : folder
+            // A folder that is a link leads out of the output folder: not Shelf's to list.
+            var st = stat()
+            guard lstat(root + "/" + name, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { continue }
+            walk(name)
         }
         return out
     }
@@ -511,7 +515,13 @@ public struct LocalFolderSink: Sendable {
                 // hash of its old content: the copy is checked against the identity the file
                 // had when it was hashed, or, without one, hashed on the way.
                 let (copied, after) = try copyFile(source, to: temp, hashing: identity == nil)
-                guard identity.map({ $0 == after }) ?? (copied == sha512) else {
+                var same = identity.map { $0 == after } ?? (copied == sha512)
+                if !same, identity != nil {
+                    // Its identity moved (a permission change, a file system that reports
+                    // another one): the bytes decide.
+                    same = try copyFile(source, to: temp, hashing: true).sha512 == sha512
+                }
+                guard same else {
                     throw SinkError.writeFailed(
                         source, "the file changed after it was read; run the build again once it is completely written")
                 }

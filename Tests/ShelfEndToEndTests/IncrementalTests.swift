@@ -287,11 +287,70 @@ struct IncrementalTests {
         try fm.removeItem(atPath: ids)
         r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--json"])
         #expect(r.status == 0)
-        #expect(r.stderr.contains("no per-id record"), "\(r.stderr)")
+        #expect(r.stderr.contains("(.shelf/ids/) is missing"), "\(r.stderr)")
+        #expect(r.stderr.contains("belong to no package of the input; they are removed"), "\(r.stderr)")
         let fresh2 = tmp.sub("fresh2")
         _ = try Self.build(input, fresh2)
         try matches(fresh2)
         #expect(fm.fileExists(atPath: notes))
+
+        // Lost again, another id leaves, and the build is killed once its new record is written
+        // (that record no longer names the id): the next build still removes the id's files.
+        names = try fm.contentsOfDirectory(atPath: input).filter { $0.hasSuffix(".nupkg") }.sorted()
+        let third = Dictionary(grouping: names, by: id).keys.sorted().first!
+        for name in names where id(name) == third { try fm.removeItem(atPath: input + "/" + name) }
+        try fm.removeItem(atPath: ids)
+        let died = try run(
+            Repo.shelf, ["build", input, "--out", out, "--base-url", Self.baseURL, "--quiet"],
+            environment: ProcessInfo.processInfo.environment.merging(["SHELF_FAULT": "after-record"]) { $1 })
+        #expect(died.status == 137)
+        #expect(fm.fileExists(atPath: out + "/flatcontainer/" + third.lowercased() + "/index.json"))
+        _ = try Self.build(input, out)
+        let fresh3 = tmp.sub("fresh3")
+        _ = try Self.build(input, fresh3)
+        try matches(fresh3)
+
+        // One byte of a record's head flips (in its last id's entry), and a version leaves: the
+        // head reads as damaged, never as another id.
+        for shard in try fm.contentsOfDirectory(atPath: ids) {
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ids + "/" + shard)))
+            let headLength = bytes[8..<16].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+            bytes[16 + headLength - 6] ^= 0x01
+            try Data(bytes).write(to: URL(fileURLWithPath: ids + "/" + shard))
+        }
+        names = try fm.contentsOfDirectory(atPath: input).filter { $0.hasSuffix(".nupkg") }.sorted()
+        try fm.removeItem(atPath: input + "/" + names.last!)
+        r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--json"])
+        #expect(r.status == 0)
+        #expect(r.stderr.contains("is damaged"), "\(r.stderr)")
+        let fresh4 = tmp.sub("fresh4")
+        _ = try Self.build(input, fresh4)
+        try matches(fresh4)
+    }
+
+    @Test("a first build into a folder that already holds files never removes them, even those named as Shelf's")
+    func firstBuildKeepsFiles() throws {
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        let fm = FileManager.default
+        let input = tmp.sub("in")
+        _ = try python([Self.generator, input, "--versions", "10"])
+        let out = tmp.sub("site")
+        let theirs = [
+            "badges/build.svg", "packages/Their.Package/index.html", "flatcontainer/their.package/index.json",
+            "flatcontainer/their.package/1.0.0/their.package.1.0.0.nupkg", "registration/their.package/index.json",
+        ]
+        for path in theirs {
+            try fm.createDirectory(
+                atPath: out + "/" + (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data("theirs".utf8).write(to: URL(fileURLWithPath: out + "/" + path))
+        }
+        for full in [false, true] {
+            let r = try shelf(
+                ["build", input, "--out", out, "--base-url", Self.baseURL, "--json"] + (full ? ["--full"] : []))
+            #expect(r.status == 0, "\(r.stderr)")
+            for path in theirs { #expect(fm.fileExists(atPath: out + "/" + path), "\(path) (full: \(full))") }
+        }
     }
 
     @Test("a no-op rebuild reads nothing; one new package opens one file and renders one id")

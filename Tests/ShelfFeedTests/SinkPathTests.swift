@@ -171,5 +171,10 @@ struct SinkCopyTests {
         }
         let right = Data(SHA512.hash(data: Data("other bytes".utf8))).base64EncodedString()
         #expect(try await sink.writeDocuments([doc("d/x.nupkg", sha512: right, identity: nil)]).written == 1)
+        // An identity that moved while the bytes did not (a permission change, a file system
+        // reporting another inode): the bytes decide.
+        let moved = FileIdentity(size: 11, mtime: 1, ctime: 1, inode: 1, device: 1)
+        #expect(try await sink.writeDocuments([doc("e/x.nupkg", sha512: right, identity: moved)]).written == 1)
+        #expect(try String(contentsOfFile: root + "/e/x.nupkg", encoding: .utf8) == "other bytes")
     }
 }

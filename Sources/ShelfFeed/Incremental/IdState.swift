@@ -13,7 +13,7 @@ import NuGetCore
 /// together again. Beside the fingerprint, each id keeps its digest and what the policy said of
 /// it, so that a build that does not redo the id still has them.
 struct IdState: Sendable {
-    static let magic = Array("SHELFID3".utf8)
+    static let magic = Array("SHELFID4".utf8)
     /// Split in shards by id, so that a build rewrites only the shards of the ids it changed.
     static let shardCount = 64
     static func shardPath(_ n: Int) -> String { ".shelf/ids/\(n < 10 ? "0" : "")\(n).bin" }

@@ -29,7 +29,7 @@ struct ReadCache: Sendable {
     }
     /// Bumped whenever what the reader extracts from a package changes.
     static let format: Int64 = 6
-    static let magic = Array("SHELFRC2".utf8)
+    static let magic = Array("SHELFRC3".utf8)
 
     /// The identity of a file on disk.
     /// A package file's identity: a file whose identity matches its entry is not read again.

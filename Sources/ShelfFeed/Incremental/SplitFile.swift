@@ -11,9 +11,9 @@ import NuGetCore
 /// megabytes that an add-one build never touches.
 ///
 /// Layout: magic, head length (8 bytes, little-endian), head, body. A record's place is a range
-/// of the body. Each record ends in its CRC-32 (`sealed`): the body is read a record at a time,
-/// long after the head was checked, and a damaged record must read as damaged, not as another
-/// list of paths or another package.
+/// of the body. The head and each record end in their CRC-32 (`sealed`): the body is read a
+/// record at a time, long after the head was checked, and damaged bytes must read as damaged,
+/// not as another id, another list of paths or another package.
 enum SplitFile {
     /// A record as stored in a body: its bytes, then their CRC-32 (4 bytes, little-endian).
     static func sealed(_ record: [UInt8]) -> [UInt8] {
@@ -34,6 +34,8 @@ enum SplitFile {
     }
 
     static func encode(magic: [UInt8], head: [UInt8], body: [UInt8]) -> Data {
+        // The head is sealed too: every build trusts it to say which records there are.
+        let head = sealed(head)
         var w = CacheWriter()
         w.int(Int64(head.count))
         var out = magic
@@ -65,7 +67,7 @@ enum SplitFile {
         }
         var r = CacheReader(Array(prefix.suffix(8)))
         guard let headLength = try? Int(r.int()), headLength >= 0, start + headLength <= size,
-            let head = Body.pread(fd, start..<start + headLength)
+            let stored = Body.pread(fd, start..<start + headLength), let head = unsealed(stored)
         else {
             close(fd)
             return .damaged

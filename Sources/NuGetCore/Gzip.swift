@@ -62,10 +62,13 @@ public enum Gzip {
 
     /// zlib's CRC-32 of `bytes`.
     public static func crc32(_ bytes: [UInt8]) -> UInt32 {
-        bytes.withUnsafeBytes { raw in
-            UInt32(
-                truncatingIfNeeded: CShelfZlib.crc32(
-                    0, raw.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(raw.count)))
-        }
+        bytes.withUnsafeBytes { crc32($0) }
+    }
+
+    /// zlib's CRC-32 of `raw`.
+    public static func crc32(_ raw: UnsafeRawBufferPointer) -> UInt32 {
+        UInt32(
+            truncatingIfNeeded: CShelfZlib.crc32(
+                0, raw.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(raw.count)))
     }
 }

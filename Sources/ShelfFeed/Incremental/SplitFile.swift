@@ -24,13 +24,15 @@ enum SplitFile {
         return out
     }
 
-    /// The record inside sealed bytes; nil when the check fails.
-    static func unsealed(_ stored: [UInt8]) -> [UInt8]? {
-        guard stored.count >= 4 else { return nil }
+    /// Takes the check off sealed bytes, in place; false when it fails.
+    static func unseal(_ stored: inout [UInt8]) -> Bool {
+        guard stored.count >= 4 else { return false }
         var crc: UInt32 = 0
         for (i, b) in stored.suffix(4).enumerated() { crc |= UInt32(b) << UInt32(8 * i) }
-        let record = Array(stored.dropLast(4))
-        return Gzip.crc32(record) == crc ? record : nil
+        let computed = stored.withUnsafeBytes { Gzip.crc32(UnsafeRawBufferPointer(rebasing: $0.dropLast(4))) }
+        guard computed == crc else { return false }
+        stored.removeLast(4)
+        return true
     }
 
     static func encode(magic: [UInt8], head: [UInt8], body: [UInt8]) -> Data {
@@ -67,7 +69,7 @@ enum SplitFile {
         }
         var r = CacheReader(Array(prefix.suffix(8)))
         guard let headLength = try? Int(r.int()), headLength >= 0, start + headLength <= size,
-            let stored = Body.pread(fd, start..<start + headLength), let head = unsealed(stored)
+            var head = Body.pread(fd, start..<start + headLength), unseal(&head)
         else {
             close(fd)
             return .damaged
@@ -91,7 +93,8 @@ enum SplitFile {
 
         /// The record sealed in `range` (of the body); nil when it cannot be read or is damaged.
         func read(_ range: Range<Int>) -> [UInt8]? {
-            readSealed(range).flatMap(SplitFile.unsealed)
+            guard var bytes = readSealed(range), SplitFile.unseal(&bytes) else { return nil }
+            return bytes
         }
 
         /// The bytes of `range` as stored, check included, to be copied into a new file whole

@@ -456,10 +456,7 @@ public struct LocalFolderSink: Sendable {
     /// `fresh`: its folder was made by this call to `writeDocuments`, so nothing is there to compare.
     private func writeDocument(_ doc: FeedDocument, fresh: Bool) throws -> (Bool, Int64) {
         let target = root + "/" + doc.path
-        switch doc.content {
-        case .bytes(let data):
-            return try writeIfChanged(data, to: target, fresh: fresh)
-        case .deferred(let make):
+        func writeMade(_ make: () throws -> Data) throws -> (Bool, Int64) {
             let data: Data
             do {
                 data = try make()
@@ -467,6 +464,12 @@ public struct LocalFolderSink: Sendable {
                 throw SinkError.writeFailed(doc.path, "\(error)")
             }
             return try writeIfChanged(data, to: target, fresh: fresh)
+        }
+        switch doc.content {
+        case .bytes(let data):
+            return try writeIfChanged(data, to: target, fresh: fresh)
+        case .deferred(let make):
+            return try writeMade(make)
         case .alias(let source, let make):
             // A hard link to the document it repeats: its bytes are on disk once. `link` puts a
             // complete file under the name or fails, so a new name needs no temporary one.
@@ -486,13 +489,7 @@ public struct LocalFolderSink: Sendable {
                 }
             }
             // No hard links on this file system (or no such source): the bytes themselves.
-            let data: Data
-            do {
-                data = try make()
-            } catch {
-                throw SinkError.writeFailed(doc.path, "\(error)")
-            }
-            return try writeIfChanged(data, to: target, fresh: fresh)
+            return try writeMade(make)
         case .packageEntry(let package, let entry, let limit):
             let data: Data
             do {

@@ -240,10 +240,34 @@ struct IncrementalTests {
         _ = try python([Self.generator, input, "--versions", "40"])
         let out = tmp.sub("feed")
         _ = try Self.build(input, out)
-        var names = try fm.contentsOfDirectory(atPath: input).filter { $0.hasSuffix(".nupkg") }.sorted()
+        let ids = out + "/.shelf/ids"
         func id(_ name: String) -> String { name.split(separator: ".").prefix(3).joined(separator: ".") }
-        let byId = Dictionary(grouping: names, by: id)
-        func matches(_ fresh: String) throws {
+        func inputById() throws -> [String: [String]] {
+            Dictionary(grouping: try fm.contentsOfDirectory(atPath: input).filter { $0.hasSuffix(".nupkg") }, by: id)
+        }
+        /// Removes every package of the first id (by name) from the input; returns the id.
+        func removeFirstId() throws -> String {
+            let byId = try inputById()
+            let first = byId.keys.sorted().first!
+            for name in byId[first]! { try fm.removeItem(atPath: input + "/" + name) }
+            return first
+        }
+        /// Changes the bytes of every per-id shard; `head` is where its body starts.
+        func damageShards(_ change: (inout [UInt8], _ head: Int) -> Void) throws {
+            for shard in try fm.contentsOfDirectory(atPath: ids) {
+                var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ids + "/" + shard)))
+                let headLength = bytes[8..<16].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+                change(&bytes, 16 + headLength)
+                try Data(bytes).write(to: URL(fileURLWithPath: ids + "/" + shard))
+            }
+        }
+        /// Builds, and expects the note and the same files as a fresh build of the input.
+        func rebuild(_ step: String, saying notes: [String]) throws {
+            let r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--json"])
+            #expect(r.status == 0)
+            for note in notes { #expect(r.stderr.contains(note), "\(step): \(r.stderr)") }
+            let fresh = tmp.sub("fresh-\(step)")
+            _ = try Self.build(input, fresh)
             let skip: (String) -> Bool = {
                 $0.hasPrefix(".shelf/") || $0.hasPrefix("catalog/") || $0.hasSuffix("NOTES.txt")
             }
@@ -251,81 +275,50 @@ struct IncrementalTests {
             let b = try snapshot(fresh, excluding: skip)
             let extra = Set(a.keys).subtracting(b.keys).sorted()
             let missing = Set(b.keys).subtracting(a.keys).sorted()
-            #expect(extra.isEmpty && missing.isEmpty, "left behind: \(extra.prefix(5)); missing: \(missing.prefix(5))")
-            #expect(a.keys.filter { b[$0] != nil && a[$0] != b[$0] }.isEmpty)
+            #expect(
+                extra.isEmpty && missing.isEmpty,
+                "\(step): left behind \(extra.prefix(5)); missing \(missing.prefix(5))")
+            #expect(a.keys.filter { b[$0] != nil && a[$0] != b[$0] }.isEmpty, "\(step)")
         }
 
         // Every stored file list is damaged (its bytes overwritten; the heads stay whole). One id
         // leaves the input and another loses a version; a file someone put in the leaving id's
         // folder stays.
-        let ids = out + "/.shelf/ids"
-        for shard in try fm.contentsOfDirectory(atPath: ids) {
-            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ids + "/" + shard)))
-            let headLength = bytes[8..<16].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-            for i in (16 + headLength)..<bytes.count { bytes[i] = 0xFF }
-            try Data(bytes).write(to: URL(fileURLWithPath: ids + "/" + shard))
+        try damageShards { bytes, body in
+            for i in body..<bytes.count { bytes[i] = 0xFF }
         }
-        let gone = byId.keys.sorted().first!
-        let thinned = byId.filter { $0.value.count >= 2 }.keys.sorted().last!
-        for name in byId[gone]! + [byId[thinned]!.sorted().first!] {
-            try fm.removeItem(atPath: input + "/" + name)
-        }
+        let thinned = try inputById().filter { $0.value.count >= 2 }.max { $0.key < $1.key }!
+        try fm.removeItem(atPath: input + "/" + thinned.value.sorted().first!)
+        let gone = try removeFirstId()
         let notes = out + "/flatcontainer/" + gone.lowercased() + "/NOTES.txt"
         try Data("ours".utf8).write(to: URL(fileURLWithPath: notes))
-        var r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--json"])
-        #expect(r.status == 0)
-        #expect(r.stderr.contains("is damaged; the output folder is listed"), "\(r.stderr)")
-        let fresh1 = tmp.sub("fresh1")
-        _ = try Self.build(input, fresh1)
-        try matches(fresh1)
+        try rebuild("lists damaged", saying: ["is damaged; the output folder is listed"])
         #expect(fm.fileExists(atPath: notes))
 
         // The per-id record is lost, and another id leaves.
-        names = try fm.contentsOfDirectory(atPath: input).filter { $0.hasSuffix(".nupkg") }.sorted()
-        let next = Dictionary(grouping: names, by: id).keys.sorted().first!
-        for name in names where id(name) == next { try fm.removeItem(atPath: input + "/" + name) }
+        _ = try removeFirstId()
         try fm.removeItem(atPath: ids)
-        r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--json"])
-        #expect(r.status == 0)
-        #expect(r.stderr.contains("(.shelf/ids/) is missing"), "\(r.stderr)")
-        #expect(r.stderr.contains("belong to no package of the input; they are removed"), "\(r.stderr)")
-        let fresh2 = tmp.sub("fresh2")
-        _ = try Self.build(input, fresh2)
-        try matches(fresh2)
+        try rebuild(
+            "record lost",
+            saying: ["(.shelf/ids/) is missing", "belong to no package of the input; they are removed"])
         #expect(fm.fileExists(atPath: notes))
 
         // Lost again, another id leaves, and the build is killed once its new record is written
         // (that record no longer names the id): the next build still removes the id's files.
-        names = try fm.contentsOfDirectory(atPath: input).filter { $0.hasSuffix(".nupkg") }.sorted()
-        let third = Dictionary(grouping: names, by: id).keys.sorted().first!
-        for name in names where id(name) == third { try fm.removeItem(atPath: input + "/" + name) }
+        let third = try removeFirstId()
         try fm.removeItem(atPath: ids)
         let died = try run(
             Repo.shelf, ["build", input, "--out", out, "--base-url", Self.baseURL, "--quiet"],
             environment: ProcessInfo.processInfo.environment.merging(["SHELF_FAULT": "after-record"]) { $1 })
         #expect(died.status == 137)
         #expect(fm.fileExists(atPath: out + "/flatcontainer/" + third.lowercased() + "/index.json"))
-        _ = try Self.build(input, out)
-        let fresh3 = tmp.sub("fresh3")
-        _ = try Self.build(input, fresh3)
-        try matches(fresh3)
+        try rebuild("killed after the record", saying: [])
 
         // One byte of a record's head flips (in its last id's entry), and a version leaves: the
         // head reads as damaged, never as another id.
-        for shard in try fm.contentsOfDirectory(atPath: ids) {
-            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ids + "/" + shard)))
-            let headLength = bytes[8..<16].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-            bytes[16 + headLength - 6] ^= 0x01
-            try Data(bytes).write(to: URL(fileURLWithPath: ids + "/" + shard))
-        }
-        names = try fm.contentsOfDirectory(atPath: input).filter { $0.hasSuffix(".nupkg") }.sorted()
-        try fm.removeItem(atPath: input + "/" + names.last!)
-        r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--json"])
-        #expect(r.status == 0)
-        #expect(r.stderr.contains("is damaged"), "\(r.stderr)")
-        let fresh4 = tmp.sub("fresh4")
-        _ = try Self.build(input, fresh4)
-        try matches(fresh4)
+        try damageShards { bytes, body in bytes[body - 6] ^= 0x01 }
+        try fm.removeItem(atPath: input + "/" + (try inputById().values.flatMap { $0 }.max()!))
+        try rebuild("a head byte flipped", saying: ["is damaged"])
     }
 
     @Test("a first build into a folder that already holds files never removes them, even those named as Shelf's")

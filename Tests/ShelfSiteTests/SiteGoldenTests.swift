@@ -12,11 +12,16 @@ struct SiteGoldenTests {
     static let root = here.deletingLastPathComponent().deletingLastPathComponent()
     static let golden = here.appendingPathComponent("Golden/SampleFeed")
 
-    static func documents() throws -> [FeedDocument] {
+    /// SampleFeed/ with its policy.
+    static func sampleModel() throws -> FeedModel {
         let scanner = PackageScanner(root: root.appendingPathComponent("SampleFeed").path)
         let archives = try scanner.scan().packages.map { try PackageArchive.read(path: $0) }
         let policy = try FeedPolicy.load(path: root.appendingPathComponent("SampleFeed/shelf.json").path)
-        let model = policy.apply(to: FeedModel(packages: archives, relativePath: scanner.relative)).model
+        return policy.apply(to: FeedModel(packages: archives, relativePath: scanner.relative)).model
+    }
+
+    static func documents() throws -> [FeedDocument] {
+        let model = try sampleModel()
         let layout = FeedLayout(baseURL: "https://feed.example.com/")
         let site = SiteRenderer()
         return site.renderFeedWide(model, layout: layout)
@@ -61,9 +66,7 @@ struct SiteGoldenTests {
         "every per-id file of the site and of the feed is where, and named as, a build that lost its records looks for it"
     )
     func perIdFilesAreFoundBySweep() throws {
-        let scanner = PackageScanner(root: Self.root.appendingPathComponent("SampleFeed").path)
-        let archives = try scanner.scan().packages.map { try PackageArchive.read(path: $0) }
-        let model = FeedModel(packages: archives, relativePath: scanner.relative)
+        let model = try Self.sampleModel()
         let renderer = FeedRenderer(layout: FeedLayout(baseURL: "https://feed.example.com/"), extras: [SiteRenderer()])
         let paths = renderer.renderIds(model.registrations, model: model).values.flatMap { $0 }.map(\.path)
         #expect(paths.count > 50)

@@ -564,8 +564,9 @@ public struct FeedBuilder: Sendable {
         var current: Set<String>?
         var swept: [String] = []
         if sweep && !listed.isEmpty {
-            current = currentFiles()
-            swept = listed.filter { !current!.contains($0) }
+            let files = currentFiles()
+            current = files
+            swept = listed.filter { !files.contains($0) }
             if !swept.isEmpty {
                 report.warnings.append(
                     Diagnostic(
@@ -602,14 +603,14 @@ public struct FeedBuilder: Sendable {
         // A build that was killed left files of its own: keep those this build has, remove the rest.
         let unfinished = leftovers
         if !unfinished.isEmpty {
-            current = currentFiles()
-            for item in catalog.items { current!.insert(CatalogLayout.leaf(item)) }
-            for n in 0..<ReadCache.shardCount { current!.insert(ReadCache.shardPath(n)) }
-            for n in 0..<IdState.shardCount { current!.insert(IdState.shardPath(n)) }
+            var kept = current ?? currentFiles()
+            for item in catalog.items { kept.insert(CatalogLayout.leaf(item)) }
+            for n in 0..<ReadCache.shardCount { kept.insert(ReadCache.shardPath(n)) }
+            for n in 0..<IdState.shardCount { kept.insert(IdState.shardPath(n)) }
             // The catalog only grows: a page or leaf the killed build wrote is part of it (or an
             // unlinked leaf, harmless), never a leftover to remove.
             stale += unfinished.filter {
-                !current!.contains($0) && !$0.hasPrefix(".shelf/") && !$0.hasPrefix("catalog/")
+                !kept.contains($0) && !$0.hasPrefix(".shelf/") && !$0.hasPrefix("catalog/")
             }
         }
         // Everything in `stale` is in the journal by now: this build's own removals (above), and

@@ -325,32 +325,33 @@ public struct FeedBuilder: Sendable {
         } else {
             dirty = Set(pathsById.keys).union(previousIds.entries.keys)
         }
-        // Whether a Shelf build wrote this folder before: only then are files named as Shelf's
-        // taken for Shelf's own (a new output folder may hold files of someone else's).
-        let builtBefore =
-            loadedIds.state != nil || hadCache
-            || [Self.feedFilesPath, CatalogState.path, InputSignature.reportPath].contains {
-                access(sink.root + "/" + $0, F_OK) == 0
-            }
-        if loadedIds.state == nil && builtBefore {
+        // Whether a Shelf build finished in this folder before: only then are files named as
+        // Shelf's taken for Shelf's own (a new output folder may hold someone else's, and a
+        // first build killed midway leaves part of its records). These two files are written
+        // after every document of a build.
+        let builtBefore = [Self.feedFilesPath, InputSignature.reportPath].contains {
+            access(sink.root + "/" + $0, F_OK) == 0
+        }
+        if loadedIds.state == nil && !loadedIds.damaged && builtBefore {
             report.warnings.append(
                 Diagnostic(
                     severity: .note, file: nil,
                     message: "the per-id record of the last build (.shelf/ids/) is missing; every id is put together "
                         + "again, and the output folder is listed for files of packages no longer in the input"))
-        } else if loadedIds.state == nil, access(sink.root + "/index.json", F_OK) == 0 {
+        } else if !builtBefore, access(sink.root + "/index.json", F_OK) == 0 {
             report.warnings.append(
                 Diagnostic(
-                    severity: .note, file: nil,
-                    message: "the output folder holds a feed that no shelf build recorded (.shelf/ has no records); "
-                        + "files there that this build does not write are left as they are: build into an empty "
-                        + "folder for a feed of this input alone"))
+                    severity: .warning, file: nil,
+                    message: "the output folder holds a feed that no finished shelf build recorded (.shelf/ is "
+                        + "missing or incomplete): files there that this build does not write are left as they are, "
+                        + "so packages no longer in the input may still be found. Build into an empty folder (or "
+                        + "empty this one) for a feed of exactly this input"))
         }
 
         // When the per-id record cannot say which files earlier builds wrote (it is missing or
         // damaged, or the file list of an id whose files may change is), the output folder is
         // listed instead, and files named as Shelf's that no id of this build has are removed.
-        var sweep = (loadedIds.state == nil && builtBefore) || loadedIds.damaged
+        var sweep = builtBefore && (loadedIds.state == nil || loadedIds.damaged)
         if !sweep {
             let unreadable = FeedRenderer.concurrentMap(dirty.sorted(), pieces: 16) { id in
                 previousIds.entries[id].map { $0.readPaths() == nil } ?? false
@@ -663,9 +664,7 @@ public struct FeedBuilder: Sendable {
                 // Its bytes were hashed when the file had this identity (read by this build, or
                 // a cache entry whose identity matched the scan's), unless it changed too
                 // recently for the identity to tell.
-                if entry.stamp.size >= 0, entry.stamp.ctime < identityTrustedBefore,
-                    entry.stamp.mtime < identityTrustedBefore
-                {
+                if entry.stamp.size >= 0, !Self.isRacy(entry.stamp, before: identityTrustedBefore) {
                     a.readIdentity = entry.stamp
                 }
                 if a.nuspec.id.lowercased() == lowerId { archives.append(a) }
@@ -693,6 +692,12 @@ public struct FeedBuilder: Sendable {
 
     /// The feed-wide files of the last build (ids' files are in `.shelf/ids/`).
     static let feedFilesPath = ".shelf/feed-files.txt"
+
+    /// Whether a file changed too recently (after `before`, in nanoseconds since 1970) for its
+    /// identity to show a later rewrite in the same clock tick.
+    static func isRacy(_ identity: FileIdentity, before: Int64) -> Bool {
+        identity.ctime >= before || identity.mtime >= before
+    }
 
     /// What retention leaves out of the feed (for `shelf prune`): the package files, with their
     /// paths relative to the input folder, and the policy file used. Reads every package; writes

@@ -67,8 +67,9 @@ public struct FeedLayout: Sendable {
     /// (one someone put there).
     public static func isPerIdDocumentName(_ path: String) -> Bool {
         guard let slash = path.lastIndex(of: "/") else { return false }
-        // Shelf's names never hold a control character (a line break would split a journal line).
-        if path.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) { return false }
+        // Shelf's names never hold a control character (a line break would split a journal
+        // line), nor bytes that are not UTF-8 (read back as U+FFFD, the name could not be removed).
+        if path.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) || path.contains("\u{FFFD}") { return false }
         let name = path[path.index(after: slash)...]
         let depth = path.utf8.count { $0 == 0x2F }
         // A temporary file of a write that was cut short.

@@ -328,22 +328,39 @@ struct IncrementalTests {
         let fm = FileManager.default
         let input = tmp.sub("in")
         _ = try python([Self.generator, input, "--versions", "10"])
-        let out = tmp.sub("site")
         let theirs = [
             "badges/build.svg", "packages/Their.Package/index.html", "flatcontainer/their.package/index.json",
             "flatcontainer/their.package/1.0.0/their.package.1.0.0.nupkg", "registration/their.package/index.json",
         ]
-        for path in theirs {
-            try fm.createDirectory(
-                atPath: out + "/" + (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try Data("theirs".utf8).write(to: URL(fileURLWithPath: out + "/" + path))
+        func populated(_ name: String) throws -> String {
+            let out = tmp.sub(name)
+            for path in theirs {
+                try fm.createDirectory(
+                    atPath: out + "/" + (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try Data("theirs".utf8).write(to: URL(fileURLWithPath: out + "/" + path))
+            }
+            return out
         }
-        for full in [false, true] {
-            let r = try shelf(
-                ["build", input, "--out", out, "--base-url", Self.baseURL, "--json"] + (full ? ["--full"] : []))
-            #expect(r.status == 0, "\(r.stderr)")
-            for path in theirs { #expect(fm.fileExists(atPath: out + "/" + path), "\(path) (full: \(full))") }
+        func build(_ out: String, _ step: String, full: Bool = false, fault: String? = nil) throws {
+            var environment = ProcessInfo.processInfo.environment
+            if let fault { environment["SHELF_FAULT"] = fault }
+            let r = try run(
+                Repo.shelf,
+                ["build", input, "--out", out, "--base-url", Self.baseURL, "--quiet"] + (full ? ["--full"] : []),
+                environment: environment)
+            #expect(r.status == (fault == nil ? 0 : 137), "\(step): \(r.stderr)")
+            for path in theirs { #expect(fm.fileExists(atPath: out + "/" + path), "\(step): \(path)") }
         }
+        // A first build killed while its records were being written (half the per-id shards
+        // are there), then builds that finish.
+        let out = try populated("site")
+        try build(out, "first build, killed", fault: "after-record")
+        let shards = try fm.contentsOfDirectory(atPath: out + "/.shelf/ids").sorted()
+        for shard in shards.prefix(shards.count / 2) { try fm.removeItem(atPath: out + "/.shelf/ids/" + shard) }
+        try build(out, "the build after it")
+        try build(out, "a --full build after it", full: true)
+        // A first build with --full.
+        try build(try populated("site-full"), "first build with --full", full: true)
     }
 
     @Test("a no-op rebuild reads nothing; one new package opens one file and renders one id")

@@ -127,10 +127,15 @@ def run_size(shelf, versions, work):
     build("full build")
     build("no-op rebuild")
     extras = sorted(os.listdir(extra))
+    # After placing packages, a pause (untimed) longer than a clock tick: a file changed within
+    # milliseconds of a build is read again by the next one, which would add the one package to
+    # the hundred ("racily clean" in Shelf's README).
     shutil.copy(os.path.join(extra, extras[0]), packages)
+    time.sleep(0.1)
     build("add one package")
     for name in extras[1:]:
         shutil.copy(os.path.join(extra, name), packages)
+    time.sleep(0.1)
     build("add 100 packages")
 
     # A reference, not a step of Shelf: copying the feed as the last step left it (the full

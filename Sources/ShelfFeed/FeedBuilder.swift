@@ -117,11 +117,10 @@ public struct FeedBuilder: Sendable {
     }
 
     public func run(progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Report {
-        // Files changed in the last two seconds before this build are hashed again when copied:
-        // a change within the same clock tick as the one before would leave their identity as it
-        // was (git calls such files "racily clean"). The clock decides only this; it never goes
+        // When this build started, for files changed too recently for their identity to show a
+        // rewrite in the same clock tick (`isRacy`). The clock decides only that; it never goes
         // into the feed.
-        let identityTrustedBefore = Int64((Date().timeIntervalSince1970 - 2) * 1_000_000_000)
+        let started = Int64(Date().timeIntervalSince1970 * 1_000_000_000)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: options.input, isDirectory: &isDir), isDir.boolValue else {
             throw BuildError.inputMissing(options.input)
@@ -263,8 +262,9 @@ public struct FeedBuilder: Sendable {
             case .failure(let e): entry = ReadCache.Entry(stamp: stamp ?? noStamp, failure: e.description)
             }
             entries[i] = entry
-            // A file whose identity cannot be read is simply not cached.
-            next.entries[relatives[i]] = stamp != nil ? entry : nil
+            // A file whose identity cannot be read, or changed just before this build, is not
+            // cached: the next build reads it again.
+            next.entries[relatives[i]] = stamp.map { !Self.isRacy($0, started: started) } == true ? entry : nil
         }
         report.packagesOpened = toRead.count
         clock.mark("read")
@@ -389,7 +389,7 @@ public struct FeedBuilder: Sendable {
                 Self.assemble(
                     id, files: (byId[id] ?? []).map { (paths[$0], entryList[$0]) }, root: root,
                     policy: policyCopy, warnOnPrefixViolation: warnOn, relativePath: scannerCopy.relative,
-                    identityTrustedBefore: identityTrustedBefore)
+                    started: started)
             }
             var out: [String: (PackageRegistration?, IdState.Entry)] = [:]
             for (id, r, e) in made { out[id] = (r, e) }
@@ -635,8 +635,12 @@ public struct FeedBuilder: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try sink.writeState(InputSignature.reportPath, (try? encoder.encode(last)) ?? Data())
-        try sink.writeState(
-            InputSignature.path, Data((signature + "\n" + InputSignature.outputStamps(sink.root)).utf8))
+        // No signature while an input changed just before this build: the next build looks at
+        // it again rather than stopping as a no-op.
+        if !stamps.contains(where: { $0.stamp.map { Self.isRacy($0, started: started) } ?? false }) {
+            try sink.writeState(
+                InputSignature.path, Data((signature + "\n" + InputSignature.outputStamps(sink.root)).utf8))
+        }
         report.filesUnchanged = summary.unchanged
         report.filesRemoved = summary.removed
         report.bytesWritten = summary.bytesWritten
@@ -654,7 +658,7 @@ public struct FeedBuilder: Sendable {
     /// nothing of it), and what was noticed on the way, for its record.
     static func assemble(
         _ lowerId: String, files: [(path: String, entry: ReadCache.Entry)], root: String, policy: FeedPolicy?,
-        warnOnPrefixViolation: Bool, relativePath: (String) -> String, identityTrustedBefore: Int64 = 0
+        warnOnPrefixViolation: Bool, relativePath: (String) -> String, started: Int64 = 0
     ) -> (String, PackageRegistration?, IdState.Entry) {
         var archives: [PackageArchive] = []
         for (path, entry) in files {
@@ -664,7 +668,7 @@ public struct FeedBuilder: Sendable {
                 // Its bytes were hashed when the file had this identity (read by this build, or
                 // a cache entry whose identity matched the scan's), unless it changed too
                 // recently for the identity to tell.
-                if entry.stamp.size >= 0, !Self.isRacy(entry.stamp, before: identityTrustedBefore) {
+                if entry.stamp.size >= 0, !Self.isRacy(entry.stamp, started: started) {
                     a.readIdentity = entry.stamp
                 }
                 if a.nuspec.id.lowercased() == lowerId { archives.append(a) }
@@ -693,10 +697,16 @@ public struct FeedBuilder: Sendable {
     /// The feed-wide files of the last build (ids' files are in `.shelf/ids/`).
     static let feedFilesPath = ".shelf/feed-files.txt"
 
-    /// Whether a file changed too recently (after `before`, in nanoseconds since 1970) for its
-    /// identity to show a later rewrite in the same clock tick.
-    static func isRacy(_ identity: FileIdentity, before: Int64) -> Bool {
-        identity.ctime >= before || identity.mtime >= before
+    /// Whether a file changed so shortly before a build `started` (nanoseconds since 1970) that
+    /// a rewrite in the same clock tick, after the build read it, would leave its identity as it
+    /// was: git calls such files "racily clean". Such a file is hashed when copied, is not kept in
+    /// the read cache, and keeps the build from being recorded as a no-op, so that the next
+    /// build reads it again. The tick is a few milliseconds where times carry nanoseconds, up to
+    /// two seconds where they carry whole seconds (FAT, some network file systems).
+    static func isRacy(_ identity: FileIdentity, started: Int64) -> Bool {
+        let wholeSeconds = identity.mtime % 1_000_000_000 == 0 && identity.ctime % 1_000_000_000 == 0
+        let tick: Int64 = wholeSeconds ? 2_000_000_000 : 20_000_000
+        return identity.ctime >= started - tick || identity.mtime >= started - tick
     }
 
     /// What retention leaves out of the feed (for `shelf prune`): the package files, with their

@@ -23,6 +23,9 @@ struct IncrementalTests {
     }
 
     static func build(_ input: String, _ out: String, full: Bool = false) throws -> [String: Any] {
+        // Packages written in the last few milliseconds before a build are read again by the next
+        // one ("racily clean"): the counts these tests expect are for files a moment older.
+        Thread.sleep(forTimeInterval: 0.03)
         let r = try shelf(
             ["build", input, "--out", out, "--base-url", baseURL, "--json"] + (full ? ["--full"] : []))
         let report = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? [:]
@@ -361,6 +364,29 @@ struct IncrementalTests {
         try build(out, "a --full build after it", full: true)
         // A first build with --full.
         try build(try populated("site-full"), "first build with --full", full: true)
+    }
+
+    @Test("a package changed just before a build (racily clean) is not trusted by the next build's cache or no-op")
+    func raciness() throws {
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        let input = tmp.sub("in")
+        _ = try python([Self.generator, input, "--versions", "12"])
+        let out = tmp.sub("feed")
+        _ = try Self.build(input, out)
+        // One package's modification time is set a minute ahead: for the builds that follow, it
+        // changed "just now", so a same-tick rewrite could hide behind its identity.
+        let name = try FileManager.default.contentsOfDirectory(atPath: input).filter { $0.hasSuffix(".nupkg") }
+            .sorted()[3]
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date().addingTimeInterval(60)], ofItemAtPath: input + "/" + name)
+        let changed = try Self.build(input, out)
+        #expect(changed["packagesOpened"] as? Int == 1)
+        // Not a no-op: the package is read again (its bytes are the same, so nothing is written).
+        let again = try Self.build(input, out)
+        #expect(again["nothingChanged"] as? Bool != true)
+        #expect(again["packagesOpened"] as? Int == 1)
+        #expect(again["filesWritten"] as? Int == 0)
     }
 
     @Test("a no-op rebuild reads nothing; one new package opens one file and renders one id")

@@ -178,3 +178,22 @@ struct SinkCopyTests {
         #expect(try String(contentsOfFile: root + "/e/x.nupkg", encoding: .utf8) == "other bytes")
     }
 }
+
+/// Which file identities are too recent to trust ("racily clean").
+struct RacinessTests {
+    static let second: Int64 = 1_000_000_000
+
+    @Test("a few milliseconds where times carry nanoseconds, two seconds where they carry whole seconds")
+    func window() {
+        let started = 1_700_000_000 * Self.second + 500_000_000
+        func identity(_ time: Int64) -> FileIdentity {
+            FileIdentity(size: 1, mtime: time, ctime: time, inode: 1, device: 1)
+        }
+        #expect(FeedBuilder.isRacy(identity(started - 5_000_000), started: started))
+        #expect(!FeedBuilder.isRacy(identity(started - 50_000_000), started: started))
+        #expect(FeedBuilder.isRacy(identity(started + Self.second), started: started))
+        // Whole seconds: the file system's tick may be that long.
+        #expect(FeedBuilder.isRacy(identity(1_700_000_000 * Self.second - Self.second), started: started))
+        #expect(!FeedBuilder.isRacy(identity(1_700_000_000 * Self.second - 3 * Self.second), started: started))
+    }
+}

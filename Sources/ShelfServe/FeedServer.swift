@@ -17,7 +17,7 @@ public actor FeedServer {
     public let root: String
     let files: FeedFiles
     private var index: SearchIndex
-    private var indexStamp: [String: FileStamp]
+    private var indexStamp: [String: FileIdentity]
     let searchPath: String
     let autocompletePath: String
     private var server: HTTPServer?
@@ -185,19 +185,6 @@ public actor FeedServer {
     }
 }
 
-/// What identifies a file's content cheaply: size and modification time (nginx's ETag is the same).
-struct FileStamp: Equatable, Sendable {
-    var size: Int64
-    var mtime: Int64
-    var inode: UInt64
-
-    init(_ st: stat) {
-        size = Int64(st.st_size)
-        mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
-        inode = UInt64(st.st_ino)
-    }
-}
-
 /// Maps request paths to files in the feed, refusing anything that would leave it.
 struct FeedFiles: Sendable {
     let root: String
@@ -205,7 +192,7 @@ struct FeedFiles: Sendable {
     struct File {
         var relative: String
         var absolute: String
-        var stamp: FileStamp
+        var stamp: FileIdentity
     }
 
     /// The feed-relative path of a raw (percent-encoded) request path, or nil when it is not one
@@ -239,19 +226,19 @@ struct FeedFiles: Sendable {
         guard resolved.hasPrefix(root + "/") else { return nil }
         return File(
             relative: rel, absolute: resolved,
-            stamp: FileStamp(st))
+            stamp: FileIdentity(st))
     }
 
     /// Stamps of what the search index is read from (the hives' folders change whenever an id is
     /// added, changed or removed; the owners document with the policy), to notice a rebuild.
-    func searchSourceStamps() -> [String: FileStamp] {
-        var out: [String: FileStamp] = [:]
+    func searchSourceStamps() -> [String: FileIdentity] {
+        var out: [String: FileIdentity] = [:]
         for path in [
             "index.json", SearchRenderer.ownersPath, SearchRenderer.queryPath, SearchRenderer.autocompletePath,
         ] {
             var st = stat()
             if stat(root + "/" + path, &st) == 0 {
-                out[path] = FileStamp(st)
+                out[path] = FileIdentity(st)
             }
         }
         return out

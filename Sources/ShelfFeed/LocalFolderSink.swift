@@ -116,7 +116,7 @@ public struct LocalFolderSink: Sendable {
         // Made a depth at a time (parents first), each depth on every core: a batch of new ids
         // needs thousands of folders.
         var fresh = Set<String>()
-        let byDepth = Dictionary(grouping: folders) { $0.utf8.reduce(0) { $0 + ($1 == 0x2F ? 1 : 0) } }
+        let byDepth = Dictionary(grouping: folders) { $0.utf8.count { $0 == 0x2F } }
         for depth in byDepth.keys.sorted() {
             let level = byDepth[depth]!
             let root = self.root

@@ -77,7 +77,7 @@ public struct NuGetFramework: Sendable, Hashable, CustomStringConvertible {
     /// `NuGetFramework.Parse`: the long form when the string starts with `.` or holds `,` or a
     /// known long identifier; otherwise the short folder form. Anything unknown is `unsupported`.
     public static func parse(_ text: String) -> NuGetFramework {
-        let s = text.trimmingCharacters(in: .whitespaces)
+        let s = text.trimmingWhitespace()
         if s.isEmpty { return .any }
         switch s.lowercased() {
         case "any", "agnostic": return .any
@@ -93,7 +93,7 @@ public struct NuGetFramework: Sendable, Hashable, CustomStringConvertible {
 
     /// `.NETFramework,Version=v4.5,Profile=Client`.
     static func parseFrameworkName(_ s: String) -> NuGetFramework {
-        let parts = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let parts = s.split(separator: ",").map { $0.trimmingWhitespace() }
         guard let id = canonicalIdentifier(parts[0]) else { return .unsupported }
         var version: [Int] = [0, 0]
         var profile = ""

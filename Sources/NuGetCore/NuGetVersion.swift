@@ -59,7 +59,7 @@ public struct NuGetVersion: Sendable, Hashable, Comparable, CustomStringConverti
     /// Labels are non-empty runs of `[0-9A-Za-z-]`; a numeric label may not have a leading zero.
     /// Metadata parts follow the same character rule, leading zeros allowed.
     public init?(_ text: String) {
-        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let value = text.trimmingWhitespace(newlines: true)
         guard !value.isEmpty else { return nil }
         let chars = Array(value.unicodeScalars)
         var numericEnd = chars.count

@@ -307,7 +307,7 @@ extension Nuspec {
         guard root.name == "package", let md = root.child("metadata") else { throw .noMetadata }
 
         func text(_ name: String) -> String? {
-            guard let s = md.child(name)?.text.trimmingCharacters(in: .whitespacesAndNewlines), !s.isEmpty else {
+            guard let s = md.child(name)?.text.trimmingWhitespace(newlines: true), !s.isEmpty else {
                 return nil
             }
             return s
@@ -342,7 +342,7 @@ extension Nuspec {
         readme = text("readme")
         licenseUrl = text("licenseUrl")
         if let el = md.child("license") {
-            let value = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let value = el.text.trimmingWhitespace(newlines: true)
             let kind = License.Kind(rawValue: (el.attributes["type"] ?? "").lowercased())
             if let kind, !value.isEmpty {
                 license = License(kind: kind, text: value, version: el.attributes["version"])
@@ -382,7 +382,7 @@ extension Nuspec {
         if !groups.isEmpty {
             var result: [DependencyGroup] = []
             for g in groups {
-                let tfm = g.attributes["targetFramework"].flatMap { $0.trimmingCharacters(in: .whitespaces) }
+                let tfm = g.attributes["targetFramework"].flatMap { $0.trimmingWhitespace() }
                 let deps = try dependencies(g.children(named: "dependency"), group: tfm)
                 result.append(DependencyGroup(targetFramework: tfm?.isEmpty == true ? nil : tfm, dependencies: deps))
             }
@@ -396,11 +396,11 @@ extension Nuspec {
     private static func dependencies(_ els: [XMLElementNode], group: String?) throws(NuspecError) -> [Dependency] {
         var result: [Dependency] = []
         for d in els {
-            guard let id = d.attributes["id"]?.trimmingCharacters(in: .whitespaces), !id.isEmpty else {
+            guard let id = d.attributes["id"]?.trimmingWhitespace(), !id.isEmpty else {
                 throw .dependencyWithoutId(group: group)
             }
             let versionText = d.attributes["version"].flatMap {
-                $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0
+                $0.trimmingWhitespace().isEmpty ? nil : $0
             }
             var range = VersionRange.all
             if let versionText {

@@ -342,6 +342,13 @@ extension PackageArchive {
     }
 
     static func normalizeEntryPath(_ path: String) -> String {
+        // Most names have nothing to normalize: no Foundation call (an NSString round trip on
+        // Linux) for them, since this runs for every entry a declared file is looked for in.
+        if path.utf8.first != 0x2E && path.utf8.first != 0x2F
+            && !path.utf8.contains(where: { $0 == 0x5C || $0 == 0x25 })
+        {
+            return path
+        }
         var p = path.replacingOccurrences(of: "\\", with: "/")
         p = p.removingPercentEncoding ?? p
         while p.hasPrefix("./") { p.removeFirst(2) }

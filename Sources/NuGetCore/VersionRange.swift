@@ -36,7 +36,7 @@ public struct VersionRange: Sendable, Hashable, CustomStringConvertible {
     ///   without both ends inclusive, is rejected.
     /// - With `allowFloating`, the minimum may float (`1.0.*`, `1.0.0-beta*`, `*`); the maximum never.
     public init?(_ text: String, allowFloating: Bool = true) {
-        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let value = text.trimmingWhitespace(newlines: true)
         guard !value.isEmpty else { return nil }
         if allowFloating, value == "*" {
             self.init(
@@ -66,7 +66,7 @@ public struct VersionRange: Sendable, Hashable, CustomStringConvertible {
         }
         var minVersion: NuGetVersion?
         var floatText: String?
-        let trimmedMin = minText.trimmingCharacters(in: .whitespaces)
+        let trimmedMin = minText.trimmingWhitespace()
         if !trimmedMin.isEmpty {
             if allowFloating, trimmedMin.contains("*") {
                 guard let floor = Self.floatFloor(trimmedMin) else { return nil }
@@ -79,7 +79,7 @@ public struct VersionRange: Sendable, Hashable, CustomStringConvertible {
         }
         var maxVersion: NuGetVersion?
         if let maxText {
-            let trimmedMax = maxText.trimmingCharacters(in: .whitespaces)
+            let trimmedMax = maxText.trimmingWhitespace()
             if !trimmedMax.isEmpty {
                 guard let v = NuGetVersion(trimmedMax) else { return nil }
                 maxVersion = v

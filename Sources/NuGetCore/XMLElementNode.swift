@@ -46,7 +46,7 @@ public struct XMLElementNode: Sendable, Hashable {
                 let message = error.pointee.message.map { String(cString: $0) } ?? "unreadable document"
                 throw XMLTreeError(
                     line: Int(error.pointee.line),
-                    reason: message.trimmingCharacters(in: .whitespacesAndNewlines))
+                    reason: message.trimmingWhitespace(newlines: true))
             }
             throw XMLTreeError(line: 0, reason: data.isEmpty ? "the document is empty" : "unreadable document")
         }

@@ -95,7 +95,7 @@ extension FeedModel {
                             + "every version is still found."))
             }
             let owners = (versions.last!.nuspec.owners ?? "").split(separator: ",")
-                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                .map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
             registrations.append(PackageRegistration(lowerId: lowerId, id: id, versions: versions, owners: owners))
         }
         self.init(registrations: registrations, diagnostics: diagnostics)

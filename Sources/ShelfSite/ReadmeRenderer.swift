@@ -1,5 +1,6 @@
 import Foundation
 import Ink
+import NuGetCore
 
 /// Turns a package's README (Markdown) into HTML that is safe to put in a page.
 ///
@@ -91,7 +92,7 @@ public struct ReadmeRenderer: Sendable {
         guard html.hasPrefix("<pre><code class=") else { return html }
         var lines = markdown.split(separator: "\n", omittingEmptySubsequences: false)
         if !lines.isEmpty { lines.removeFirst() }
-        if let last = lines.last, last.trimmingCharacters(in: .whitespaces).hasPrefix("```") { lines.removeLast() }
+        if let last = lines.last, last.trimmingWhitespace().hasPrefix("```") { lines.removeLast() }
         return "<pre><code>" + HTMLText.escape(lines.joined(separator: "\n")) + "</code></pre>"
     }
 

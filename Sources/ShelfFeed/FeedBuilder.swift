@@ -788,7 +788,7 @@ public struct FeedBuilder: Sendable {
         let results = Slots<Result<PackageArchive, PackageArchiveError>>(count: paths.count)
         let queue = WorkQueue(count: paths.count)
         await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<min(options.concurrency, paths.count) {
+            for _ in 0..<max(1, min(options.concurrency, paths.count)) {
                 group.addTask {
                     while let i = queue.take() {
                         do throws(PackageArchiveError) {
@@ -796,8 +796,7 @@ public struct FeedBuilder: Sendable {
                         } catch {
                             results.set(i, .failure(error))
                         }
-                        let done = queue.finished()
-                        progress?(.reading(done: done, total: paths.count))
+                        queue.finished { done in progress?(.reading(done: done, total: paths.count)) }
                     }
                 }
             }
@@ -844,12 +843,13 @@ final class WorkQueue: @unchecked Sendable {
         return next - 1
     }
 
-    /// Counts one more index finished; returns how many are.
-    func finished() -> Int {
+    /// Counts one more index finished and tells `report` how many are, in order: the reports
+    /// of several workers never go down.
+    func finished(_ report: (Int) -> Void) {
         lock.lock()
         defer { lock.unlock() }
         done += 1
-        return done
+        report(done)
     }
 }
 

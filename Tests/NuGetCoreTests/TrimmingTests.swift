@@ -16,6 +16,16 @@ struct TrimmingTests {
         #expect(text.trimmingWhitespace() == text.trimmingCharacters(in: .whitespaces))
         #expect(text.trimmingWhitespace(newlines: true) == text.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(Substring(text).trimmingWhitespace() == text.trimmingCharacters(in: .whitespaces))
+        // A slice that starts and ends inside a larger string, as `split` gives them.
+        let whole = "ab" + text + "cd"
+        let scalars = whole.unicodeScalars
+        let slice = whole[
+            scalars.index(scalars.startIndex, offsetBy: 2)..<scalars.index(scalars.endIndex, offsetBy: -2)]
+        #expect(slice.trimmingWhitespace() == text.trimmingCharacters(in: .whitespaces))
+        #expect(slice.trimmingWhitespace(newlines: true) == text.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(
+            Array(slice.trimmingWhitespace().unicodeScalars)
+                == Array(text.trimmingCharacters(in: .whitespaces).unicodeScalars))
     }
 
     @Test("every scalar of the Basic Multilingual Plane at either end: trimmed exactly when Foundation trims it")
@@ -25,6 +35,14 @@ struct TrimmingTests {
             let text = String(scalar) + "x" + String(scalar)
             #expect(
                 text.trimmingWhitespace() == text.trimmingCharacters(in: .whitespaces), "U+\(String(value, radix: 16))")
+            // A slice cut at scalars (a combining mark joins the "x" before it in one Character).
+            let whole = "x" + text + "x"
+            let slice = whole[
+                whole.unicodeScalars.index(after: whole.startIndex)..<whole.unicodeScalars.index(before: whole.endIndex)
+            ]
+            #expect(
+                Array(slice.trimmingWhitespace().unicodeScalars)
+                    == Array(text.trimmingCharacters(in: .whitespaces).unicodeScalars), "U+\(String(value, radix: 16))")
             #expect(
                 text.trimmingWhitespace(newlines: true) == text.trimmingCharacters(in: .whitespacesAndNewlines),
                 "U+\(String(value, radix: 16))")

@@ -33,6 +33,33 @@ struct ScannerTests {
         #expect(scan.stamps.count == scan.packages.count && scan.stamps.allSatisfy { $0 != nil })
     }
 
+    @Test(
+        "links: a link to a package file is read through, one that leads nowhere is kept, a folder link is not followed"
+    )
+    func links() throws {
+        let root = try SinkRemovalTests.folder()
+        let elsewhere = try SinkRemovalTests.folder()
+        try SinkRemovalTests.write(root, ["real.nupkg"])
+        try SinkRemovalTests.write(elsewhere, ["target.nupkg", "sub/inside.nupkg"])
+        let fm = FileManager.default
+        try fm.createSymbolicLink(atPath: root + "/linked.nupkg", withDestinationPath: elsewhere + "/target.nupkg")
+        try fm.createSymbolicLink(atPath: root + "/dangling.nupkg", withDestinationPath: elsewhere + "/gone.nupkg")
+        try fm.createSymbolicLink(atPath: root + "/folder", withDestinationPath: elsewhere + "/sub")
+        try fm.createSymbolicLink(atPath: root + "/loop.nupkg", withDestinationPath: root + "/loop.nupkg")
+        // A link named like a package that leads to a folder is not a package.
+        try fm.createSymbolicLink(atPath: root + "/dir.nupkg", withDestinationPath: elsewhere + "/sub")
+        let scanner = PackageScanner(root: root)
+        let scan = scanner.scan()
+        #expect(scan.packages.map(scanner.relative) == ["dangling.nupkg", "linked.nupkg", "loop.nupkg", "real.nupkg"])
+        // The identity is the target's; a link that leads nowhere has none (it fails to read, with a message).
+        let stamps = Dictionary(uniqueKeysWithValues: zip(scan.packages.map(scanner.relative), scan.stamps))
+        var target = stat()
+        #expect(stat(elsewhere + "/target.nupkg", &target) == 0)
+        #expect(stamps["linked.nupkg"]??.inode == Int64(target.st_ino))
+        #expect(stamps["dangling.nupkg"]! == nil && stamps["loop.nupkg"]! == nil)
+        #expect(stamps["real.nupkg"]! != nil)
+    }
+
     @Test("relative paths: inside the root, the root itself, and a path beside it with the same prefix")
     func relativePaths() {
         let scanner = PackageScanner(root: "/data/pkgs é")

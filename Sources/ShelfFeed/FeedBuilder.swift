@@ -622,8 +622,22 @@ public struct FeedBuilder: Sendable {
         for r in changed { goners.subtract(nextIds.entries[r.lowerId]?.paths ?? []) }
         // A fault point for the tests: the process dies here, as if killed, before removing.
         if ProcessInfo.processInfo.environment["SHELF_FAULT"] == "before-remove", !goners.isEmpty { _exit(137) }
-        summary.removed = sink.removeFiles(goners)
+        let removal = sink.removeFiles(goners)
+        summary.removed = removal.removed
         sink.finishJournal()
+        if !removal.failed.isEmpty {
+            // Left in the journal, as a killed build's are: the next build tries them again.
+            try sink.journal(removal.failed.map(\.path))
+            let first = removal.failed.min { $0.path < $1.path }!
+            let count = removal.failed.count
+            report.warnings.append(
+                Diagnostic(
+                    severity: .warning, file: nil,
+                    message: "\(first.path) in the output folder\(count == 1 ? "" : " and \(count - 1) more files"), "
+                        + "left from packages no longer in the input, could not be removed (\(first.reason)). No index "
+                        + "lists them, but their URLs still work. Fix the output folder's permissions and build again: "
+                        + "the next build removes them"))
+        }
         clock.mark("write")
         report.phases = clock.phases
         report.filesWritten = summary.written

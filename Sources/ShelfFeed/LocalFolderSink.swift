@@ -293,9 +293,25 @@ public struct LocalFolderSink: Sendable {
         folder.lastIndex(of: "/").map { folder[folder.index(after: $0)...] } ?? Substring(folder)
     }
 
-    /// Removes files an earlier build wrote (and folders left empty); returns how many went.
-    public func removeFiles<S: Sequence>(_ paths: S) -> Int where S.Element == String {
+    /// What `removeFiles` did: how many files went, and those that could not (a file already
+    /// gone is not a failure).
+    public struct Removal: Sendable {
+        public var removed = 0
+        public var failed: [Failure] = []
+
+        public struct Failure: Sendable, Equatable {
+            public var path: String
+            public var reason: String
+        }
+    }
+
+    /// Removes files an earlier build wrote (and folders left empty).
+    public func removeFiles<S: Sequence>(_ paths: S) -> Removal where S.Element == String {
         var removed = 0
+        var failed: [Removal.Failure] = []
+        func failure(_ path: String) {
+            if errno != ENOENT { failed.append(Removal.Failure(path: path, reason: String(cString: strerror(errno)))) }
+        }
         var paths = Array(paths.filter(Self.isSafe))
         // An id leaving the feed leaves each of its folders in one rename (into .shelf/trash/),
         // its flat container first, then its registration (the reverse of how a new id comes in),
@@ -347,7 +363,9 @@ public struct LocalFolderSink: Sendable {
         }
         let trashedSet = Set(trashed)
         for folder in trashed {
-            removed += emptyTrash(folder, files: byFolder[folder] ?? [])
+            let (went, kept) = emptyTrash(folder, files: byFolder[folder] ?? [])
+            removed += went
+            failed += kept
             removeEmptyParents(of: folder + "/index.json")
         }
         paths.removeAll { Self.idFolder($0).map(trashedSet.contains) ?? false }
@@ -364,9 +382,11 @@ public struct LocalFolderSink: Sendable {
             if unlink(root + "/" + path) == 0 {
                 removed += 1
                 removeEmptyParents(of: path)
+            } else {
+                failure(path)
             }
         }
-        return removed
+        return Removal(removed: removed, failed: failed)
     }
 
     static let trashListFolder = ".shelf/trash-lists"
@@ -374,20 +394,28 @@ public struct LocalFolderSink: Sendable {
 
     /// Unlinks Shelf's files from an id folder moved into the trash; what is left (files Shelf
     /// did not write) goes back where it was, if nothing took its place. Then forgets the list.
-    /// Returns how many files went.
-    private func emptyTrash(_ folder: String, files: [String]) -> Int {
+    /// Returns how many files went, and those of Shelf's that could not (they go back with the
+    /// folder, under their own paths).
+    private func emptyTrash(_ folder: String, files: [String]) -> (Int, [Removal.Failure]) {
         let trash = root + "/" + Self.trashFolder + "/" + folder
         var removed = 0
+        var failed: [Removal.Failure] = []
         for file in files where Self.isSafe(file) {
-            if unlink(trash + "/" + file) == 0 { removed += 1 }
+            if unlink(trash + "/" + file) == 0 {
+                removed += 1
+            } else if errno != ENOENT {
+                failed.append(Removal.Failure(path: folder + "/" + file, reason: String(cString: strerror(errno))))
+            }
         }
         // Only empty folders go; files Shelf did not write stay, and the folder goes back (or, if
         // something took its place meanwhile, aside under .shelf/orphaned/, never served and never
         // removed, so that the trash is free for the next removal of this id).
+        // Shelf's files that could not go are reported only if they are served again.
+        var servedAgain = false
         if !Self.removeEmptyTree(trash) {
             if access(root + "/" + folder, F_OK) != 0 {
                 try? makeDirectory(root + "/" + Self.parent(folder))
-                _ = Glibc.rename(trash, root + "/" + folder)
+                servedAgain = Glibc.rename(trash, root + "/" + folder) == 0
             } else {
                 let aside = root + "/" + Self.orphanedFolder + "/" + folder
                 try? makeDirectory(root + "/" + Self.orphanedFolder + "/" + Self.parent(folder))
@@ -397,7 +425,7 @@ public struct LocalFolderSink: Sendable {
             }
         }
         unlink(root + "/" + Self.trashListFolder + "/" + folder)
-        return removed
+        return (removed, servedAgain ? failed : [])
     }
 
     // MARK: Journal

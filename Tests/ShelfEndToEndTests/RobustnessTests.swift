@@ -321,4 +321,70 @@ struct RobustnessTests {
         let check = try feedcheck(out, baseURL: Self.baseURL, extra: ["--nupkgs", inputA])
         #expect(check.errors == 0, "\(check.output)")
     }
+
+    @Test("files the build may not remove: a warning naming them, status 0, and the next build removes them")
+    func removalDenied() throws {
+        guard geteuid() == 0 else {
+            print("removalDenied: skipped, switching to another user needs root")
+            return
+        }
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        chmod(tmp.path, 0o755)
+        let input = tmp.sub("in")
+        #expect(try python([Self.generator, input, "--versions", "30", "--seed", "41"]).status == 0)
+        let out = tmp.sub("out")
+        #expect(try Self.boundedShelf(["build", input, "--out", out, "--base-url", Self.baseURL]).status == 0)
+        // An id with two versions or more loses its lowest: its version folder goes, the id stays.
+        let flat = out + "/flatcontainer"
+        var chosen: (id: String, version: String)?
+        for id in try FileManager.default.contentsOfDirectory(atPath: flat).sorted() {
+            let index = try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: "\(flat)/\(id)/index.json")))
+            if let versions = (index as? [String: Any])?["versions"] as? [String], versions.count >= 2 {
+                chosen = (id, versions[0])
+                break
+            }
+        }
+        let (id, version) = try #require(chosen)
+        let file = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: input).first {
+                $0.lowercased() == "\(id).\(version).nupkg"
+            })
+        try FileManager.default.moveItem(atPath: input + "/" + file, toPath: tmp.path + "/" + file)
+        // The build runs as `nobody`, which owns the output folder but not that version's folder.
+        let versionFolder = "\(flat)/\(id)/\(version)"
+        _ = try run("/bin/chown", ["-R", "nobody", out])
+        _ = try run("/bin/chown", ["root", versionFolder])
+        _ = try run("/bin/chmod", ["-R", "a+rX", tmp.path])
+        func buildAsNobody() throws -> ProcessResult {
+            try run(
+                "/usr/bin/timeout",
+                [
+                    "-s", "KILL", "120", "/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                    Repo.shelf, "build", input, "--out", out, "--base-url", Self.baseURL,
+                ])
+        }
+        let denied = try buildAsNobody()
+        #expect(denied.status == 0, "\(denied.stderr)")
+        #expect(denied.stderr.contains("could not be removed (Permission denied)"), "\(denied.stderr)")
+        #expect(denied.stderr.contains("flatcontainer/\(id)/\(version)/"), "\(denied.stderr)")
+        #expect(FileManager.default.fileExists(atPath: "\(versionFolder)/\(id).\(version).nupkg"))
+        #expect(FileManager.default.fileExists(atPath: out + "/.shelf/journal.txt"), "kept for the next build")
+        let first = try feedcheck(out, baseURL: Self.baseURL, extra: ["--nupkgs", input])
+        #expect(first.errors == 0, "\(first.output)")
+        // Once the folder may be written, the next build removes what is left, and says nothing of it.
+        _ = try run("/bin/chown", ["nobody", versionFolder])
+        let again = try buildAsNobody()
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(!again.stderr.contains("could not be removed"), "\(again.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: versionFolder))
+        #expect(!FileManager.default.fileExists(atPath: out + "/.shelf/journal.txt"))
+        // What is left is what a new build of the same input writes.
+        let fresh = tmp.sub("fresh")
+        #expect(try Self.boundedShelf(["build", input, "--out", fresh, "--base-url", Self.baseURL]).status == 0)
+        let outside: (String) -> Bool = { $0.hasPrefix(".shelf/") || $0.hasPrefix("catalog/") }
+        #expect(
+            try snapshot(out, excluding: outside).keys.sorted() == snapshot(fresh, excluding: outside).keys.sorted())
+    }
 }

@@ -4,8 +4,9 @@
 /// On Linux, Foundation's trimming bridges every string to `NSString` and back: reading 20,000
 /// nuspecs called it a few hundred thousand times, and it was 4% of a full build's CPU time.
 /// This is the same set of characters: `.whitespaces` is Unicode's space separators (category
-/// Zs), the tab and, as Core Foundation has it, the zero width space (U+200B); `.whitespacesAndNewlines` adds U+000A to U+000D, U+0085 and the line and
-/// paragraph separators (U+2028, U+2029). The tests compare the two over a table of strings,
+/// Zs), the tab and, as Core Foundation has it, the zero width space (U+200B);
+/// `.whitespacesAndNewlines` adds U+000A to U+000D, U+0085 and the line and paragraph separators
+/// (U+2028, U+2029). The tests compare the two over a table of strings,
 /// slices of them, and every scalar of the Basic Multilingual Plane at either end.
 extension StringProtocol {
     /// The string without leading and trailing white space (`newlines`: and line breaks).

@@ -302,6 +302,12 @@ public struct LocalFolderSink: Sendable {
         public struct Failure: Sendable, Equatable {
             public var path: String
             public var reason: String
+
+            /// The failure `errno` describes for `path`, after a failed `unlink`; nil when the
+            /// file was already gone.
+            static func lastError(_ path: String) -> Failure? {
+                errno == ENOENT ? nil : Failure(path: path, reason: String(cString: strerror(errno)))
+            }
         }
     }
 
@@ -309,9 +315,6 @@ public struct LocalFolderSink: Sendable {
     public func removeFiles<S: Sequence>(_ paths: S) -> Removal where S.Element == String {
         var removed = 0
         var failed: [Removal.Failure] = []
-        func failure(_ path: String) {
-            if errno != ENOENT { failed.append(Removal.Failure(path: path, reason: String(cString: strerror(errno)))) }
-        }
         var paths = Array(paths.filter(Self.isSafe))
         // An id leaving the feed leaves each of its folders in one rename (into .shelf/trash/),
         // its flat container first, then its registration (the reverse of how a new id comes in),
@@ -382,8 +385,8 @@ public struct LocalFolderSink: Sendable {
             if unlink(root + "/" + path) == 0 {
                 removed += 1
                 removeEmptyParents(of: path)
-            } else {
-                failure(path)
+            } else if let failure = Removal.Failure.lastError(path) {
+                failed.append(failure)
             }
         }
         return Removal(removed: removed, failed: failed)
@@ -403,8 +406,8 @@ public struct LocalFolderSink: Sendable {
         for file in files where Self.isSafe(file) {
             if unlink(trash + "/" + file) == 0 {
                 removed += 1
-            } else if errno != ENOENT {
-                failed.append(Removal.Failure(path: folder + "/" + file, reason: String(cString: strerror(errno))))
+            } else if let failure = Removal.Failure.lastError(folder + "/" + file) {
+                failed.append(failure)
             }
         }
         // Only empty folders go; files Shelf did not write stay, and the folder goes back (or, if

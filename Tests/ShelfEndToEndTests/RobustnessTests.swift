@@ -285,6 +285,17 @@ struct RobustnessTests {
         #expect(final.errors == 0, "\(final.output)")
     }
 
+    /// `shelf` run as `nobody` (the tests run as root, which no permission stops), bounded in time.
+    static func shelfAsNobody(_ arguments: [String]) throws -> ProcessResult {
+        try run(
+            "/usr/bin/timeout",
+            [
+                "-s", "KILL", "120", "/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                Repo.shelf,
+            ]
+                + arguments)
+    }
+
     @Test("a folder the build may not write: a clear message, status 1, and the previous feed left intact")
     func permissionDenied() throws {
         guard geteuid() == 0 else {
@@ -306,12 +317,7 @@ struct RobustnessTests {
         _ = try run("/bin/chown", ["-R", "root", out + "/flatcontainer"])
         _ = try run("/bin/chmod", ["-R", "a+rX", tmp.path])
         let before = try snapshot(out, excluding: { $0.hasPrefix(".shelf/") })
-        let r = try run(
-            "/usr/bin/setpriv",
-            [
-                "--reuid=nobody", "--regid=nogroup", "--clear-groups", Repo.shelf, "build", inputB, "--out", out,
-                "--base-url", Self.baseURL,
-            ])
+        let r = try Self.shelfAsNobody(["build", inputB, "--out", out, "--base-url", Self.baseURL])
         #expect(r.status == 1, "\(r.stderr)")
         #expect(r.stderr.contains("Permission denied"), "\(r.stderr)")
         #expect(r.stderr.contains("previous feed is still served"), "\(r.stderr)")
@@ -357,15 +363,7 @@ struct RobustnessTests {
         _ = try run("/bin/chown", ["-R", "nobody", out])
         _ = try run("/bin/chown", ["root", versionFolder])
         _ = try run("/bin/chmod", ["-R", "a+rX", tmp.path])
-        func buildAsNobody() throws -> ProcessResult {
-            try run(
-                "/usr/bin/timeout",
-                [
-                    "-s", "KILL", "120", "/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                    Repo.shelf, "build", input, "--out", out, "--base-url", Self.baseURL,
-                ])
-        }
-        let denied = try buildAsNobody()
+        let denied = try Self.shelfAsNobody(["build", input, "--out", out, "--base-url", Self.baseURL])
         #expect(denied.status == 0, "\(denied.stderr)")
         #expect(denied.stderr.contains("could not be removed (Permission denied)"), "\(denied.stderr)")
         #expect(denied.stderr.contains("flatcontainer/\(id)/\(version)/"), "\(denied.stderr)")
@@ -375,7 +373,7 @@ struct RobustnessTests {
         #expect(first.errors == 0, "\(first.output)")
         // Once the folder may be written, the next build removes what is left, and says nothing of it.
         _ = try run("/bin/chown", ["nobody", versionFolder])
-        let again = try buildAsNobody()
+        let again = try Self.shelfAsNobody(["build", input, "--out", out, "--base-url", Self.baseURL])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(!again.stderr.contains("could not be removed"), "\(again.stderr)")
         #expect(!FileManager.default.fileExists(atPath: versionFolder))

@@ -449,15 +449,23 @@ public struct FeedBuilder: Sendable {
 
         // The report covers every id, from the records of those not put together again.
         let inputIds = nextIds.entries.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        // One look at each id's record (a copy of it, at 100,000 versions a few tens of
+        // milliseconds per pass): the model's notes of every id come first, then the policy's.
         var used = Set<String>()
-        for id in inputIds { report.warnings += nextIds.entries[id]!.modelDiagnostics }
+        var modelWarnings: [Diagnostic] = []
+        var policyWarnings: [Diagnostic] = []
+        var digests: [IdDigest] = []
+        digests.reserveCapacity(inputIds.count)
         for id in inputIds {
             let e = nextIds.entries[id]!
+            modelWarnings += e.modelDiagnostics
             report.skipped += e.refused
-            report.warnings += e.policyDiagnostics
+            policyWarnings += e.policyDiagnostics
             report.pruned += e.pruned
             used.formUnion(e.policyUsed)
+            if let digest = e.digest { digests.append(digest) }
         }
+        report.warnings += modelWarnings + policyWarnings
         if let policy { report.warnings += policy.unusedDiagnostics(used: used) }
         // The clock is read only to warn; it never goes into the feed.
         let tomorrow = Date().addingTimeInterval(86_400)
@@ -470,7 +478,6 @@ public struct FeedBuilder: Sendable {
                         + "its published date and catalog commit time follow it, and later catalog commits come after it. "
                         + "Repack it on a machine with a correct clock"))
         }
-        let digests = inputIds.compactMap { nextIds.entries[$0]!.digest }
         report.ids = digests.count
         report.versions = digests.reduce(0) { $0 + $1.versionCount }
 

@@ -414,7 +414,7 @@ public struct FeedBuilder: Sendable {
         // Fingerprints and digests of the dirty ids that are served, on all cores.
         let renderer = FeedRenderer(layout: layout, extras: extras)
         let served = assembled.values.compactMap(\.0).sorted {
-            $0.lowerId.utf8.lexicographicallyPrecedes($1.lowerId.utf8)
+            PackageScanner.bytesPrecede($0.lowerId, $1.lowerId)
         }
         let presentIds = present
         let made = FeedRenderer.concurrentMap(served, pieces: 16) { r in
@@ -448,7 +448,7 @@ public struct FeedBuilder: Sendable {
         report.idsRendered = changed.count
 
         // The report covers every id, from the records of those not put together again.
-        let inputIds = nextIds.entries.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let inputIds = nextIds.entries.keys.sorted(by: PackageScanner.bytesPrecede)
         // One look at each id's record (a copy of it, at 100,000 versions a few tens of
         // milliseconds per pass): the model's notes of every id come first, then the policy's.
         var used = Set<String>()

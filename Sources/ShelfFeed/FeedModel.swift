@@ -65,7 +65,7 @@ extension FeedModel {
         var registrations: [PackageRegistration] = []
         // Ids in the order of their UTF-8 bytes (the order of Unicode scalars, without String's
         // normalising comparison on every step).
-        for lowerId in byId.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+        for lowerId in byId.keys.sorted(by: PackageScanner.bytesPrecede) {
             var versions: [PackageVersion] = []
             // In version order, so that the duplicate warnings come in the same order on every run.
             for (_, candidates) in byId[lowerId]!.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {

@@ -87,9 +87,9 @@ public struct CatalogState: Sendable, Equatable {
             if a.base != b.base { return a.base < b.base }
             if a.item.kind != b.item.kind { return a.item.kind == .delete }
             if a.item.lowerId != b.item.lowerId {
-                return a.item.lowerId.utf8.lexicographicallyPrecedes(b.item.lowerId.utf8)
+                return PackageScanner.bytesPrecede(a.item.lowerId, b.item.lowerId)
             }
-            return a.item.lowerVersion.utf8.lexicographicallyPrecedes(b.item.lowerVersion.utf8)
+            return PackageScanner.bytesPrecede(a.item.lowerVersion, b.item.lowerVersion)
         }
         var next = items
         var last = items.last?.ticks ?? 0

@@ -37,7 +37,7 @@ public struct SearchRenderer: Sendable {
 
     /// The ids the static search shows (see above), most recently published first.
     public static func shownIds(_ digests: [IdDigest]) -> [String] {
-        IdDigest.ranked(digests).prefix(staticHitLimit).map(\.lowerId)
+        IdDigest.ranked(digests, limit: staticHitLimit)
     }
 
     /// The search, autocomplete and owners documents, from every id's digest (in id order) and

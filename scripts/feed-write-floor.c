@@ -48,6 +48,16 @@ static void fail(const char *what, const char *path) {
   exit(1);
 }
 
+// Reads (or writes) all `length` bytes, whatever the short counts.
+static void whole(int fd, char *bytes, size_t length, int writing, const char *path) {
+  size_t done = 0;
+  while (done < length) {
+    ssize_t n = writing ? write(fd, bytes + done, length - done) : read(fd, bytes + done, length - done);
+    if (n <= 0) fail(writing ? "cannot write" : "cannot read", path);
+    done += (size_t)n;
+  }
+}
+
 static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw) {
   const char *relative = path + sourceLength;
   while (*relative == '/') relative++;
@@ -70,12 +80,7 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
                  st->st_nlink > 1 ? st->st_ino : 0, -1};
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("cannot open", path);
-  size_t done = 0;
-  while (done < file->length) {
-    ssize_t n = read(fd, file->bytes + done, file->length - done);
-    if (n <= 0) fail("cannot read", path);
-    done += (size_t)n;
-  }
+  whole(fd, file->bytes, file->length, 0, path);
   close(fd);
   return 0;
 }
@@ -118,12 +123,7 @@ static void *work(void *argument) {
     if (step == fileStep && file->linkTo < 0) {
       int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
       if (fd < 0) fail("cannot create", path);
-      size_t done = 0;
-      while (done < file->length) {
-        ssize_t n = write(fd, file->bytes + done, file->length - done);
-        if (n <= 0) fail("cannot write", path);
-        done += (size_t)n;
-      }
+      whole(fd, file->bytes, file->length, 1, path);
       close(fd);
     } else if (step == linkStep && file->linkTo >= 0) {
       snprintf(target, sizeof target, "%s/%s", destination, files[file->linkTo].relative);

@@ -68,7 +68,7 @@ extension FeedModel {
         for lowerId in byId.keys.sorted(by: PackageScanner.bytesPrecede) {
             var versions: [PackageVersion] = []
             // In version order, so that the duplicate warnings come in the same order on every run.
-            for (_, candidates) in byId[lowerId]!.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+            for (_, candidates) in byId[lowerId]!.sorted(by: { PackageScanner.bytesPrecede($0.key, $1.key) }) {
                 let ordered = candidates.sorted(by: Self.preferred)
                 let winner = ordered[0]
                 for loser in ordered.dropFirst() {

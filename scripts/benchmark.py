@@ -82,7 +82,7 @@ def discard(paths):
         shutil.rmtree(path, ignore_errors=True)
 
 
-def run_size(shelf, versions, work):
+def run_size(shelf, writer, versions, work):
     base = os.path.join(work, str(versions))
     packages = os.path.join(base, "packages")
     extra = os.path.join(base, "extra")
@@ -146,9 +146,6 @@ def run_size(shelf, versions, work):
     # files costs with nothing to compute. Its ratio to the floor is how far the feed's file
     # layout alone puts any full build from the floor. (The copy is removed with the other copies
     # at the end, not now: see `discard`.)
-    writer = os.path.join(work, "feed-write-floor")
-    subprocess.run(["cc", "-O2", "-o", writer, os.path.join(ROOT, "scripts", "feed-write-floor.c"), "-lpthread"],
-                   check=True)
     p = subprocess.run([writer, out, os.path.join(base, "floor-copy-feed"), str(os.cpu_count() or 1)],
                        check=True, capture_output=True, text=True)
     fields = p.stdout.split()
@@ -181,8 +178,12 @@ def main():
         sys.exit("%s is missing: run `swift build -c release` first" % args.shelf)
     os.makedirs(args.work, exist_ok=True)
     sizes = [int(x) for x in args.versions.split(",")]
+    # The feed-write reference (see run_size), compiled once for every size.
+    writer = os.path.join(args.work, "feed-write-floor")
+    subprocess.run(["cc", "-O2", "-o", writer, os.path.join(ROOT, "scripts", "feed-write-floor.c"), "-lpthread"],
+                   check=True)
     for v in sizes:
-        run_size(args.shelf, v, args.work)
+        run_size(args.shelf, writer, v, args.work)
     # Only now, after every measurement: the copies of the floor and the previous runs' feeds.
     for v in sizes:
         base = os.path.join(args.work, str(v))

@@ -2,6 +2,10 @@ import Foundation
 
 #if canImport(Glibc)
     import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
 #endif
 
 /// What tells that a file's bytes are the ones seen before, without reading them: its size, its
@@ -24,9 +28,8 @@ public struct FileIdentity: Sendable, Hashable {
 
     public init(_ st: stat) {
         self.init(
-            size: Int64(st.st_size), mtime: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
-            ctime: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec), inode: Int64(st.st_ino),
-            device: Int64(st.st_dev))
+            size: Int64(st.st_size), mtime: POSIX.modificationTime(st), ctime: POSIX.changeTime(st),
+            inode: Int64(st.st_ino), device: Int64(st.st_dev))
     }
 
     /// The identity of the file at `path` (following links); nil when it cannot be read.

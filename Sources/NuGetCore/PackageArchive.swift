@@ -304,8 +304,8 @@ extension PackageArchive {
         var after = stat()
         var now = stat()
         guard fstat(fd, &after) == 0, stat(path, &now) == 0, after.st_size == before.st_size,
-            after.st_mtim.tv_sec == before.st_mtim.tv_sec, after.st_mtim.tv_nsec == before.st_mtim.tv_nsec,
-            after.st_ctim.tv_sec == before.st_ctim.tv_sec, after.st_ctim.tv_nsec == before.st_ctim.tv_nsec,
+            POSIX.modificationTime(after) == POSIX.modificationTime(before),
+            POSIX.changeTime(after) == POSIX.changeTime(before),
             now.st_ino == before.st_ino, now.st_dev == before.st_dev, Int64(before.st_size) == size
         else { throw .changedWhileReading }
 

@@ -87,6 +87,47 @@ public struct FeedLayout: Sendable {
         return false
     }
 
+    /// A relative path that stays inside the output folder: not empty, not absolute, no `\`,
+    /// NUL, empty, `.` or `..` segment. (A byte scan: this runs for every file of the feed.)
+    public static func isSafe(_ path: String) -> Bool {
+        var segmentLength = 0
+        var allDots = true
+        for b in path.utf8 {
+            switch b {
+            case UInt8(ascii: "/"):
+                if segmentLength == 0 || (allDots && segmentLength <= 2) { return false }
+                segmentLength = 0
+                allDots = true
+            case UInt8(ascii: "\\"), 0:
+                return false
+            default:
+                segmentLength += 1
+                if b != UInt8(ascii: ".") { allDots = false }
+            }
+        }
+        return segmentLength > 0 && !(allDots && segmentLength <= 2)
+    }
+
+    /// The id folder (`flatcontainer/{id}`, `registration/{id}`, `registration-semver2/{id}`)
+    /// a path lies below, else nil.
+    static func idFolder(_ path: String) -> String? {
+        for hive in idHives where path.hasPrefix(hive) {
+            let rest = path.dropFirst(hive.count)
+            guard let slash = rest.firstIndex(of: "/") else { return nil }
+            return hive + rest[..<slash]
+        }
+        return nil
+    }
+
+    /// The id of an id folder (its last segment).
+    static func idOfFolder(_ folder: String) -> Substring {
+        folder.lastIndex(of: "/").map { folder[folder.index(after: $0)...] } ?? Substring(folder)
+    }
+
+    /// The folders that hold a folder per id that clients read: the flat container and both
+    /// registration hives.
+    static let idHives = [flatContainer, registrationSemVer1, registrationSemVer2]
+
     /// Percent-encodes what a URL path may not carry as is (`+` in build metadata is kept out of
     /// paths by normalization; non-ASCII ids are encoded as UTF-8).
     static func escapePath(_ path: String) -> String {

@@ -65,10 +65,10 @@ extension FeedModel {
         var registrations: [PackageRegistration] = []
         // Ids in the order of their UTF-8 bytes (the order of Unicode scalars, without String's
         // normalising comparison on every step).
-        for lowerId in byId.keys.sorted(by: PackageScanner.bytesPrecede) {
+        for lowerId in byId.keys.sorted(by: ByteOrder.precedes) {
             var versions: [PackageVersion] = []
             // In version order, so that the duplicate warnings come in the same order on every run.
-            for (_, candidates) in byId[lowerId]!.sorted(by: { PackageScanner.bytesPrecede($0.key, $1.key) }) {
+            for (_, candidates) in byId[lowerId]!.sorted(by: { ByteOrder.precedes($0.key, $1.key) }) {
                 let ordered = candidates.sorted(by: Self.preferred)
                 let winner = ordered[0]
                 for loser in ordered.dropFirst() {

@@ -35,7 +35,9 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
 
     public var packageDetailsTemplate: String? { nil }
 
-    public func renderIds(_ model: FeedModel, layout: FeedLayout, ids: Set<String>) -> [String: [FeedDocument]] {
+    public func renderIds(
+        _ model: FeedModel, layout: FeedLayout, ids: Set<String>, contents: any PackageContents
+    ) -> [String: [FeedDocument]] {
         [:]
     }
 

@@ -50,7 +50,7 @@ public struct PackageScanner: Sendable {
         // The paths are sorted through their indices, so that the sort moves integers.
         let paths = found.map(\.0)
         var order = Array(paths.indices)
-        paths.withUnsafeBufferPointer { p in order.sort { Self.bytesPrecede(p[$0], p[$1]) } }
+        paths.withUnsafeBufferPointer { p in order.sort { ByteOrder.precedes(p[$0], p[$1]) } }
         result.packages = order.map { paths[$0] }
         result.stamps = order.map { found[$0].1 }
         result.symbolPackages.sort()
@@ -166,19 +166,6 @@ public struct PackageScanner: Sendable {
             }
             return true
         }
-    }
-
-    /// Whether `a` comes before `b` by the bytes of their UTF-8 (for strings in NFC, the order
-    /// of `<`).
-    static func bytesPrecede(_ a: String, _ b: String) -> Bool {
-        let sorted = a.utf8.withContiguousStorageIfAvailable { x in
-            b.utf8.withContiguousStorageIfAvailable { y in
-                let common = min(x.count, y.count)
-                let c = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
-                return c != 0 ? c < 0 : x.count < y.count
-            }
-        }
-        return (sorted ?? nil) ?? a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
     /// A path relative to the input folder, for messages.

@@ -30,11 +30,13 @@ public struct SiteRenderer: FeedDocumentRenderer {
 
     public var packageDetailsTemplate: String? { SiteLayout.detailsTemplate }
 
-    public func renderIds(_ model: FeedModel, layout: FeedLayout, ids: Set<String>) -> [String: [FeedDocument]] {
+    public func renderIds(
+        _ model: FeedModel, layout: FeedLayout, ids: Set<String>, contents: any PackageContents
+    ) -> [String: [FeedDocument]] {
         let site = SiteContext(presentIds: model.presentIds, layout: layout)
         var perId: [String: [FeedDocument]] = [:]
         for r in model.registrations where ids.contains(r.lowerId) {
-            perId[r.lowerId] = packageDocuments(r, site: site) + BadgeRenderer().render(r)
+            perId[r.lowerId] = packageDocuments(r, site: site, contents: contents) + BadgeRenderer().render(r)
         }
         return perId
     }
@@ -140,11 +142,13 @@ public struct SiteRenderer: FeedDocumentRenderer {
 
     // MARK: Package pages
 
-    private func packageDocuments(_ r: PackageRegistration, site: SiteContext) -> [FeedDocument] {
+    private func packageDocuments(
+        _ r: PackageRegistration, site: SiteContext, contents: any PackageContents
+    ) -> [FeedDocument] {
         let listed = r.versions.filter(\.listed)
         let latest = SearchRenderer.latest(listed) ?? r.versions.last!
         let newestFirst = Array(listed.sorted { $0.version < $1.version }.reversed())
-        let readmes = ReadmeCache()
+        let readmes = ReadmeCache(contents: contents)
         var docs: [FeedDocument] = []
         for v in r.versions {
             let page = PackagePage(
@@ -307,16 +311,9 @@ struct PackagePage: Sendable {
         let v = version
         let n = v.nuspec
         let root = Self.root
-        var readme: String?
-        if let entry = v.archive.readme {
-            // The reader checked the entry already; if it cannot be read now (the file changed
-            // since), the page shows the description instead of failing the build.
-            if let data = try? PackageArchive.extractEntry(
-                entry.entry, fromPackageAt: v.archive.path, limit: PackageArchive.maxEmbeddedFileSize)
-            {
-                readme = readmes.html(data)
-            }
-        }
+        // A README that cannot be read now (the file changed since it was read) leaves the page
+        // with the description instead of failing the build.
+        let readme = readmes.html(of: v)
         var context: [String: Any] = [
             "root": root,
             "id": n.id,
@@ -503,10 +500,15 @@ struct PackagePage: Sendable {
 
 /// The HTML of each README an id's versions carry, rendered once however many versions share it.
 final class ReadmeCache: @unchecked Sendable {
+    let contents: any PackageContents
     private let lock = NSLock()
     private var rendered: [Data: String] = [:]
 
-    func html(_ markdown: Data) -> String {
+    init(contents: any PackageContents) { self.contents = contents }
+
+    /// The README of a version as HTML; nil when it has none (or it cannot be read now).
+    func html(of version: PackageVersion) -> String? {
+        guard version.archive.readme != nil, let markdown = contents.readme(of: version) else { return nil }
         lock.lock()
         let known = rendered[markdown]
         lock.unlock()

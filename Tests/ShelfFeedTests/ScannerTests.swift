@@ -76,6 +76,6 @@ struct ScannerTests {
             ("a-b", "a/x", true), ("Z", "a", true), ("é", "z", false), ("e\u{301}", "é", true), ("ab", "abc", true),
         ])
     func byteOrder(a: String, b: String, precedes: Bool) {
-        #expect(PackageScanner.bytesPrecede(a, b) == precedes)
+        #expect(ByteOrder.precedes(a, b) == precedes)
     }
 }

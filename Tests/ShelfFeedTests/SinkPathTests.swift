@@ -15,7 +15,7 @@ struct SinkPathTests {
             ("a/./b", false), ("a//b", false), ("a/", false), ("a\\b", false), ("a\u{0}b", false), ("a/..", false),
         ])
     func safe(path: String, ok: Bool) {
-        #expect(LocalFolderSink.isSafe(path) == ok)
+        #expect(FeedLayout.isSafe(path) == ok)
     }
 }
 
@@ -87,9 +87,10 @@ struct SinkRemovalTests {
         let inTrash = Self.shelfFiles.map { ".shelf/trash/" + $0 }
         try Self.write(
             root, Array(inTrash.dropFirst(unlinkedBeforeKill)) + [".shelf/trash/flatcontainer/gone/NOTES.txt"])
-        let sink = LocalFolderSink(root: root)
-        let fd = try sink.lock()
-        sink.unlock(fd)
+        let state = LocalStateStore(root: root)
+        let lock = try state.lock()
+        LocalFolderSink(root: root).recover()
+        lock.release()
         #expect(Self.files(root) == [".shelf/lock", "flatcontainer/gone/NOTES.txt"])
     }
 }

@@ -25,7 +25,9 @@ struct SiteGoldenTests {
         let layout = FeedLayout(baseURL: "https://feed.example.com/")
         let site = SiteRenderer()
         return site.renderFeedWide(model, layout: layout)
-            + site.renderIds(model, layout: layout, ids: Set(model.registrations.map(\.lowerId))).values.flatMap { $0 }
+            + site.renderIds(
+                model, layout: layout, ids: Set(model.registrations.map(\.lowerId)), contents: PackageFileContents()
+            ).values.flatMap { $0 }
     }
 
     @Test("SampleFeed: home page, package pages, search index and badges")

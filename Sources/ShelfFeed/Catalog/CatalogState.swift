@@ -34,8 +34,6 @@ public struct CatalogState: Sendable, Equatable {
     /// The same history (however it was read).
     public static func == (a: CatalogState, b: CatalogState) -> Bool { a.items == b.items }
 
-    /// Where the state is kept, inside the output folder (clients never read it).
-    public static let path = ".shelf/catalog.bin"
     static let formatVersion = 2
 
     /// The history with this build's changes appended, and how many items were appended.
@@ -87,9 +85,9 @@ public struct CatalogState: Sendable, Equatable {
             if a.base != b.base { return a.base < b.base }
             if a.item.kind != b.item.kind { return a.item.kind == .delete }
             if a.item.lowerId != b.item.lowerId {
-                return PackageScanner.bytesPrecede(a.item.lowerId, b.item.lowerId)
+                return ByteOrder.precedes(a.item.lowerId, b.item.lowerId)
             }
-            return PackageScanner.bytesPrecede(a.item.lowerVersion, b.item.lowerVersion)
+            return ByteOrder.precedes(a.item.lowerVersion, b.item.lowerVersion)
         }
         var next = items
         var last = items.last?.ticks ?? 0
@@ -170,10 +168,10 @@ public struct CatalogState: Sendable, Equatable {
         w.bool(item.listed ?? true)
     }
 
-    /// The items appended since `catalog.bin` was last written whole: a build that appends a
-    /// few items writes this small file instead of the whole history (24 MB at 100,000
-    /// versions). It names the base it extends; past `foldAt` items the base is written again.
-    public static let tailPath = ".shelf/catalog-tail.bin"
+    /// The items appended since the history was last written whole (`StateRecord.catalogTail`):
+    /// a build that appends a few items writes this small record instead of the whole history
+    /// (24 MB at 100,000 versions). It names the base it extends; past `foldAt` items the base
+    /// is written again.
     static let tailMagic = Array("SHELFCT+".utf8)
     static let foldAt = 4096
 
@@ -196,12 +194,12 @@ public struct CatalogState: Sendable, Equatable {
     }
 
     /// The history from the base and, when there is one, the tail.
-    public static func decode(_ base: Data, tail: Data?) throws -> CatalogState {
+    public static func decode(_ base: Data, tail: Data?) throws(LoadError) -> CatalogState {
         var state = try decode(base)
         guard let tail else { return state }
         let bytes = [UInt8](tail)
         guard bytes.count >= tailMagic.count, Array(bytes.prefix(tailMagic.count)) == tailMagic else {
-            throw LoadError.unreadable("\(tailPath) is not valid")
+            throw LoadError.notAHistory(StateRecord.catalogTail.path)
         }
         var r = CacheReader(bytes, offset: tailMagic.count)
         var appended: [CatalogItem] = []
@@ -215,16 +213,18 @@ public struct CatalogState: Sendable, Equatable {
             for _ in 0..<count { appended.append(try Self.decodeItem(&r)) }
             guard r.atEnd else { throw CacheReader.Damaged() }
         } catch {
-            throw LoadError.unreadable("\(tailPath) is not valid (damaged)")
+            throw LoadError.damaged(StateRecord.catalogTail.path)
         }
         let items = state.items
         guard baseCount >= 0, baseCount <= items.count else {
-            throw LoadError.unreadable("\(tailPath) does not follow \(path)")
+            throw LoadError.tailDoesNotFollow
         }
         if baseCount == items.count && (items.last?.commitId ?? "") == baseLast {
             var last = items.last?.ticks ?? -1
             for item in appended {
-                guard item.ticks > last else { throw LoadError.unreadable("\(tailPath) lists commits out of order") }
+                guard item.ticks > last else {
+                    throw LoadError.outOfOrder(StateRecord.catalogTail.path, id: item.id, version: item.version)
+                }
                 last = item.ticks
             }
             state.items += appended
@@ -236,31 +236,57 @@ public struct CatalogState: Sendable, Equatable {
         {
             return state
         }
-        throw LoadError.unreadable("\(tailPath) does not follow \(path)")
+        throw LoadError.tailDoesNotFollow
     }
 
-    public enum LoadError: Error, CustomStringConvertible {
-        case unreadable(String)
+    /// Why a recorded history (the state records, or the catalog a build wrote) cannot be read.
+    public enum LoadError: Error, Sendable, Equatable, CustomStringConvertible {
+        /// The record is not a catalog history at all.
+        case notAHistory(String)
+        /// The record is a history of another format version.
+        case otherFormat(String)
+        /// The record is cut short or its bytes are damaged.
+        case damaged(String)
+        /// The record lists commits whose times do not increase.
+        case outOfOrder(String, id: String, version: String)
+        /// The tail record extends another base than the one there.
+        case tailDoesNotFollow
+        /// A catalog document of the feed is missing or not JSON.
+        case documentUnreadable(String)
+        /// A catalog page has an item without its type, id, version, commit or time.
+        case itemUnreadable(page: String)
+        /// A catalog page links a leaf that is not under `catalog/data/`.
+        case leafElsewhere(page: String, leaf: String)
 
         public var description: String {
             switch self {
-            case .unreadable(let why): return why
+            case .notAHistory(let record): return "\(record) is not valid"
+            case .otherFormat(let record):
+                return "\(record) has another format; this shelf reads format \(CatalogState.formatVersion)"
+            case .damaged(let record): return "\(record) is not valid (damaged)"
+            case .outOfOrder(let record, let id, let version):
+                return "\(record) lists commits out of time order at \(id) \(version)"
+            case .tailDoesNotFollow:
+                return "\(StateRecord.catalogTail.path) does not follow \(StateRecord.catalog.path)"
+            case .documentUnreadable(let path): return "\(path) is missing or not JSON"
+            case .itemUnreadable(let page): return "\(page) has an item that cannot be read"
+            case .leafElsewhere(let page, let leaf): return "\(page): leaf \(leaf) is not under catalog/data/"
             }
         }
     }
 
     /// Reads the stored state. Items must be in strictly increasing time order.
-    public static func decode(_ data: Data) throws -> CatalogState {
+    public static func decode(_ data: Data) throws(LoadError) -> CatalogState {
         let bytes = [UInt8](data)
         guard bytes.count >= magic.count, Array(bytes.prefix(magic.count)) == magic else {
-            throw LoadError.unreadable("\(path) is not valid")
+            throw LoadError.notAHistory(StateRecord.catalog.path)
         }
         var r = CacheReader(bytes, offset: magic.count)
         var items: [CatalogItem] = []
         var format: Int64 = -1
         do throws(CacheReader.Damaged) { format = try r.int() } catch {}
         guard format == Int64(formatVersion) else {
-            throw LoadError.unreadable("\(path) has another format; this shelf reads format \(formatVersion)")
+            throw LoadError.otherFormat(StateRecord.catalog.path)
         }
         do throws(CacheReader.Damaged) {
             let count = try r.int()
@@ -269,12 +295,12 @@ public struct CatalogState: Sendable, Equatable {
             for _ in 0..<count { items.append(try Self.decodeItem(&r)) }
             guard r.atEnd else { throw CacheReader.Damaged() }
         } catch {
-            throw LoadError.unreadable("\(path) is not valid (damaged)")
+            throw LoadError.damaged(StateRecord.catalog.path)
         }
         var last: Int64 = -1
         for item in items {
             guard item.ticks > last else {
-                throw LoadError.unreadable("\(path) lists commits out of time order at \(item.id) \(item.version)")
+                throw LoadError.outOfOrder(StateRecord.catalog.path, id: item.id, version: item.version)
             }
             last = item.ticks
         }
@@ -373,11 +399,11 @@ extension CatalogState {
     /// Rebuilds the history from a catalog a previous build wrote, when the state file is missing
     /// or damaged: the catalog itself is the record, so the next commits still follow on.
     /// `read` returns a file of the feed folder by relative path.
-    public static func reconstruct(read: (String) -> Data?) throws -> CatalogState? {
+    public static func reconstruct(read: (String) -> Data?) throws(LoadError) -> CatalogState? {
         guard let indexData = read(CatalogLayout.index) else { return nil }
-        func object(_ data: Data?, _ what: String) throws -> [String: Any] {
+        func object(_ data: Data?, _ what: String) throws(LoadError) -> [String: Any] {
             guard let data, let value = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw LoadError.unreadable("\(what) is missing or not JSON")
+                throw LoadError.documentUnreadable(what)
             }
             return value
         }
@@ -393,14 +419,14 @@ extension CatalogState {
                     let time = (entry["commitTimeStamp"] as? String).flatMap(CatalogTime.parse),
                     let parsed = NuGetVersion(version), let url = entry["@id"] as? String
                 else {
-                    throw LoadError.unreadable("\(path) has an item that cannot be read")
+                    throw LoadError.itemUnreadable(page: path)
                 }
                 let kind: CatalogItem.Kind = type.hasSuffix("PackageDelete") ? .delete : .details
                 var sha512: String?
                 var listed: Bool?
                 if kind == .details {
                     guard let range = url.range(of: "catalog/data/", options: .backwards) else {
-                        throw LoadError.unreadable("\(path): leaf \(url) is not under catalog/data/")
+                        throw LoadError.leafElsewhere(page: path, leaf: url)
                     }
                     let leafPath = "catalog/data/" + url[range.upperBound...]
                     let leaf = try object(read(leafPath), leafPath)

@@ -2,7 +2,7 @@ import Foundation
 import NuGetCore
 
 /// A policy file that cannot be used: the file, the line, what is wrong and how to fix it.
-public struct PolicyError: Error, Sendable, CustomStringConvertible {
+public struct PolicyError: Error, Sendable, Equatable, CustomStringConvertible {
     public var file: String
     public var line: Int?
     public var message: String

@@ -97,17 +97,6 @@ public struct CatalogRenderer: Sendable {
             "@context": Self.indexContext,
         ])
         docs.append(.json(CatalogLayout.index, index, phase: .indexes))
-        let (base, tail) = state.encodedFiles()
-        if let base {
-            docs.append(
-                FeedDocument(
-                    path: CatalogState.path, content: .bytes(base), contentType: "application/octet-stream",
-                    phase: .serviceIndex))
-        }
-        docs.append(
-            FeedDocument(
-                path: CatalogState.tailPath, content: .bytes(tail), contentType: "application/octet-stream",
-                phase: .serviceIndex))
         return docs
     }
 

@@ -1,10 +1,6 @@
 import Foundation
 import NuGetCore
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// A state file in two parts: a head that every build reads (what each record is, in a few
 /// dozen bytes), then a body of records that a build reads only for what it needs (the package
 /// records of the ids that changed). At 100,000 package versions the bodies hold hundreds of
@@ -54,42 +50,40 @@ enum SplitFile {
         case read(head: [UInt8], body: Body)
     }
 
-    /// The head of the file at `path`, and its body to read from later (through the same open
-    /// file, so that it stays the body of this head even after a build renames a new file
-    /// into its place).
-    static func readHead(path: String, magic: [UInt8]) -> Head {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return errno == ENOENT ? .missing : .damaged }
-        var st = stat()
-        let size = fstat(fd, &st) == 0 ? Int(st.st_size) : -1
+    /// The head of a stored record, and its body to read from later (through the same opened
+    /// record, so that it stays the body of this head even after a build replaces the record).
+    static func readHead(_ opening: StoredRecordOpening, magic: [UInt8]) -> Head {
+        let file: any StoredRecord
+        switch opening {
+        case .missing: return .missing
+        case .unreadable: return .damaged
+        case .opened(let opened): file = opened
+        }
         let start = magic.count + 8
-        guard size >= start, let prefix = Body.pread(fd, 0..<start), Array(prefix.prefix(magic.count)) == magic else {
-            close(fd)
+        guard file.size >= start, let prefix = file.read(0..<start), Array(prefix.prefix(magic.count)) == magic else {
             return .damaged
         }
         var r = CacheReader(Array(prefix.suffix(8)))
-        guard let headLength = try? Int(r.int()), headLength >= 0, start + headLength <= size,
-            var head = Body.pread(fd, start..<start + headLength), unseal(&head)
+        guard let headLength = try? Int(r.int()), headLength >= 0, start + headLength <= file.size,
+            var head = file.read(start..<start + headLength), unseal(&head)
         else {
-            close(fd)
             return .damaged
         }
-        return .read(head: head, body: Body(fd: fd, base: start + headLength, length: size - start - headLength))
+        return .read(head: head, body: Body(file: file, base: start + headLength, length: file.size - start - headLength))
     }
 
-    /// The body of a split file, read a record at a time through the file it was read from.
+    /// The body of a split record, read a record at a time through the stored record it was read
+    /// from. A class: every entry of a shard holds it, as one reference.
     final class Body: Sendable {
-        let fd: Int32
+        let file: any StoredRecord
         let base: Int
         let length: Int
 
-        init(fd: Int32, base: Int, length: Int) {
-            self.fd = fd
+        init(file: any StoredRecord, base: Int, length: Int) {
+            self.file = file
             self.base = base
             self.length = length
         }
-
-        deinit { close(fd) }
 
         /// The record sealed in `range` (of the body); nil when it cannot be read or is damaged.
         func read(_ range: Range<Int>) -> [UInt8]? {
@@ -97,25 +91,11 @@ enum SplitFile {
             return bytes
         }
 
-        /// The bytes of `range` as stored, check included, to be copied into a new file whole
+        /// The bytes of `range` as stored, check included, to be copied into a new record whole
         /// (damage, if any, stays detectable there); nil when they cannot be read.
         func readSealed(_ range: Range<Int>) -> [UInt8]? {
             guard range.lowerBound >= 0, range.upperBound <= length else { return nil }
-            return Self.pread(fd, base + range.lowerBound..<base + range.upperBound)
-        }
-
-        static func pread(_ fd: Int32, _ range: Range<Int>) -> [UInt8]? {
-            var out = [UInt8](repeating: 0, count: range.count)
-            var done = 0
-            while done < range.count {
-                let n = out.withUnsafeMutableBytes {
-                    Glibc.pread(fd, $0.baseAddress! + done, range.count - done, off_t(range.lowerBound + done))
-                }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return nil }
-                done += n
-            }
-            return out
+            return file.read(base + range.lowerBound..<base + range.upperBound)
         }
     }
 }

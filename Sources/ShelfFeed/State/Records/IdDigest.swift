@@ -122,7 +122,7 @@ public struct IdDigest: Sendable, Equatable {
             let x = digests[a].newestListed!
             let y = digests[b].newestListed!
             if x != y { return x > y }
-            return PackageScanner.bytesPrecede(digests[a].lowerId, digests[b].lowerId)
+            return ByteOrder.precedes(digests[a].lowerId, digests[b].lowerId)
         }
         // The best so far, best first: a new one goes in where it belongs, the last one out.
         var top: [Int] = []

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import NuGetCore
 
-/// Which documents each id produced last time, and from what input (`.shelf/ids/`), so that
+/// Which documents each id produced last time, and from what input (`StateRecord.ids`), so that
 /// a rebuild renders only the ids whose input changed and keeps the other ids' files as they are.
 ///
 /// An id's fingerprint covers everything its documents are made from: every version's package
@@ -16,7 +16,6 @@ struct IdState: Sendable {
     static let magic = Array("SHELFID4".utf8)
     /// Split in shards by id, so that a build rewrites only the shards of the ids it changed.
     static let shardCount = 64
-    static func shardPath(_ n: Int) -> String { ".shelf/ids/\(n < 10 ? "0" : "")\(n).bin" }
     static func shard(of lowerId: String) -> Int { ReadCache.shard(of: lowerId) }
     /// Bumped whenever a renderer's output changes, so that no id keeps documents of an older shape.
     static let outputFormat = "shelf-output-6"
@@ -37,6 +36,7 @@ struct IdState: Sendable {
         func readPaths() -> [String]? {
             switch storedPaths {
             case .list(let list): return list
+            case .damaged: return nil
             case .stored(let body, let range):
                 guard let bytes = body.read(range) else { return nil }
                 var r = CacheReader(bytes)
@@ -69,6 +69,9 @@ struct IdState: Sendable {
 
     enum StoredPaths: Sendable {
         case list([String])
+        /// A list that cannot be read back (stored as nothing, it stays damaged).
+        case damaged
+        /// Where the list is in a shard's body, decoded when needed.
         case stored(SplitFile.Body, Range<Int>)
     }
 
@@ -125,7 +128,7 @@ struct IdState: Sendable {
         }
         let groups = byShard
         let shards = only.sorted()
-        let encoded = FeedRenderer.concurrentMap(shards, pieces: max(1, min(shards.count, 16))) { n -> Data in
+        let encoded = Parallel.map(shards, pieces: max(1, min(shards.count, 16))) { n -> Data in
             var w = CacheWriter()
             var body: [UInt8] = []
             w.string(globalKey)
@@ -145,6 +148,8 @@ struct IdState: Sendable {
                     // looks whole), and a list that cannot be read at all is stored as nothing,
                     // which reads back as damaged.
                     paths = stored.readSealed(range) ?? []
+                case .damaged:
+                    paths = []
                 }
                 w.int(Int64(body.count))
                 w.int(Int64(paths.count))
@@ -169,11 +174,11 @@ struct IdState: Sendable {
 
     /// Reads every shard's head, in parallel. Nil when there is none; `damaged` when some shard
     /// is unreadable or was written with another global key (its ids are rendered again).
-    static func load(sink: LocalFolderSink) async -> (state: IdState?, damaged: Bool) {
+    static func load(from store: any StateStore) async -> (state: IdState?, damaged: Bool) {
         await withTaskGroup(of: (Int, IdState?, Bool).self) { group in
             for n in 0..<shardCount {
                 group.addTask {
-                    switch SplitFile.readHead(path: sink.root + "/" + shardPath(n), magic: magic) {
+                    switch SplitFile.readHead(store.open(.ids(shard: n)), magic: magic) {
                     case .missing: return (n, nil, false)
                     case .damaged: return (n, nil, true)
                     case .read(let head, let body):

@@ -1,12 +1,8 @@
 import Foundation
 import NuGetCore
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// What the previous build learnt from each package file, so that the next build opens only the
-/// files that are new or changed (`.shelf/read-cache/` in the output folder).
+/// files that are new or changed (`StateRecord.readCache`).
 ///
 /// A file counts as unchanged when its size, modification time, status-change time, inode and
 /// device are all the same: the status-change time (ctime) moves on every write and cannot be
@@ -16,7 +12,6 @@ import NuGetCore
 struct ReadCache: Sendable {
     /// The cache is split into shards by path, so that adding one package rewrites one shard.
     static let shardCount = 64
-    static func shardPath(_ n: Int) -> String { ".shelf/read-cache/\(n < 10 ? "0" : "")\(n).bin" }
 
     /// A stable shard number for a path (FNV-1a; Swift's own hash is seeded per process).
     static func shard(of path: String) -> Int {
@@ -120,7 +115,7 @@ struct ReadCache: Sendable {
         }
         let groups = byShard
         let shards = (0..<Self.shardCount).filter { only?.contains($0) ?? true }
-        let encoded = FeedRenderer.concurrentMap(shards, pieces: max(1, min(shards.count, 16))) {
+        let encoded = Parallel.map(shards, pieces: max(1, min(shards.count, 16))) {
             Self.encode(groups[$0] ?? [])
         }
         return Dictionary(uniqueKeysWithValues: zip(shards, encoded))
@@ -169,12 +164,13 @@ struct ReadCache: Sendable {
         return SplitFile.encode(magic: magic, head: w.bytes, body: body)
     }
 
-    /// `load`, with the shards decoded in parallel.
-    static func load(sink: LocalFolderSink) async -> (cache: ReadCache, damaged: Bool) {
+    /// Every shard, decoded in parallel. `damaged` when some shard is unreadable, of another
+    /// format, or missing while others are there (its files are read again).
+    static func load(from store: any StateStore) async -> (cache: ReadCache, damaged: Bool) {
         await withTaskGroup(of: (ReadCache?, Bool).self) { group in
             for n in 0..<shardCount {
                 group.addTask {
-                    switch SplitFile.readHead(path: sink.root + "/" + shardPath(n), magic: magic) {
+                    switch SplitFile.readHead(store.open(.readCache(shard: n)), magic: magic) {
                     case .missing: return (nil, false)
                     case .damaged: return (nil, true)
                     case .read(let head, let body):

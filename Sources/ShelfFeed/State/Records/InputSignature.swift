@@ -4,12 +4,10 @@ import NuGetCore
 
 /// A digest of everything a build reads: every package file's path and identity (size, times,
 /// inode), the policy and advisory files, and the options that shape the output. When it equals
-/// the last successful build's (`.shelf/input.sig`), nothing can have changed and the build
-/// stops at once, reporting what the last one reported (`.shelf/last-report.json`).
+/// the last successful build's (`StateRecord.inputSignature`), and the records that build left
+/// are as it left them (`StateStore.recordIdentity`), nothing can have changed and the build
+/// stops at once, reporting what the last one reported (`StateRecord.lastReport`).
 struct InputSignature {
-    static let path = ".shelf/input.sig"
-    static let reportPath = ".shelf/last-report.json"
-
     static func compute(
         packages: [(relative: String, stamp: ReadCache.Stamp?)], symbolPackages: Int, policyFiles: [String],
         settings: [String]
@@ -38,20 +36,6 @@ struct InputSignature {
             }
         }
         return Hex.string(SHA256.hash(data: buffer))
-    }
-
-    /// The identity of the files a build leaves as its record (state, manifest, service index):
-    /// if any of them was touched since, the output is not trusted to be the last build's.
-    static func outputStamps(_ root: String) -> String {
-        ([
-            "index.json", ".shelf/feed-files.txt", CatalogState.path, CatalogState.tailPath, reportPath,
-            CatalogLayout.index,
-        ]
-            + (0..<ReadCache.shardCount).map(ReadCache.shardPath) + (0..<IdState.shardCount).map(IdState.shardPath)).map
-        { path in
-            guard let s = ReadCache.Stamp.of(root + "/" + path) else { return "-" }
-            return "\(s.size):\(s.mtime):\(s.ctime):\(s.inode)"
-        }.joined(separator: " ")
     }
 
     /// What a no-op build reports: the last build's findings.

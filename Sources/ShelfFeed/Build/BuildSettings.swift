@@ -1,0 +1,65 @@
+import Crypto
+import Foundation
+import NuGetCore
+
+/// What a build is asked to do, checked and resolved before anything is read: the input folder
+/// (it must be one), the policy (it must load), the scanner, and the keys that say whether what
+/// earlier builds recorded still applies.
+struct BuildSettings: Sendable {
+    let options: FeedBuilder.Options
+    let layout: FeedLayout
+    let scanner: PackageScanner
+    let policy: FeedPolicy?
+    /// The policy file and the advisory files it names: part of what a build reads.
+    let policyFiles: [String]
+    /// The names of the extra renderers (the site, a host's configuration).
+    let rendererNames: [String]
+
+    init(_ options: FeedBuilder.Options, extras: [any FeedDocumentRenderer]) throws(FeedBuilder.BuildError) {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: options.input, isDirectory: &isDir), isDir.boolValue else {
+            throw .inputMissing(options.input)
+        }
+        var policy: FeedPolicy?
+        if let path = options.resolvedPolicyPath {
+            do throws(PolicyError) {
+                policy = try FeedPolicy.load(path: path)
+            } catch {
+                throw .policy(error)
+            }
+        }
+        let scanner = PackageScanner(root: options.input, excluding: [options.output])
+        if scanner.root == PackageScanner.standardize(options.output) { throw .outputInsideFeed(options.output) }
+        self.options = options
+        self.layout = FeedLayout(baseURL: options.baseURL)
+        self.scanner = scanner
+        self.policy = policy
+        self.policyFiles = (options.resolvedPolicyPath.map { [$0] } ?? []) + (policy?.advisoryFiles ?? [])
+        self.rendererNames = extras.map { String(describing: type(of: $0)) }
+    }
+
+    /// The digest of everything this build reads (`InputSignature`): when it and the records'
+    /// identity are what the last finished build recorded, nothing can have changed.
+    func signature(of scan: InputScan) -> String {
+        InputSignature.compute(
+            packages: scan.identities, symbolPackages: scan.symbolPackages, policyFiles: policyFiles,
+            settings: [
+                IdState.outputFormat, layout.baseURL, rendererNames.joined(separator: ","),
+                options.warnOnPrefixViolation ? "warn" : "refuse", "host=\(options.host ?? "")",
+                options.gzipRegistrations ? "gzip" : "plain",
+            ])
+    }
+
+    /// Everything an id's documents depend on beyond its own files (base URL, renderers, the
+    /// policy's contents and options, Shelf's output format): when it changes, every id is put
+    /// together again (`IdState.globalKey`).
+    func globalKey() -> String {
+        IdState.globalKey(
+            baseURL: layout.baseURL, renderers: rendererNames + (options.gzipRegistrations ? ["gzip"] : []),
+            settings: [options.warnOnPrefixViolation ? "warn" : "refuse"]
+                + policyFiles.map { path in
+                    (try? Data(contentsOf: URL(fileURLWithPath: path))).map { Hex.string(SHA256.hash(data: $0)) }
+                        ?? "missing"
+                })
+    }
+}

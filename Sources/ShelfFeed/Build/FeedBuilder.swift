@@ -1,0 +1,290 @@
+import Foundation
+import NuGetCore
+
+/// `shelf build`: a folder of packages in, a static feed out, as a few stages:
+///
+/// 1. **inputs** (`PackageInputs`): scan the folder; stop if nothing changed since the last
+///    build; read the new and changed package files (the rest come from the read cache);
+/// 2. **plan** (`BuildPlan`, pure): which ids are dirty, and whether to sweep the output folder;
+/// 3. **assemble** (`AssembledFeed`): put the dirty ids together with the policy, decide which
+///    must be rendered, append to the catalog history;
+/// 4. **render** (`FeedRenderer`, pure): the documents of those ids and the feed-wide ones;
+/// 5. **commit** (`FeedCommit`): journal, write, record, remove.
+///
+/// Everything it keeps between builds goes through one `StateStore`.
+public struct FeedBuilder: Sendable {
+    public struct Options: Sendable {
+        public var input: String
+        public var output: String
+        public var baseURL: String
+        public var concurrency: Int
+        /// The policy file; nil: `shelf.json` in the input folder when there is one.
+        public var policyPath: String?
+        /// Let packages that break a prefix reservation through (unverified, with a warning).
+        public var warnOnPrefixViolation = false
+        /// Ignore what earlier builds recorded: read every package and render every document.
+        public var full = false
+        /// Store the registration hives gzip-compressed (`--gzip`), for a host that serves them
+        /// with `Content-Encoding: gzip`.
+        public var gzipRegistrations = false
+        /// The host configuration written (`--host`), recorded so that changing it is a change.
+        public var host: String?
+        /// The build's records (read cache, per-id records, catalog history) are left for the
+        /// process's exit to free (`LeftToExit`): for a one-shot command.
+        public var leaveRecordsToExit = false
+        /// Called at each `FaultPoint`; a test's hook throws there to stop the build as a kill
+        /// would. Nil in real use.
+        public var faults: (@Sendable (FaultPoint) throws -> Void)?
+
+        public init(
+            input: String, output: String, baseURL: String,
+            concurrency: Int = ProcessInfo.processInfo.activeProcessorCount, policyPath: String? = nil,
+            warnOnPrefixViolation: Bool = false
+        ) {
+            self.input = input
+            self.output = output
+            self.baseURL = baseURL
+            self.concurrency = max(1, concurrency)
+            self.policyPath = policyPath
+            self.warnOnPrefixViolation = warnOnPrefixViolation
+        }
+
+        /// The policy file this build uses, if any.
+        public var resolvedPolicyPath: String? {
+            if let policyPath { return policyPath }
+            let candidate = (input as NSString).appendingPathComponent(FeedPolicy.fileName)
+            return FileManager.default.fileExists(atPath: candidate) ? candidate : nil
+        }
+    }
+
+    /// Progress for a terminal: how far reading and writing have come.
+    public enum Progress: Sendable {
+        case reading(done: Int, total: Int)
+        case writing(done: Int, total: Int)
+    }
+
+    public enum BuildError: Error, Sendable, Equatable, CustomStringConvertible {
+        case inputMissing(String)
+        case outputInsideFeed(String)
+        case policy(PolicyError)
+
+        public var description: String {
+            switch self {
+            case .inputMissing(let path):
+                return
+                    "the input folder \(path) does not exist or is not a folder; give the folder that holds your .nupkg files"
+            case .outputInsideFeed(let path):
+                return "the output folder \(path) is the input folder; choose a separate folder with --out"
+            case .policy(let error):
+                return "\(error). No feed was written"
+            }
+        }
+    }
+
+    public let options: Options
+    /// Renderers from other modules (the package site, a host's configuration).
+    public let extras: [any FeedDocumentRenderer]
+
+    public init(options: Options, extras: [any FeedDocumentRenderer] = []) {
+        self.options = options
+        self.extras = extras
+    }
+
+    public func run(progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Report {
+        // When this build started, for files changed too recently for their identity to show a
+        // rewrite in the same clock tick (`isRacy`). The clock decides only that; it never goes
+        // into the feed.
+        let started = Int64(Date().timeIntervalSince1970 * 1_000_000_000)
+        let settings = try BuildSettings(options, extras: extras)
+        var clock = PhaseClock()
+        // The lock is held from before the records are read until the feed is written.
+        let state = LocalStateStore(root: options.output)
+        let lock = try state.lock()
+        defer { lock.release() }
+        let sink = LocalFolderSink(root: options.output, concurrency: options.concurrency, scratch: state.scratch)
+        let unfinishedBefore = state.hasUnfinishedBuild
+        let leftovers = state.journaledPaths()
+        sink.recover(journaled: leftovers)
+        let previous = PreviousRecords(state: state, feed: sink, readCache: !options.full)
+        defer { previous.cancel() }
+
+        // 1. Inputs, unless nothing changed since the last build.
+        let scan = InputScan(settings.scanner)
+        clock.mark("scan")
+        let signature = settings.signature(of: scan)
+        if !options.full, !unfinishedBefore, state.inputSignature() == signature + "\n" + state.recordIdentity(),
+            let last = state.lastReport()
+        {
+            clock.mark("read")
+            return Report(unchanged: last, phases: clock.phases)
+        }
+        state.forgetInputSignature()
+        var report = Report(scan)
+        let (cache, cacheDamaged) = await previous.readCache()
+        if cacheDamaged { report.note(.readCacheDamaged) }
+        let inputs = await PackageInputs.read(
+            scan, cache: cache, started: started, concurrency: options.concurrency, progress: progress)
+        report.add(inputs)
+        clock.mark("read")
+
+        // 2. Plan, and 3. the dirty ids put together.
+        let (ids, idsDamaged) = await previous.ids.value
+        let (history, catalogNotes) = await previous.catalog.value
+        if idsDamaged && !options.full { report.note(.idRecordDamaged) }
+        catalogNotes.forEach { report.note($0) }
+        let previousIds = ids ?? IdState(globalKey: "")
+        let globalKey = settings.globalKey()
+        let plan = BuildPlan(
+            .init(
+                full: options.full, globalKey: globalKey, previous: previousIds,
+                previousMissing: ids == nil, previousDamaged: idsDamaged, readCacheDamaged: cacheDamaged,
+                catalogRestarted: history.items.isEmpty, unfinishedBefore: unfinishedBefore,
+                builtBefore: state.hasFinishedBuild, feedPresent: sink.exists("index.json"), inputIds: Set(inputs.byId.keys),
+                touchedIds: inputs.touchedIds))
+        plan.notes.forEach { report.note($0) }
+        let assembly = IdAssembly(inputs: inputs, settings: settings, started: started)
+        let digesting = FeedRenderer(layout: settings.layout, extras: extras)
+        var feed = AssembledFeed(
+            plan: plan, previous: previousIds, globalKey: globalKey, assembly: assembly, renderer: digesting)
+        let summary = feed.summary(policy: settings.policy)
+        report.add(summary, rendered: feed.changed.count, notes: inputs.timestampsInFuture())
+        clock.mark("model")
+        let model = feed.model
+        let (catalog, added) = history.appending(model, only: plan.trustRecords ? feed.dirty : nil)
+        report.catalogItemsAdded = added
+        clock.mark("plan")
+
+        // 4. Render and 5. commit: per-id documents a batch at a time, then the feed-wide ones.
+        let renderer = FeedRenderer(
+            layout: settings.layout, extras: extras, vulnerabilities: settings.vulnerabilities(summary.digests),
+            gzipRegistrations: options.gzipRegistrations)
+        var commit = FeedCommit(
+            sink: sink, state: state, leftovers: leftovers, sweep: plan.sweep, faults: options.faults)
+        try await commit.writeIds(
+            feed.changed, renderer: renderer, model: model, records: &feed.records, previous: previousIds,
+            progress: progress)
+        try commit.retire(feed.removedIds, previous: previousIds)
+        let feedWide = renderer.renderFeedWide(
+            summary.digests, shown: feed.shownInSearch(summary.digests, assembly: assembly), model: model,
+            catalog: catalog, added: added, keepCatalogPagesBefore: plan.catalogPagesKept(catalog, added: added))
+        clock.mark("render")
+        try await commit.writeFeedWide(feedWide, records: feed.records)
+        try commit.saveRecords(
+            readCache: inputs.nextCache,
+            cacheShards: options.full || !inputs.hadCache || !plan.trustRecords ? nil : inputs.changedCacheShards,
+            records: feed.records,
+            idShards: plan.trustRecords ? Set(feed.dirty.map(IdState.shard(of:))) : Set(0..<IdState.shardCount),
+            catalog: catalog)
+        try commit.retireFeedWide()
+        try commit.removeStale(records: feed.records, rendered: feed.changed, catalog: catalog)
+        commit.notes.forEach { report.note($0) }
+        clock.mark("write")
+
+        // 6. The record of a finished build, last: a build that fails before this point is never
+        // mistaken for a finished one.
+        report.add(commit.summary, phases: clock.phases)
+        try state.saveLastReport(report.last)
+        // No signature while an input changed just before this build: the next build looks at
+        // it again rather than stopping as a no-op.
+        if !scan.identities.contains(where: { $0.stamp.map { Self.isRacy($0, started: started) } ?? false }) {
+            try state.saveInputSignature(signature + "\n" + state.recordIdentity())
+        }
+        if options.leaveRecordsToExit {
+            LeftToExit.keep([inputs, previousIds, feed, catalog, history, summary, model, scan])
+        }
+        return report
+    }
+
+    /// Whether a file changed so shortly before a build `started` (nanoseconds since 1970) that
+    /// a rewrite in the same clock tick, after the build read it, would leave its identity as it
+    /// was: git calls such files "racily clean". Such a file is hashed when copied, is not kept in
+    /// the read cache, and keeps the build from being recorded as a no-op, so that the next
+    /// build reads it again. The tick is a few milliseconds where times carry nanoseconds, up to
+    /// two seconds where they carry whole seconds (FAT, some network file systems).
+    static func isRacy(_ identity: FileIdentity, started: Int64) -> Bool {
+        let wholeSeconds = identity.mtime % 1_000_000_000 == 0 && identity.ctime % 1_000_000_000 == 0
+        let tick: Int64 = wholeSeconds ? 2_000_000_000 : 20_000_000
+        return identity.ctime >= started - tick || identity.mtime >= started - tick
+    }
+
+    /// What retention leaves out of the feed (for `shelf prune`): the package files, with their
+    /// paths relative to the input folder, and the policy file used. Reads every package; writes
+    /// nothing.
+    public func retentionPlan() async throws -> (
+        files: [(path: String, relative: String, archive: PackageArchive)], policy: String?
+    ) {
+        let settings = try BuildSettings(options, extras: [])
+        guard let policy = settings.policy, let path = options.resolvedPolicyPath else { return ([], nil) }
+        let scanner = settings.scanner
+        let scan = scanner.scan()
+        let archives = await PackageInputs.readAll(scan.packages, concurrency: options.concurrency, progress: nil)
+            .compactMap { try? $0.get() }
+        let model = FeedModel(packages: archives, relativePath: scanner.relative)
+        let outcome = policy.apply(to: model, relativePath: scanner.relative)
+        return (outcome.pruned.map { ($0.path, scanner.relative($0.path), $0) }, path)
+    }
+}
+
+/// What the previous build left, loading on the other core while the input folder is scanned
+/// (a build that finds nothing changed does not wait for it).
+struct PreviousRecords: Sendable {
+    let cache: Task<Handover<(cache: ReadCache, damaged: Bool)>?, Never>
+    let ids: Task<(state: IdState?, damaged: Bool), Never>
+    let catalog: Task<(history: CatalogState, notes: [BuildNote]), Never>
+
+    /// `readCache`: false for `--full`, which reads every package anyway.
+    init(state: any StateStore, feed: LocalFolderSink, readCache: Bool) {
+        cache = Task { readCache ? Handover(await state.loadReadCache()) : nil }
+        ids = Task { await state.loadIdState() }
+        catalog = Task { state.loadCatalogHistory(readFeed: feed.read) }
+    }
+
+    /// The read cache, handed over whole (an empty one for `--full`).
+    func readCache() async -> (cache: ReadCache, damaged: Bool) {
+        await cache.value?.take() ?? (ReadCache(), false)
+    }
+
+    func cancel() { cache.cancel() }
+}
+
+/// Wall time per phase of a build.
+struct PhaseClock {
+    var last = Date()
+    var phases: [(String, Double)] = []
+
+    mutating func mark(_ name: String) {
+        let now = Date()
+        phases.append((name, now.timeIntervalSince(last)))
+        last = now
+    }
+}
+
+extension BuildSettings {
+    /// Advisories for `VulnerabilityInfo/6.7.0`, for the ids of the feed; nil when the policy
+    /// has none.
+    func vulnerabilities(_ digests: [IdDigest]) -> [VulnerabilityEntry]? {
+        policy.flatMap {
+            $0.vulnerabilities.isEmpty ? nil : $0.vulnerabilityEntries(forIds: digests.map { ($0.lowerId, $0.id) })
+        }
+    }
+}
+
+extension BuildPlan {
+    /// Catalog pages already on disk with the bytes this build would write (their items never
+    /// change and the base URL is the same): not rendered again.
+    func catalogPagesKept(_ catalog: CatalogState, added: Int) -> Int {
+        guard sameGlobal else { return 0 }
+        return added == 0 ? Int.max : (catalog.items.count - added) / CatalogLayout.pageSize
+    }
+}
+
+extension AssembledFeed {
+    /// The ids search shows in full, put together: those not put together already are, now.
+    func shownInSearch(_ digests: [IdDigest], assembly: IdAssembly) -> [String: PackageRegistration] {
+        var shown: [String: PackageRegistration] = [:]
+        for r in served { shown[r.lowerId] = r }
+        let missing = SearchRenderer.shownIds(digests).filter { shown[$0] == nil }
+        for (id, (r, _)) in assembly.assemble(missing) { shown[id] = r }
+        return shown
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import NuGetCore
+
+/// Stage 5 of a build: the rendered documents into the output folder, and the records after
+/// them, in an order that a kill at any point leaves a feed a client can use and that the next
+/// build repairs:
+///
+/// 1. per-id documents, a batch of ids at a time, each batch's paths journaled first;
+/// 2. the files of earlier builds that go, journaled before the record that stops naming them;
+/// 3. the feed-wide documents, the service index last;
+/// 4. this build's records (`FaultPoint.afterRecord`);
+/// 5. the removals (`FaultPoint.beforeRemove`), then the journal goes.
+///
+/// Never removes a file this build wrote, whatever a record said; never removes a file no Shelf
+/// build wrote (what a sweep removes is named as Shelf names its own, where a build finished).
+struct FeedCommit {
+    let sink: LocalFolderSink
+    let state: any StateStore
+    let faults: (@Sendable (FaultPoint) throws -> Void)?
+    /// Files an earlier, unfinished build journaled (read before this build adds its own).
+    let leftovers: [String]
+    /// What the output folder holds before this build writes, named as Shelf's: listed only
+    /// when the plan sweeps.
+    let listed: [String]
+    private(set) var summary = LocalFolderSink.Summary()
+    /// Files of earlier builds that go, every one journaled before it is out of every record.
+    private(set) var stale: [String] = []
+    private(set) var feedWidePaths: [String] = []
+    private(set) var notes: [BuildNote] = []
+    /// This build's feed, once listed (a sweep needs it).
+    private var current: Set<String>?
+
+    init(
+        sink: LocalFolderSink, state: any StateStore, leftovers: [String], sweep: Bool,
+        faults: (@Sendable (FaultPoint) throws -> Void)?
+    ) {
+        self.sink = sink
+        self.state = state
+        self.faults = faults
+        self.leftovers = leftovers
+        listed = sweep ? sink.files(below: FeedLayout.perIdFolders).filter(FeedLayout.isPerIdDocumentName) : []
+    }
+
+    /// Per-id documents, rendered and written a batch of ids at a time (so that memory holds one
+    /// batch, not the feed). Each batch's paths go to the journal before its files; each id's
+    /// record then names its new files, and those it no longer has are stale.
+    mutating func writeIds(
+        _ changed: [PackageRegistration], renderer: FeedRenderer, model: FeedModel, records: inout IdState,
+        previous: IdState, progress: (@Sendable (FeedBuilder.Progress) -> Void)?
+    ) async throws {
+        let batchSize = 256
+        let total = changed.count
+        for start in stride(from: 0, to: changed.count, by: batchSize) {
+            let batch = Array(changed[start..<min(start + batchSize, changed.count)])
+            let perId = renderer.renderIds(batch, model: model)
+            let docs = perId.values.flatMap { $0 }
+            try state.journal(docs.map(\.path))
+            let done = start
+            summary.add(
+                try await sink.writeDocuments(docs) { n in
+                    progress?(.writing(done: done + min(n, batchSize), total: total))
+                })
+            for (id, list) in perId {
+                let paths = list.map(\.path)
+                let old = Set(previous.entries[id]?.paths ?? [])
+                stale += old.subtracting(paths)
+                records.entries[id]?.paths = paths
+            }
+        }
+    }
+
+    /// The files of ids that left the feed go too: all journaled before this build's record
+    /// (written with the feed-wide documents) stops naming them, so that if the build is killed
+    /// from then on, the journal is what tells the next build to remove them.
+    mutating func retire(_ removedIds: [String], previous: IdState) throws {
+        for id in removedIds { stale += previous.entries[id]?.paths ?? [] }
+        try state.journal(stale)
+    }
+
+    /// The feed-wide documents, the service index last. Before them, the files a sweep finds that
+    /// belong to no id of this feed are journaled (they go with the other stale files).
+    mutating func writeFeedWide(_ documents: [FeedDocument], records: IdState) async throws {
+        feedWidePaths = documents.map(\.path)
+        var swept: [String] = []
+        if !listed.isEmpty {
+            let files = currentFiles(records)
+            current = files
+            swept = BuildPlan.swept(listed: listed, current: files)
+            if !swept.isEmpty { notes.append(.strayFilesRemoved(count: swept.count)) }
+        }
+        try state.journal(feedWidePaths + swept)
+        stale += swept
+        summary.add(try await sink.writeDocuments(documents))
+    }
+
+    /// This build's records: the read cache's and the per-id record's changed shards, and the
+    /// catalog history. Then the first fault point.
+    func saveRecords(
+        readCache: ReadCache, cacheShards: Set<Int>?, records: IdState, idShards: Set<Int>, catalog: CatalogState
+    ) throws {
+        try state.saveReadCache(readCache, shards: cacheShards)
+        try state.saveIdState(records, shards: idShards)
+        try state.saveCatalogHistory(catalog)
+        try faults?(.afterRecord)
+    }
+
+    /// Feed-wide files of the last build that this one did not write (the site after --no-site,
+    /// vulnerability info after its advisories went) are stale; the catalog only grows, and
+    /// private files are never removed this way. Then the list of this build's feed-wide files
+    /// is recorded.
+    mutating func retireFeedWide() throws {
+        let written = Set(feedWidePaths)
+        let gone = state.feedFiles().filter {
+            !written.contains($0) && !$0.hasPrefix("catalog/") && !StateRecord.isPrivate($0)
+        }
+        try state.journal(gone)
+        stale += gone
+        // Recorded without the catalog and private files: after a full build that would be a
+        // line per catalog leaf, read back by every later build.
+        try state.saveFeedFiles(feedWidePaths.filter { !$0.hasPrefix("catalog/") && !StateRecord.isPrivate($0) })
+    }
+
+    /// Removes what goes: this build's stale files, and what an unfinished earlier build wrote
+    /// that this feed does not have (the catalog aside: it only grows, so a page or leaf the
+    /// killed build wrote is part of it, or an unlinked leaf, harmless). Then the journal goes;
+    /// files that could not be removed stay in it, for the next build to try again.
+    mutating func removeStale(records: IdState, rendered: [PackageRegistration], catalog: CatalogState) throws {
+        if !leftovers.isEmpty {
+            var kept = current ?? currentFiles(records)
+            for item in catalog.items { kept.insert(CatalogLayout.leaf(item)) }
+            stale += leftovers.filter { !kept.contains($0) && !StateRecord.isPrivate($0) && !$0.hasPrefix("catalog/") }
+        }
+        var goners = Set(stale)
+        goners.subtract(feedWidePaths)
+        for r in rendered { goners.subtract(records.entries[r.lowerId]?.paths ?? []) }
+        if !goners.isEmpty { try faults?(.beforeRemove) }
+        let removal = sink.removeFiles(goners)
+        summary.removed = removal.removed
+        state.finishJournal()
+        if !removal.failed.isEmpty {
+            try state.journal(removal.failed.map(\.path))
+            let first = removal.failed.min { $0.path < $1.path }!
+            notes.append(.removalFailed(path: first.path, reason: first.reason, count: removal.failed.count))
+        }
+    }
+
+    /// Every file of this build's feed: each id's files and the feed-wide ones.
+    private func currentFiles(_ records: IdState) -> Set<String> {
+        var files = Set(feedWidePaths)
+        for e in records.entries.values { files.formUnion(e.paths) }
+        return files
+    }
+}

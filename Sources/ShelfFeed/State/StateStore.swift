@@ -1,0 +1,146 @@
+import Foundation
+import NuGetCore
+
+/// One of the records Shelf keeps about a feed, beside it and never served: what a build leaves
+/// for the next one (so that it reads and renders only what changed), and what `shelf publish`
+/// remembers of a destination.
+///
+/// Every record has a name relative to the state folder; a store decides where that is (a
+/// folder beside the feed's files today, keys under a bucket prefix later). The formats are the
+/// record types' own (`ReadCache`, `IdState`, `CatalogState`, `InputSignature`), read and
+/// written through `StateStore`'s typed functions.
+public enum StateRecord: Hashable, Sendable {
+    /// One shard of the read cache: what was read from each package file (`ReadCache`).
+    case readCache(shard: Int)
+    /// One shard of the per-id record: each id's fingerprint, digest and files (`IdState`).
+    case ids(shard: Int)
+    /// The catalog history as last written whole (`CatalogState`).
+    case catalog
+    /// The catalog items appended since `catalog` was written whole.
+    case catalogTail
+    /// The digest of everything the last finished build read (`InputSignature`).
+    case inputSignature
+    /// What the last finished build reported, for a build that finds nothing changed.
+    case lastReport
+    /// The feed-wide files the last finished build wrote (per-id files are in `ids`).
+    case feedFiles
+    /// The MD5 of each file's stored body, by file identity (`shelf publish`).
+    case publishCache
+    /// The manifest `shelf publish` keeps at a destination: what it put there, and its lease.
+    case publishManifest
+    /// The lease owner of a publish from this folder to one destination.
+    case publishOwner(String)
+    /// A host's configuration that the host does not read from the served folder (nginx).
+    case hostConfiguration(String)
+
+    /// The folder (or key prefix) every record lives under, beside the feed's files. Hosts are
+    /// told to keep it private (`HostConfigRenderer`), and `shelf serve` answers 404 for it.
+    public static let folder = ".shelf"
+
+    /// The record's name, relative to the feed's root (`.shelf/...`).
+    public var path: String {
+        switch self {
+        case .readCache(let n): return Self.folder + "/read-cache/" + Self.twoDigits(n) + ".bin"
+        case .ids(let n): return Self.folder + "/ids/" + Self.twoDigits(n) + ".bin"
+        case .catalog: return Self.folder + "/catalog.bin"
+        case .catalogTail: return Self.folder + "/catalog-tail.bin"
+        case .inputSignature: return Self.folder + "/input.sig"
+        case .lastReport: return Self.folder + "/last-report.json"
+        case .feedFiles: return Self.folder + "/feed-files.txt"
+        case .publishCache: return Self.folder + "/publish-cache.tsv"
+        case .publishManifest: return Self.folder + "/publish.json"
+        case .publishOwner(let name): return Self.folder + "/publish/" + name + ".owner"
+        case .hostConfiguration(let name): return Self.folder + "/host/" + name
+        }
+    }
+
+    /// Whether a path relative to the feed's root is inside the state folder.
+    public static func isPrivate(_ path: String) -> Bool {
+        path == folder || path.hasPrefix(folder + "/")
+    }
+
+    private static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+}
+
+/// Where Shelf keeps a feed's records (`StateRecord`), its build journal and its lock: the one
+/// owner of that state. `LocalStateStore` keeps them in the output folder's `.shelf/`; a store
+/// over an object store keeps the same records under a key prefix.
+///
+/// The typed functions in `StateStore+Records.swift` read and write each record in its format;
+/// callers never see a record's bytes or its place.
+public protocol StateStore: Sendable {
+    /// A record's bytes, or nil when there is none (or it cannot be read).
+    func read(_ record: StateRecord) -> Data?
+    /// Whether there is such a record (without reading it).
+    func exists(_ record: StateRecord) -> Bool
+    /// A record opened to be read a part at a time (the head of a split record now, its body
+    /// records later, from the same version of it even if it is replaced meanwhile).
+    func open(_ record: StateRecord) -> StoredRecordOpening
+    /// Stores a record whole: a reader sees the old bytes or the new ones, never a mix. A record
+    /// whose bytes are already these is left as it is.
+    func write(_ record: StateRecord, _ data: Data) throws(StateError)
+    /// Removes a record (nothing when there is none).
+    func remove(_ record: StateRecord)
+
+    /// Takes the feed's lock, or fails at once when another build (or publish) holds it.
+    func lock() throws(StateError) -> any StateLock
+
+    /// Records paths of the feed about to be written or removed, before they are, so that if
+    /// this build is killed the next one knows they are Shelf's (`journaledPaths`).
+    func journal(_ paths: [String]) throws(StateError)
+    /// Paths an unfinished earlier build journaled; empty when the last build finished.
+    func journaledPaths() -> [String]
+    /// Whether an earlier build left its journal (it did not finish).
+    var hasUnfinishedBuild: Bool { get }
+    /// Called when a build has finished and its records are written: the journal goes.
+    func finishJournal()
+
+    /// A summary of how the records a build leaves (and the feed's own indexes) are stored now
+    /// (their identities): if any of them was touched since, it differs, and the output is not
+    /// trusted to be the last build's.
+    func recordIdentity() -> String
+}
+
+/// A record opened for reading in parts.
+public enum StoredRecordOpening: Sendable {
+    case missing
+    case unreadable
+    case opened(any StoredRecord)
+}
+
+/// Random access to one version of a stored record.
+public protocol StoredRecord: Sendable {
+    /// The record's size in bytes.
+    var size: Int { get }
+    /// The bytes of `range`; nil when they cannot be read.
+    func read(_ range: Range<Int>) -> [UInt8]?
+}
+
+/// A held lock on a feed's state, released by `release()` (or when the process ends).
+public protocol StateLock: Sendable {
+    func release()
+}
+
+/// What can go wrong with the state itself. The feed is never left half written by these: the
+/// previous feed is still served.
+public enum StateError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A folder (the output folder, or the state folder in it) cannot be made.
+    case cannotCreate(path: String, reason: String)
+    /// Another build or publish holds the lock of this feed.
+    case locked(feed: String, lock: String)
+    /// A record or the journal cannot be written.
+    case cannotWrite(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .cannotCreate(let path, let why):
+            return "cannot create \(path) (\(why)); check that the output folder is writable"
+        case .locked(let feed, let lock):
+            return "another shelf build is writing to \(feed); wait for it to finish, or remove \(lock) there if no "
+                + "build is running"
+        case .cannotWrite(let path, let why):
+            return "cannot write \(path) (\(why)); check free disk space and permissions. The previous feed is still "
+                + "served"
+        }
+    }
+}

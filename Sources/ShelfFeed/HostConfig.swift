@@ -43,7 +43,7 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
 
     /// Where nginx's configuration goes: the one host whose configuration is not a file the host
     /// reads from the folder itself.
-    public static let nginxPath = ".shelf/host/nginx.conf"
+    public static let nginxPath = StateRecord.hostConfiguration("nginx.conf").path
 
     public func renderFeedWide(_ digests: [IdDigest], layout: FeedLayout) -> [FeedDocument] {
         func doc(_ path: String, _ text: String, _ type: String) -> FeedDocument {
@@ -55,7 +55,7 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
         case .iis: return [doc("web.config", iis(), "application/xml")]
         case .netlify:
             return [
-                doc("_headers", headersFile(), "text/plain"), doc("_redirects", "/.shelf/* /404 404!\n", "text/plain"),
+                doc("_headers", headersFile(), "text/plain"), doc("_redirects", "/\(StateRecord.folder)/* /404 404!\n", "text/plain"),
             ]
         case .cloudflare: return [doc("_headers", headersFile(), "text/plain")]
         case .githubPages: return [doc(".nojekyll", "", "text/plain")]
@@ -101,7 +101,7 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
                 gzip_types application/json text/javascript text/css image/svg+xml text/markdown application/xml;
 
                 # Shelf's own record is never served.
-                location ^~ \(p).shelf/ { return 404; }
+                location ^~ \(p)\(StateRecord.folder)/ { return 404; }
 
                 # Packages and catalog leaves never change under their name.
                 location ~* \\.s?nupkg$ {
@@ -156,7 +156,7 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
         out += """
 
             # Shelf's own record is never served.
-            RedirectMatch 404 /\\.shelf(/|$)
+            RedirectMatch 404 /\\\(StateRecord.folder)(/|$)
 
             <IfModule mod_headers.c>
                 Header always set Access-Control-Allow-Origin "*"
@@ -215,7 +215,7 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
                 <security>
                   <requestFiltering>
                     <hiddenSegments>
-                      <add segment=".shelf" />
+                      <add segment="\(StateRecord.folder)" />
                     </hiddenSegments>
                   </requestFiltering>
                 </security>

@@ -30,7 +30,7 @@ public struct AWSConfiguration: Sendable {
     public static func resolve(
         profile explicitProfile: String?, region explicitRegion: String?,
         environment: [String: String] = ProcessInfo.processInfo.environment
-    ) throws -> AWSConfiguration {
+    ) throws(PublishError) -> AWSConfiguration {
         let home = environment["HOME"] ?? NSHomeDirectory()
         let credentialsFile = environment["AWS_SHARED_CREDENTIALS_FILE"] ?? home + "/.aws/credentials"
         let configFile = environment["AWS_CONFIG_FILE"] ?? home + "/.aws/config"
@@ -66,13 +66,9 @@ public struct AWSConfiguration: Sendable {
         }
         guard let (credentials, source) = found else {
             if explicitProfile != nil {
-                throw PublishError(
-                    "no access key for profile \(profile) in \(credentialsFile) or \(configFile): add aws_access_key_id "
-                        + "and aws_secret_access_key to it (`aws configure --profile \(profile)`)")
+                throw PublishError.noKeyInProfile(profile: profile, credentialsFile: credentialsFile, configFile: configFile)
             }
-            throw PublishError(
-                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add the profile \(profile) "
-                    + "to \(credentialsFile) (`aws configure`), or name one with --profile")
+            throw PublishError.noCredentials(profile: profile, credentialsFile: credentialsFile)
         }
         let region =
             explicitRegion ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? fromConfig["region"]
@@ -106,9 +102,4 @@ struct INIFile {
             }
         }
     }
-}
-
-public struct PublishError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import NuGetCore
+import ShelfFeed
 
 /// The manifest object: what Shelf has put under the prefix, and the lease of the publish that
 /// is changing it.
@@ -21,11 +22,6 @@ struct Manifest: Codable, Sendable {
     var format = 1
     var lock: Lock?
     var objects: [String: Entry]
-}
-
-/// Another publisher holds the lease, or took it first.
-public struct PublishContention: Error, CustomStringConvertible, Sendable {
-    public var description: String
 }
 
 /// Takes, renews and hands back the lease, always by a conditional write of the manifest.
@@ -50,15 +46,14 @@ struct Lease: Sendable {
         switch response.status {
         case 200:
             guard let manifest = try? JSONDecoder().decode(Manifest.self, from: response.body) else {
-                throw PublishError(
-                    "\(destination)\(Publisher.manifestName) is not a manifest Shelf can read: if no publish is "
-                        + "running, delete that object and publish again (every file is then compared by its MD5)")
+                throw PublishError.manifestUnreadable(object: "\(destination)\(Publisher.manifestName)")
             }
             return State(manifest: manifest, etag: S3Client.unquote(response.etag ?? ""), serverTime: now)
         case 404:
             return State(manifest: nil, etag: nil, serverTime: now)
         default:
-            throw PublishError("cannot read \(destination)\(Publisher.manifestName): \(response.errorMessage)")
+            throw PublishError.manifestReadFailed(
+                object: "\(destination)\(Publisher.manifestName)", message: response.errorMessage)
         }
     }
 
@@ -66,11 +61,7 @@ struct Lease: Sendable {
         if let lock = state.manifest?.lock, lock.owner != owner, !publisher.options.breakLock,
             let until = HTTPDate.parseISO(lock.until), state.serverTime < until
         {
-            throw PublishContention(
-                description:
-                    "\(destination) is being published by another `shelf publish` (since \(lock.since), lease "
-                    + "until \(lock.until), renewed while it runs). Run again when it is done. If it was killed, "
-                    + "its lease lapses at \(lock.until); --break-lock takes it now.")
+            throw PublishError.leaseHeld(destination: "\(destination)", since: lock.since, until: lock.until)
         }
         var state = state
         state.owner = owner
@@ -125,41 +116,41 @@ struct Lease: Sendable {
                     manifest: manifest, etag: S3Client.unquote(check.etag ?? ""), serverTime: check.date ?? Date(),
                     renewedAt: Date(), owner: state.owner)
             }
-            throw PublishContention(
-                description: taking
-                    ? "another `shelf publish` to \(destination) started at the same moment and took the lease first; "
-                        + "nothing was changed. Run again when it is done."
-                    : "the lease on \(destination) was taken by another publisher (--break-lock?) while this one ran; "
-                        + "stopped. Run again when it is done: the feed converges.")
+            throw taking
+                ? PublishError.leaseLost(destination: "\(destination)")
+                : PublishError.leaseTaken(destination: "\(destination)")
         case 501 where response.errorCode == "NotImplemented":
-            throw PublishError(
-                "\(client.endpoint) does not support conditional writes (If-Match/If-None-Match on PUT), which Shelf "
-                    + "needs to keep two publishers apart; use a server that has them (AWS S3, MinIO, R2)")
+            throw PublishError.conditionalWritesUnsupported(endpoint: client.endpoint.absoluteString)
         default:
-            throw PublishError("cannot write \(destination)\(Publisher.manifestName): \(response.errorMessage)")
+            throw PublishError.manifestWriteFailed(
+                object: "\(destination)\(Publisher.manifestName)", message: response.errorMessage)
         }
     }
 }
 
 /// One publisher per folder and destination on this machine (an `flock`), and its lease owner
-/// id, kept in `.shelf/publish/` until the publish finishes: a publish killed and run again
-/// from the same folder is the same owner, and takes its lease back without waiting.
+/// id, kept in the folder's state (`StateRecord.publishOwner`) until the publish finishes: a
+/// publish killed and run again from the same folder is the same owner, and takes its lease back
+/// without waiting.
 final class LocalPublishLock: @unchecked Sendable {
     let fd: Int32
     let path: String
     let token: String
 
-    init(root: String, destination: S3Destination, endpoint: URL) throws {
-        let dir = root + "/.shelf/publish"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let name = SigV4Signer.sha256Hex(Data("\(endpoint.absoluteString)|\(destination)".utf8)).prefix(16)
-        path = "\(dir)/\(name).owner"
+    init(state: LocalStateStore, destination: S3Destination, endpoint: URL) throws(PublishError) {
+        let name = String(SigV4Signer.sha256Hex(Data("\(endpoint.absoluteString)|\(destination)".utf8)).prefix(16))
+        let record = StateRecord.publishOwner(name)
+        path = state.path(of: record)
+        do {
+            try state.prepareFolder(for: record)
+        } catch {
+            throw .ownerFileUnusable(path: path, reason: "\(error)")
+        }
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw PublishError("\(path): cannot open it (\(String(cString: strerror(errno))))") }
+        guard fd >= 0 else { throw .ownerFileUnusable(path: path, reason: POSIX.message(errno)) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
-            throw PublishContention(
-                description: "another `shelf publish` of this folder to \(destination) is running on this machine")
+            throw .publishingHere(destination: "\(destination)")
         }
         let existing = String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -179,18 +170,17 @@ final class LocalPublishLock: @unchecked Sendable {
     func release() { close(fd) }
 }
 
-/// MD5s of the stored bodies by file stamp (`.shelf/publish-cache.tsv`).
+/// MD5s of the stored bodies by file stamp (`StateRecord.publishCache`).
 struct PublishCache {
     struct Entry {
         var stamp: String
         var md5: String
         var bodySize: Int64
     }
-    let root: String
-    var path: String { root + "/.shelf/publish-cache.tsv" }
+    let state: LocalStateStore
 
     func load() -> [String: Entry] {
-        guard let data = FileManager.default.contents(atPath: path) else { return [:] }
+        guard let data = state.read(.publishCache) else { return [:] }
         var out: [String: Entry] = [:]
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
             let f = line.split(separator: "\t", omittingEmptySubsequences: false)
@@ -200,13 +190,12 @@ struct PublishCache {
         return out
     }
 
+    /// Saves the cache; a cache that cannot be saved only means hashing again next time.
     func save(_ entries: [String: Entry]) {
         var text = ""
         for (p, e) in entries.sorted(by: { $0.key < $1.key }) where !p.contains("\t") && !p.contains("\n") {
             text += "\(p)\t\(e.stamp)\t\(e.md5)\t\(e.bodySize)\n"
         }
-        try? FileManager.default.createDirectory(atPath: root + "/.shelf", withIntermediateDirectories: true)
-        let temp = path + ".tmp"
-        if FileManager.default.createFile(atPath: temp, contents: Data(text.utf8)) { rename(temp, path) }
+        try? state.write(.publishCache, Data(text.utf8))
     }
 }

@@ -49,8 +49,11 @@ public struct Publisher: Sendable {
         self.progress = progress
     }
 
-    public static let manifestName = ".shelf/publish.json"
+    /// The manifest's name under the prefix.
+    public static let manifestName = StateRecord.publishManifest.path
     var manifestKey: String { destination.prefix + Self.manifestName }
+    /// The folder's state: its lock (shared with `shelf build`), the publish cache and owner.
+    var folderState: LocalStateStore { LocalStateStore(root: root) }
 
     // MARK: Local files
 
@@ -68,18 +71,18 @@ public struct Publisher: Sendable {
 
     /// Every file a host serves (not `.shelf/`, dot files or host configuration), with what its
     /// stored body will be: JSON and web pages gzip-compressed (as they are, when `--gzip` stored
-    /// them so), everything else as it is. The MD5s are remembered in `.shelf/publish-cache.tsv`
+    /// them so), everything else as it is. The MD5s are remembered (`StateRecord.publishCache`)
     /// by size and modification time, so that an unchanged feed is not read again.
     func localObjects() throws -> [LocalObject] {
-        let cache = PublishCache(root: root)
+        let cache = PublishCache(state: folderState)
         var previous = cache.load()
         var out: [LocalObject] = []
         guard let walker = FileManager.default.enumerator(atPath: root) else {
-            throw PublishError("\(root): cannot read the folder")
+            throw PublishError.folderUnreadable(root)
         }
         var paths: [String] = []
         while let path = walker.nextObject() as? String {
-            if path == ".shelf" || path.hasPrefix(".shelf/") {
+            if StateRecord.isPrivate(path) {
                 walker.skipDescendants()
                 continue
             }
@@ -88,7 +91,8 @@ public struct Publisher: Sendable {
         for path in paths.sorted() where ServedFile.isServed(path) {
             var st = stat()
             guard lstat(root + "/" + path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
-            let stamp = "\(st.st_size)|\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)|\(st.st_ino)"
+            let mtime = POSIX.modificationTime(st)
+            let stamp = "\(st.st_size)|\(mtime / 1_000_000_000).\(mtime % 1_000_000_000)|\(st.st_ino)"
             let compressible = ServedFile.isCompressible(path)
             if let hit = previous[path], hit.stamp == stamp {
                 out.append(
@@ -115,7 +119,7 @@ public struct Publisher: Sendable {
     /// The bytes stored for a file.
     func body(_ path: String, compressible: Bool) throws -> Data {
         guard let data = FileManager.default.contents(atPath: root + "/" + path) else {
-            throw PublishError("\(root)/\(path): cannot read it")
+            throw PublishError.fileUnreadable(root + "/" + path)
         }
         if !compressible || data.starts(with: [0x1f, 0x8b]) { return data }
         return Gzip.compress(data)
@@ -214,7 +218,7 @@ public struct Publisher: Sendable {
     /// Reads both sides and, unless it is a dry run, makes the bucket match the folder.
     public func run() async throws -> Result {
         guard FileManager.default.fileExists(atPath: root + "/index.json") else {
-            throw PublishError("\(root)/index.json is missing: publish the folder `shelf build --out` wrote")
+            throw PublishError.notAFeed(root: root)
         }
         let local = try localObjects()
         let lock = Lease(publisher: self)
@@ -224,14 +228,16 @@ public struct Publisher: Sendable {
         if options.dryRun { return Result(plan: plan, uploaded: 0, deleted: 0) }
 
         // No `shelf build` may change the folder while it is published (the build takes the same lock).
-        let buildLock = open(root + "/.shelf/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        defer { if buildLock >= 0 { close(buildLock) } }
-        guard buildLock >= 0, flock(buildLock, LOCK_EX | LOCK_NB) == 0 else {
-            throw PublishContention(
-                description:
-                    "a `shelf build` is writing \(root); publish when it is done, so that the bucket gets a whole feed")
+        let buildLock: any StateLock
+        do {
+            buildLock = try folderState.lock()
+        } catch StateError.locked {
+            throw PublishError.buildRunning(root: root)
+        } catch {
+            throw PublishError.ownerFileUnusable(path: root, reason: "\(error)")
         }
-        let localLock = try LocalPublishLock(root: root, destination: destination, endpoint: client.endpoint)
+        defer { buildLock.release() }
+        let localLock = try LocalPublishLock(state: folderState, destination: destination, endpoint: client.endpoint)
         defer { localLock.release() }
         // The manifest, while this publish runs, names every object it may leave behind.
         var objects = state.manifest?.objects ?? [:]
@@ -308,7 +314,7 @@ public struct Publisher: Sendable {
         if object.gzip { headers.append(("Content-Encoding", "gzip")) }
         let response = try await client.send("PUT", key: destination.prefix + object.path, headers: headers, body: body)
         guard response.status == 200 else {
-            throw PublishError("cannot upload \(destination)\(object.path): \(response.errorMessage)")
+            throw PublishError.uploadFailed(object: "\(destination)\(object.path)", message: response.errorMessage)
         }
         return S3Client.unquote(response.etag ?? "")
     }
@@ -316,7 +322,7 @@ public struct Publisher: Sendable {
     func delete(_ path: String) async throws {
         let response = try await client.send("DELETE", key: destination.prefix + path)
         guard response.status == 204 || response.status == 200 || response.status == 404 else {
-            throw PublishError("cannot delete \(destination)\(path): \(response.errorMessage)")
+            throw PublishError.deleteFailed(object: "\(destination)\(path)", message: response.errorMessage)
         }
     }
 

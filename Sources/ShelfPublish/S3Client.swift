@@ -12,13 +12,13 @@ public struct S3Destination: Sendable, Equatable, CustomStringConvertible {
     /// Empty, or ending in `/`.
     public var prefix: String
 
-    public init(_ url: String) throws {
+    public init(_ url: String) throws(PublishError) {
         guard url.hasPrefix("s3://") else {
-            throw PublishError("\(url) is not an s3:// URL: write the destination as s3://BUCKET or s3://BUCKET/PREFIX")
+            throw PublishError.notAnS3URL(url)
         }
         let rest = url.dropFirst(5)
         let bucket = rest.prefix { $0 != "/" }
-        guard !bucket.isEmpty else { throw PublishError("\(url) names no bucket: write s3://BUCKET/PREFIX") }
+        guard !bucket.isEmpty else { throw PublishError.noBucket(url) }
         self.bucket = String(bucket)
         var prefix = String(rest.dropFirst(bucket.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         if !prefix.isEmpty,
@@ -26,8 +26,7 @@ public struct S3Destination: Sendable, Equatable, CustomStringConvertible {
                 $0 == "." || $0 == ".." || $0.isEmpty
             })
         {
-            throw PublishError(
-                "\(url): a prefix with `.`, `..` or `//` segments names no single place; write it plainly")
+            throw PublishError.unclearPrefix(url)
         }
         if !prefix.isEmpty { prefix += "/" }
         self.prefix = prefix
@@ -143,7 +142,7 @@ public struct S3Client: Sendable {
             method: method, path: path, query: query, headers: toSign, payloadHash: payloadHash, date: Date())
         let queryString = query.map { SigV4Signer.encode($0.0) + "=" + SigV4Signer.encode($0.1) }.joined(separator: "&")
         guard let requestURL = URL(string: queryString.isEmpty ? url : url + "?" + queryString) else {
-            throw PublishError("cannot make a URL of \(url)")
+            throw PublishError.badRequestURL(url)
         }
         var request = URLRequest(url: requestURL)
         request.httpMethod = method
@@ -157,7 +156,7 @@ public struct S3Client: Sendable {
         // The stored encoding must come back as stored: never ask for another.
         request.setValue("identity", forHTTPHeaderField: "Accept-Encoding")
         let (data, response) = try await session.data(for: request)
-        guard let http = response as? HTTPURLResponse else { throw PublishError("\(url): not an HTTP response") }
+        guard let http = response as? HTTPURLResponse else { throw PublishError.notHTTP(url) }
         var headers: [String: String] = [:]
         for (k, v) in http.allHeaderFields {
             if let k = k as? String, let v = v as? String { headers[k] = v }
@@ -180,7 +179,7 @@ public struct S3Client: Sendable {
             if let token { query.append(("continuation-token", token)) }
             let response = try await send("GET", key: "", query: query)
             guard response.status == 200 else {
-                throw PublishError("cannot list s3://\(bucket)/\(prefix): \(response.errorMessage)")
+                throw PublishError.listFailed(destination: "s3://\(bucket)/\(prefix)", message: response.errorMessage)
             }
             let xml = try XMLElementNode.parse(response.body)
             for item in xml.children(named: "Contents") {

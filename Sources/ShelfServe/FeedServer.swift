@@ -24,7 +24,7 @@ public actor FeedServer {
     public private(set) var baseURL = ""
 
     public init(root: String) throws {
-        guard let real = realpath(root, nil) else { throw ServeError("\(root): no such folder") }
+        guard let real = realpath(root, nil) else { throw ServeError.noSuchFolder(root) }
         self.root = String(cString: real)
         free(real)
         files = FeedFiles(root: self.root)
@@ -47,7 +47,7 @@ public actor FeedServer {
         Task { try await server.run() }
         try await server.waitUntilListening()
         guard case .ip4(_, let actual)? = await server.listeningAddress else {
-            throw ServeError("the server did not report its port")
+            throw ServeError.noPort
         }
         baseURL = "http://127.0.0.1:\(actual)/"
         return baseURL

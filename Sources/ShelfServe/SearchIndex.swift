@@ -37,7 +37,7 @@ public struct SearchIndex: Sendable {
     public init(root: String) throws {
         let files = FeedFileReader(root: root)
         guard let serviceIndex = try? files.json("index.json") else {
-            throw ServeError("\(root)/index.json is missing or unreadable: is this a folder `shelf build` wrote?")
+            throw ServeError.notAFeed(root: root)
         }
         feedBaseURL = Self.baseURL(serviceIndex) ?? "/"
 
@@ -118,7 +118,7 @@ struct FeedFileReader {
     }
 
     func json(_ path: String) throws -> JSON {
-        guard let data = data(path) else { throw ServeError("\(path) is missing") }
+        guard let data = data(path) else { throw ServeError.documentMissing(path) }
         return try JSON(PositionedJSON.parse(data))
     }
 
@@ -150,9 +150,29 @@ struct FeedFileReader {
     }
 }
 
-public struct ServeError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    init(_ description: String) { self.description = description }
+/// Why `shelf serve` cannot start, or cannot answer a request.
+public enum ServeError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The folder to serve is not there.
+    case noSuchFolder(String)
+    /// The folder has no readable service index.
+    case notAFeed(root: String)
+    /// A document the service index names is missing.
+    case documentMissing(String)
+    /// The server started but did not say which port it listens on.
+    case noPort
+    /// A search parameter that is not of its kind (`skip`, `take`: whole numbers; `prerelease`:
+    /// true or false).
+    case badParameter(name: String, value: String, expected: String)
+
+    public var description: String {
+        switch self {
+        case .noSuchFolder(let root): return "\(root): no such folder"
+        case .notAFeed(let root): return "\(root)/index.json is missing or unreadable: is this a folder `shelf build` wrote?"
+        case .documentMissing(let path): return "\(path) is missing"
+        case .noPort: return "the server did not report its port"
+        case .badParameter(let name, let value, let expected): return "\(name) must be \(expected), not \(value)"
+        }
+    }
 }
 
 extension JSON {

@@ -39,13 +39,13 @@ public struct SearchParameters: Sendable, Equatable {
             case "skip":
                 if value.isEmpty { continue }
                 guard let n = Int(value) else {
-                    return .failure(ServeError("skip must be a whole number, not \(value)"))
+                    return .failure(.badParameter(name: "skip", value: value, expected: "a whole number"))
                 }
                 p.skip = max(0, n)
             case "take":
                 if value.isEmpty { continue }
                 guard let n = Int(value) else {
-                    return .failure(ServeError("take must be a whole number, not \(value)"))
+                    return .failure(.badParameter(name: "take", value: value, expected: "a whole number"))
                 }
                 p.take = (0...maxTake).contains(n) ? n : defaultTake
             case "prerelease":
@@ -53,7 +53,7 @@ public struct SearchParameters: Sendable, Equatable {
                 switch value.lowercased() {
                 case "true": p.prerelease = true
                 case "false": p.prerelease = false
-                default: return .failure(ServeError("prerelease must be true or false, not \(value)"))
+                default: return .failure(.badParameter(name: "prerelease", value: value, expected: "true or false"))
                 }
             case "semverlevel":
                 // ParameterUtilities.ParseIncludeSemVer2: any version at least 2.0.0.

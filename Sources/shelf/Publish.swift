@@ -95,7 +95,7 @@ struct Publish: AsyncParsableCommand {
         let result: Publisher.Result
         do {
             result = try await publisher.run()
-        } catch let error as PublishContention {
+        } catch let error as PublishError where error.isContention {
             line.finish()
             throw fail(error.description, 75)
         } catch {

@@ -106,6 +106,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ShelfValidateTests",
+            dependencies: ["ShelfValidate", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ShelfServeTests",
             dependencies: ["ShelfServe"],
             swiftSettings: swiftSettings

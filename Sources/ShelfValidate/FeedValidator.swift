@@ -14,10 +14,31 @@ import NuGetCore
 public struct FeedValidator: Sendable {
     public struct Problem: Sendable, Hashable, CustomStringConvertible {
         public enum Severity: String, Sendable { case error, warning }
+
+        /// What is wrong, for a test or a tool to match.
+        public enum Kind: String, Sendable, Hashable {
+            case noServiceIndex, noPackageBaseAddress, noRegistration, unknownLayout, flatContainerMissing
+            case documentUnreadable, notJSON, gzipWithoutEncoding, storedGzip
+            case folderNotLowercase, noVersions, versionNotNormalized
+            case packageUnreadable, hashMismatch, hashMissing, hashUnreadable
+            case nuspecUnreadable, nuspecInvalid, nuspecMismatch
+            case onlyInRegistration, onlyInFlatContainer, semVer2InSemVer1Hive, semVer2InOnlyHive
+            case itemWithoutVersion, brokenPackageContent, brokenLeaf, noIdList
+        }
+
         public var severity: Severity
+        public var kind: Kind
         public var location: String
         public var message: String
         public var description: String { "\(severity.rawValue): \(location): \(message)" }
+
+        static func error(_ kind: Kind, _ location: String, _ message: String) -> Problem {
+            Problem(severity: .error, kind: kind, location: location, message: message)
+        }
+
+        static func warning(_ kind: Kind, _ location: String, _ message: String) -> Problem {
+            Problem(severity: .warning, kind: kind, location: location, message: message)
+        }
     }
 
     public struct Report: Sendable {
@@ -35,11 +56,18 @@ public struct FeedValidator: Sendable {
     /// For a folder: the URL its documents name (found from the folder when nil).
     public let baseURL: String?
     public let concurrency: Int
+    /// How HTTP requests are sent (URLSession; a test's own).
+    let transport: any HTTPTransport
 
     public init(target: String, baseURL: String? = nil, concurrency: Int = 8) {
+        self.init(target: target, baseURL: baseURL, concurrency: concurrency, transport: URLSessionTransport())
+    }
+
+    init(target: String, baseURL: String?, concurrency: Int, transport: any HTTPTransport) {
         self.target = target
         self.baseURL = baseURL
         self.concurrency = concurrency
+        self.transport = transport
     }
 
     var isHTTP: Bool { target.hasPrefix("http://") || target.hasPrefix("https://") }
@@ -64,10 +92,10 @@ public struct FeedValidator: Sendable {
         }
     }
 
-    /// The folder a URL maps to (folder mode), found once from the resource URLs.
-    final class Mapping: @unchecked Sendable {
+    /// Where URLs lead: the folder a URL maps to (folder mode), and over HTTP with `--base-url`
+    /// the server the feed is fetched from in place of the base it names.
+    struct Mapping: Sendable {
         var base: String = ""
-        /// Over HTTP with `--base-url`: the server the feed is fetched from, in place of `base`.
         var server: String?
     }
 
@@ -80,32 +108,18 @@ public struct FeedValidator: Sendable {
                 url = server + url.dropFirst(mapping.base.count)
             }
             guard let u = URL(string: url) else { throw .other("not a valid URL") }
-            var request = URLRequest(url: u)
-            request.setValue("gzip", forHTTPHeaderField: "Accept-Encoding")
-            if headOnly { request.httpMethod = "HEAD" }
-            do {
-                let (data, response) = try await URLSession.shared.data(for: request)
-                let http = response as? HTTPURLResponse
-                let code = http?.statusCode ?? 0
-                if code == 404 { throw FetchError.missing }
-                // Some servers refuse HEAD where they allow GET (an object store whose policy
-                // grants only GetObject to anonymous readers): ask for the first byte instead.
-                if headOnly && [403, 405, 501].contains(code) {
-                    request.httpMethod = "GET"
-                    request.setValue("bytes=0-0", forHTTPHeaderField: "Range")
-                    let (_, retry) = try await URLSession.shared.data(for: request)
-                    let retryCode = (retry as? HTTPURLResponse)?.statusCode ?? 0
-                    if retryCode == 404 { throw FetchError.missing }
-                    guard (200..<300).contains(retryCode) else { throw FetchError.status(retryCode) }
-                    return Fetched(bytes: Data(), contentEncoding: nil)
-                }
-                guard (200..<300).contains(code) else { throw FetchError.status(code) }
-                return Fetched(bytes: data, contentEncoding: http?.value(forHTTPHeaderField: "Content-Encoding"))
-            } catch let e as FetchError {
-                throw e
-            } catch {
-                throw .other(error.localizedDescription)
+            let response = try await send(headOnly ? "HEAD" : "GET", u)
+            if response.status == 404 { throw .missing }
+            // Some servers refuse HEAD where they allow GET (an object store whose policy
+            // grants only GetObject to anonymous readers): ask for the first byte instead.
+            if headOnly && [403, 405, 501].contains(response.status) {
+                let retry = try await send("GET", u, range: "bytes=0-0")
+                if retry.status == 404 { throw .missing }
+                guard (200..<300).contains(retry.status) else { throw .status(retry.status) }
+                return Fetched(bytes: Data(), contentEncoding: nil)
             }
+            guard (200..<300).contains(response.status) else { throw .status(response.status) }
+            return Fetched(bytes: response.body, contentEncoding: response.contentEncoding)
         }
         guard url.hasPrefix(mapping.base) else { throw .other("outside the feed's base URL \(mapping.base)") }
         var relative = String(url.dropFirst(mapping.base.count))
@@ -119,6 +133,14 @@ public struct FeedValidator: Sendable {
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw .missing }
         return Fetched(bytes: data, contentEncoding: nil)
+    }
+
+    private func send(_ method: String, _ url: URL, range: String? = nil) async throws(FetchError) -> HTTPResponse {
+        do {
+            return try await transport.send(method: method, url: url, range: range)
+        } catch {
+            throw .other(error.localizedDescription)
+        }
     }
 
     // MARK: Checking
@@ -137,7 +159,7 @@ public struct FeedValidator: Sendable {
 
     public func run() async -> Report {
         let collector = Collector()
-        let mapping = Mapping()
+        var mapping = Mapping()
         let indexURL: String
         if isHTTP {
             indexURL = target
@@ -148,36 +170,31 @@ public struct FeedValidator: Sendable {
                     target[..<(target.range(of: "/", options: .backwards)?.upperBound ?? target.endIndex)])
             }
         } else {
-            guard FileManager.default.fileExists(atPath: target + "/index.json") else {
-                await collector.add(
-                    Problem(severity: .error, location: target, message: "no index.json in this folder"))
+            guard let data = FileManager.default.contents(atPath: target + "/index.json") else {
+                await collector.add(.error(.noServiceIndex, target, "no index.json in this folder"))
                 return await collector.report
             }
-            let data = FileManager.default.contents(atPath: target + "/index.json") ?? Data()
             guard let base = baseURL ?? Self.inferBase(serviceIndex: data, folder: target) else {
                 await collector.add(
-                    Problem(
-                        severity: .error, location: target,
-                        message: "the folder has no flat container folder where index.json's PackageBaseAddress "
+                    .error(
+                        .unknownLayout, target,
+                        "the folder has no flat container folder where index.json's PackageBaseAddress "
                             + "points; give --base-url if the feed is laid out differently"))
                 return await collector.report
             }
             mapping.base = base.hasSuffix("/") || base.isEmpty ? base : base + "/"
             indexURL = mapping.base + "index.json"
         }
-        guard let index = await json(indexURL, "service index", mapping, collector) as? [String: Any],
-            let resources = index["resources"] as? [[String: Any]]
+        guard
+            let index = await document(
+                indexURL, "service index", as: FeedDocuments.ServiceIndex.self, mapping, collector)
         else {
-            await collector.add(Problem(severity: .error, location: indexURL, message: "no readable service index"))
+            await collector.add(.error(.noServiceIndex, indexURL, "no readable service index"))
             return await collector.report
         }
-        var types: [String: String] = [:]
-        for r in resources {
-            if let t = r["@type"] as? String, let id = r["@id"] as? String, types[t] == nil { types[t] = id }
-        }
+        let types = index.byType
         guard var flat = types["PackageBaseAddress/3.0.0"] else {
-            await collector.add(
-                Problem(severity: .error, location: "index.json", message: "no PackageBaseAddress/3.0.0"))
+            await collector.add(.error(.noPackageBaseAddress, "index.json", "no PackageBaseAddress/3.0.0"))
             return await collector.report
         }
         if !flat.hasSuffix("/") { flat += "/" }
@@ -187,9 +204,7 @@ public struct FeedValidator: Sendable {
         let semver2 = ["RegistrationsBaseUrl/3.6.0", "RegistrationsBaseUrl/Versioned"].compactMap { types[$0] }.first
         if semver1 == nil && semver2 == nil {
             await collector.add(
-                Problem(
-                    severity: .warning, location: "index.json",
-                    message: "no RegistrationsBaseUrl: clients get no metadata"))
+                .warning(.noRegistration, "index.json", "no RegistrationsBaseUrl: clients get no metadata"))
         }
 
         // Which ids: the flat container folder, or (over HTTP) autocomplete or search.
@@ -212,8 +227,7 @@ public struct FeedValidator: Sendable {
                     })
             }
             guard let flatIds = folders(flat) else {
-                await collector.add(
-                    Problem(severity: .error, location: flat, message: "the flat container folder is missing"))
+                await collector.add(.error(.flatContainerMissing, flat, "the flat container folder is missing"))
                 return await collector.report
             }
             ids = flatIds.union(folders(semver1) ?? []).union(folders(semver2) ?? []).sorted()
@@ -222,12 +236,13 @@ public struct FeedValidator: Sendable {
 
         let flatURL = flat
         let allIds = ids
+        let fixedMapping = mapping
         await withTaskGroup(of: Void.self) { group in
             // At most `concurrency` ids at once: past the first ones, each new one waits for one to finish.
             for (n, id) in allIds.enumerated() {
                 if n >= concurrency { _ = await group.next() }
                 group.addTask {
-                    await self.checkId(id, flat: flatURL, semver1: semver1, semver2: semver2, mapping, collector)
+                    await self.checkId(id, flat: flatURL, semver1: semver1, semver2: semver2, fixedMapping, collector)
                 }
             }
         }
@@ -236,61 +251,60 @@ public struct FeedValidator: Sendable {
         return report
     }
 
-    /// Fetches and parses a JSON document, reporting what is wrong with it.
-    func json(_ url: String, _ what: String, _ mapping: Mapping, _ collector: Collector, mayBeMissing: Bool = false)
-        async -> Any?
-    {
+    /// Fetches and decodes a document, reporting what is wrong with it.
+    func document<T: Decodable>(
+        _ url: String, _ what: String, as type: T.Type, _ mapping: Mapping, _ collector: Collector,
+        mayBeMissing: Bool = false
+    ) async -> T? {
         let fetched: Fetched
         do {
             fetched = try await fetch(url, mapping: mapping)
         } catch .missing where mayBeMissing {
             return nil
         } catch {
-            await collector.add(Problem(severity: .error, location: url, message: "\(what) cannot be read (\(error))"))
+            await collector.add(.error(.documentUnreadable, url, "\(what) cannot be read (\(error))"))
             return nil
         }
         await collector.count(documents: 1)
         if fetched.bytes.starts(with: [0x1F, 0x8B]) {
             if isHTTP {
                 await collector.add(
-                    Problem(
-                        severity: .error, location: url,
-                        message: "\(what) is gzip bytes served without Content-Encoding: gzip; the NuGet client cannot "
+                    .error(
+                        .gzipWithoutEncoding, url,
+                        "\(what) is gzip bytes served without Content-Encoding: gzip; the NuGet client cannot "
                             + "read it: set Content-Encoding: gzip for it on the server"))
             } else {
                 await collector.add(
-                    Problem(
-                        severity: .warning, location: url,
-                        message: "\(what) is stored gzip-compressed: it works only when served with Content-Encoding: "
+                    .warning(
+                        .storedGzip, url,
+                        "\(what) is stored gzip-compressed: it works only when served with Content-Encoding: "
                             + "gzip, never as a local folder (validate the URL to check the server)"))
             }
             return nil
         }
-        guard let value = try? JSONSerialization.jsonObject(with: fetched.bytes) else {
-            await collector.add(Problem(severity: .error, location: url, message: "\(what) is not valid JSON"))
+        guard let value = try? JSONDecoder().decode(T.self, from: fetched.bytes) else {
+            await collector.add(.error(.notJSON, url, "\(what) is not valid JSON"))
             return nil
         }
         return value
     }
 
     func remoteIds(_ types: [String: String], _ mapping: Mapping, _ collector: Collector) async -> [String] {
+        let query = "?take=1000&prerelease=true&semVerLevel=2.0.0"
         if let auto = types["SearchAutocompleteService"] ?? types["SearchAutocompleteService/3.5.0"],
-            let doc = await json(
-                auto + "?take=1000&prerelease=true&semVerLevel=2.0.0", "autocomplete", mapping, collector)
-                as? [String: Any], let data = doc["data"] as? [String]
+            let doc = await document(auto + query, "autocomplete", as: FeedDocuments.Autocomplete.self, mapping, collector)
         {
-            return Array(Set(data.map { $0.lowercased() })).sorted()
+            return Array(Set(doc.data.map { $0.lowercased() })).sorted()
         }
         if let search = types["SearchQueryService"] ?? types["SearchQueryService/3.5.0"],
-            let doc = await json(search + "?take=1000&prerelease=true&semVerLevel=2.0.0", "search", mapping, collector)
-                as? [String: Any], let data = doc["data"] as? [[String: Any]]
+            let doc = await document(search + query, "search", as: FeedDocuments.Search.self, mapping, collector)
         {
-            return Array(Set(data.compactMap { ($0["id"] as? String)?.lowercased() })).sorted()
+            return Array(Set(doc.data.compactMap { $0.id?.lowercased() })).sorted()
         }
         await collector.add(
-            Problem(
-                severity: .warning, location: "index.json",
-                message: "no search or autocomplete to list the ids from; only the service index was checked"))
+            .warning(
+                .noIdList, "index.json",
+                "no search or autocomplete to list the ids from; only the service index was checked"))
         return []
     }
 
@@ -299,17 +313,16 @@ public struct FeedValidator: Sendable {
     ) async {
         let where_ = "id \(id)"
         if id != id.lowercased() {
-            await collector.add(
-                Problem(severity: .error, location: where_, message: "flat container folder is not lowercase"))
+            await collector.add(.error(.folderNotLowercase, where_, "flat container folder is not lowercase"))
         }
         guard
-            let index = await json(flat + id + "/index.json", "flat container index", mapping, collector)
-                as? [String: Any]
+            let index = await document(
+                flat + id + "/index.json", "flat container index", as: FeedDocuments.FlatContainerIndex.self, mapping,
+                collector)
         else { return }
-        let versions = (index["versions"] as? [String]) ?? []
+        let versions = index.versions
         if versions.isEmpty {
-            await collector.add(
-                Problem(severity: .error, location: where_, message: "flat container index lists no versions"))
+            await collector.add(.error(.noVersions, where_, "flat container index lists no versions"))
         }
         await collector.count(versions: versions.count)
         var semver2Versions = Set<String>()
@@ -317,8 +330,7 @@ public struct FeedValidator: Sendable {
             let at = "\(id) \(v)"
             guard let parsed = NuGetVersion(v), parsed.normalizedString.lowercased() == v else {
                 await collector.add(
-                    Problem(
-                        severity: .error, location: at, message: "flat container version is not normalized lowercase"))
+                    .error(.versionNotNormalized, at, "flat container version is not normalized lowercase"))
                 continue
             }
             let folder = flat + id + "/" + v + "/"
@@ -329,44 +341,38 @@ public struct FeedValidator: Sendable {
                 digest = Data(SHA512.hash(data: package.bytes)).base64EncodedString()
                 await collector.count(hashed: 1)
             } catch {
-                await collector.add(
-                    Problem(severity: .error, location: at, message: "package cannot be read (\(error))"))
+                await collector.add(.error(.packageUnreadable, at, "package cannot be read (\(error))"))
             }
             do {
                 let hash = try await fetch(folder + "\(id).\(v).nupkg.sha512", mapping: mapping)
                 let text = String(decoding: hash.bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
                 if let digest, text != digest {
-                    await collector.add(
-                        Problem(
-                            severity: .error, location: at,
-                            message: ".nupkg.sha512 does not match the package's SHA-512"))
+                    await collector.add(.error(.hashMismatch, at, ".nupkg.sha512 does not match the package's SHA-512"))
                 }
-            } catch FetchError.missing {
+            } catch .missing {
                 if !isHTTP {
                     await collector.add(
-                        Problem(
-                            severity: .error, location: at,
-                            message: "no .nupkg.sha512: a local-folder client does not see this version"))
+                        .error(.hashMissing, at, "no .nupkg.sha512: a local-folder client does not see this version"))
                 }
             } catch {
-                await collector.add(
-                    Problem(severity: .error, location: at, message: ".nupkg.sha512 cannot be read (\(error))"))
+                await collector.add(.error(.hashUnreadable, at, ".nupkg.sha512 cannot be read (\(error))"))
             }
             do {
                 let nuspec = try await fetch(folder + "\(id).nuspec", mapping: mapping)
-                let parsed = try Nuspec(data: nuspec.bytes)
-                if parsed.id.lowercased() != id || parsed.version.normalizedString.lowercased() != v {
-                    await collector.add(
-                        Problem(
-                            severity: .error, location: at,
-                            message:
+                do {
+                    let parsed = try Nuspec(data: nuspec.bytes)
+                    if parsed.id.lowercased() != id || parsed.version.normalizedString.lowercased() != v {
+                        await collector.add(
+                            .error(
+                                .nuspecMismatch, at,
                                 "the nuspec names \(parsed.id) \(parsed.version.normalizedString), not this version"))
+                    }
+                    if parsed.isSemVer2 { semver2Versions.insert(v) }
+                } catch {
+                    await collector.add(.error(.nuspecInvalid, at, "nuspec is invalid (\(error))"))
                 }
-                if parsed.isSemVer2 { semver2Versions.insert(v) }
-            } catch let e as FetchError {
-                await collector.add(Problem(severity: .error, location: at, message: "nuspec cannot be read (\(e))"))
             } catch {
-                await collector.add(Problem(severity: .error, location: at, message: "nuspec is invalid (\(error))"))
+                await collector.add(.error(.nuspecUnreadable, at, "nuspec cannot be read (\(error))"))
             }
         }
 
@@ -380,9 +386,9 @@ public struct FeedValidator: Sendable {
         ]
         if oneHive, !semver2Versions.isEmpty {
             await collector.add(
-                Problem(
-                    severity: .warning, location: id,
-                    message: "the feed serves SemVer 2.0.0 versions in its only registration hive, which SemVer "
+                .warning(
+                    .semVer2InOnlyHive, id,
+                    "the feed serves SemVer 2.0.0 versions in its only registration hive, which SemVer "
                         + "1.0.0 clients also read"))
         }
         for (hive, wanted, name) in hives {
@@ -392,24 +398,18 @@ public struct FeedValidator: Sendable {
             guard let listed else { continue }
             for v in listed.subtracting(all).sorted() {
                 await collector.add(
-                    Problem(
-                        severity: .error, location: "\(id) \(v)",
-                        message: "in the \(name) but not in the flat container"))
+                    .error(.onlyInRegistration, "\(id) \(v)", "in the \(name) but not in the flat container"))
             }
             for v in wanted.subtracting(listed).sorted() {
                 await collector.add(
-                    Problem(
-                        severity: .error, location: "\(id) \(v)",
-                        message: "in the flat container but not in the \(name)"))
+                    .error(.onlyInFlatContainer, "\(id) \(v)", "in the flat container but not in the \(name)"))
             }
             if hive == semver1 && !oneHive {
                 for v in listed.intersection(semver2Versions).sorted() {
                     await collector.add(
-                        Problem(
-                            severity: .error, location: "\(id) \(v)",
-                            message:
-                                "a SemVer 2.0.0 version in the SemVer 1.0.0 registration hive; older clients fail on it"
-                        ))
+                        .error(
+                            .semVer2InSemVer1Hive, "\(id) \(v)",
+                            "a SemVer 2.0.0 version in the SemVer 1.0.0 registration hive; older clients fail on it"))
                 }
             }
         }
@@ -422,45 +422,38 @@ public struct FeedValidator: Sendable {
     ) async -> Set<String>? {
         let base = hive.hasSuffix("/") ? hive : hive + "/"
         guard
-            let index = await json(
-                base + id + "/index.json", "\(name) index", mapping, collector, mayBeMissing: mayBeMissing)
-                as? [String: Any]
+            let index = await document(
+                base + id + "/index.json", "\(name) index", as: FeedDocuments.RegistrationIndex.self, mapping,
+                collector, mayBeMissing: mayBeMissing)
         else { return nil }
         var out = Set<String>()
-        for page in (index["items"] as? [[String: Any]]) ?? [] {
-            var items = page["items"] as? [[String: Any]]
-            if items == nil, let url = page["@id"] as? String {
+        for page in index.items {
+            var items = page.items
+            if items == nil, let url = page.id {
                 items =
-                    (await json(url, "\(name) page", mapping, collector) as? [String: Any])?["items"]
-                    as? [[String: Any]]
+                    await document(url, "\(name) page", as: FeedDocuments.RegistrationIndex.Page.self, mapping, collector)?
+                    .items
             }
             for leaf in items ?? [] {
-                guard let entry = leaf["catalogEntry"] as? [String: Any], let version = entry["version"] as? String,
-                    let parsed = NuGetVersion(version)
-                else {
-                    await collector.add(
-                        Problem(severity: .error, location: "\(id)", message: "\(name) item without a version"))
+                guard let version = leaf.version, let parsed = NuGetVersion(version) else {
+                    await collector.add(.error(.itemWithoutVersion, "\(id)", "\(name) item without a version"))
                     continue
                 }
                 let v = parsed.normalizedString.lowercased()
                 out.insert(v)
-                if let content = leaf["packageContent"] as? String {
+                if let content = leaf.packageContent {
                     do {
                         _ = try await fetch(content, mapping: mapping, headOnly: true)
                     } catch {
                         await collector.add(
-                            Problem(
-                                severity: .error, location: "\(id) \(v)",
-                                message: "\(name) packageContent \(content): \(error)"))
+                            .error(.brokenPackageContent, "\(id) \(v)", "\(name) packageContent \(content): \(error)"))
                     }
                 }
-                if let leafURL = leaf["@id"] as? String, leafURL.hasPrefix("http") {
+                if let leafURL = leaf.id, leafURL.hasPrefix("http") {
                     do {
                         _ = try await fetch(leafURL, mapping: mapping, headOnly: true)
                     } catch {
-                        await collector.add(
-                            Problem(
-                                severity: .error, location: "\(id) \(v)", message: "\(name) leaf \(leafURL): \(error)"))
+                        await collector.add(.error(.brokenLeaf, "\(id) \(v)", "\(name) leaf \(leafURL): \(error)"))
                     }
                 }
             }
@@ -473,10 +466,8 @@ public struct FeedValidator: Sendable {
     /// The base URL a folder's documents use: the shortest tail of the flat container's URL path
     /// that exists as a folder there tells where the folder sits in the URL space.
     static func inferBase(serviceIndex: Data, folder: String) -> String? {
-        guard let doc = try? JSONSerialization.jsonObject(with: serviceIndex) as? [String: Any],
-            let resources = doc["resources"] as? [[String: Any]],
-            let flat = resources.first(where: { ($0["@type"] as? String) == "PackageBaseAddress/3.0.0" })?["@id"]
-                as? String, let url = URL(string: flat), let host = url.host
+        guard let index = try? JSONDecoder().decode(FeedDocuments.ServiceIndex.self, from: serviceIndex),
+            let flat = index.byType["PackageBaseAddress/3.0.0"], let url = URL(string: flat), let host = url.host
         else { return nil }
         let segments = url.path.split(separator: "/").map(String.init)
         for start in stride(from: segments.count - 1, through: 0, by: -1) {
@@ -496,5 +487,34 @@ public struct FeedValidator: Sendable {
         var rel = String(url.dropFirst(base.count))
         while rel.hasSuffix("/") { rel.removeLast() }
         return rel
+    }
+}
+
+/// A response, as far as the validator looks at it.
+struct HTTPResponse: Sendable {
+    var status: Int
+    var contentEncoding: String?
+    var body: Data
+}
+
+/// How the validator sends a request over HTTP.
+protocol HTTPTransport: Sendable {
+    /// `range`: a `Range` header (`bytes=0-0`). Asks for gzip: a feed may serve documents
+    /// compressed, as clients accept them.
+    func send(method: String, url: URL, range: String?) async throws -> HTTPResponse
+}
+
+/// URLSession, as the validator uses it on a real feed.
+struct URLSessionTransport: HTTPTransport {
+    func send(method: String, url: URL, range: String?) async throws -> HTTPResponse {
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.setValue("gzip", forHTTPHeaderField: "Accept-Encoding")
+        if let range { request.setValue(range, forHTTPHeaderField: "Range") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as? HTTPURLResponse
+        return HTTPResponse(
+            status: http?.statusCode ?? 0, contentEncoding: http?.value(forHTTPHeaderField: "Content-Encoding"),
+            body: data)
     }
 }

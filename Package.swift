@@ -88,6 +88,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What the test targets share: golden files with unified diffs.
+        .target(
+            name: "ShelfTestSupport",
+            path: "Tests/ShelfTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "NuGetCoreTests",
             dependencies: ["NuGetCore"],
@@ -95,14 +101,14 @@ let package = Package(
         ),
         .testTarget(
             name: "ShelfSiteTests",
-            dependencies: ["ShelfSite"],
+            dependencies: ["ShelfSite", "ShelfTestSupport"],
             exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ShelfFeedTests",
-            dependencies: ["ShelfFeed"],
-            resources: [.copy("Golden")],
+            dependencies: ["ShelfFeed", "ShelfTestSupport"],
+            exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -123,7 +129,7 @@ let package = Package(
         // Runs the built `shelf` binary, feedcheck and real servers; never the internals.
         .testTarget(
             name: "ShelfEndToEndTests",
-            dependencies: ["shelf"],
+            dependencies: ["shelf", "ShelfTestSupport"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -1,49 +1,37 @@
+import Crypto
 import Foundation
+import ShelfTestSupport
 import Testing
 
 @testable import NuGetCore
 @testable import ShelfFeed
 
-/// Golden files: what a client receives, byte for byte. Regenerate deliberately with
-/// `SHELF_UPDATE_GOLDEN=1 swift test --filter GoldenTests`, then review the diff.
+/// Golden files: what a client receives, byte for byte (`Golden.compare`). Regenerate
+/// deliberately with `SHELF_UPDATE_GOLDEN=1 swift test --filter GoldenTests`, then review the diff.
 struct GoldenTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     static let goldenDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
     static let baseURL = "https://feed.example.com/"
-    static var updating: Bool { ProcessInfo.processInfo.environment["SHELF_UPDATE_GOLDEN"] == "1" }
 
-    /// Compares generated documents with `Golden/<name>/<path>`.
+    /// Compares generated documents with `Golden/<name>/`.
     static func compare(_ docs: [String: Data], under name: String) throws {
-        let dir = goldenDir.appendingPathComponent(name)
-        if updating {
-            try? FileManager.default.removeItem(at: dir)
-            for (path, data) in docs {
-                let url = dir.appendingPathComponent(path)
-                try FileManager.default.createDirectory(
-                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try data.write(to: url)
-            }
-            return
-        }
-        var expected: [String: Data] = [:]
-        if let e = FileManager.default.enumerator(atPath: dir.path) {
-            while let rel = e.nextObject() as? String {
-                var isDir: ObjCBool = false
-                if FileManager.default.fileExists(atPath: dir.path + "/" + rel, isDirectory: &isDir), !isDir.boolValue {
-                    expected[rel] = try Data(contentsOf: dir.appendingPathComponent(rel))
-                }
-            }
-        }
-        #expect(Set(docs.keys) == Set(expected.keys), "documents differ from Golden/\(name)")
-        for (path, data) in docs.sorted(by: { $0.key < $1.key }) where expected[path] != nil && expected[path] != data {
-            Issue.record("Golden/\(name)/\(path) differs:\n\(String(decoding: data, as: UTF8.self).prefix(3000))")
-        }
+        try Golden.compare(docs, with: goldenDir.appendingPathComponent(name))
     }
 
-    static func documents(_ docs: [FeedDocument]) -> [String: Data] {
+    /// The bytes of every document a sink would write, but copies of input packages (`.file`:
+    /// the input itself, checked apart). Entries of packages are extracted; deferred documents
+    /// and aliases are made.
+    static func documents(_ docs: [FeedDocument]) throws -> [String: Data] {
         var out: [String: Data] = [:]
-        for d in docs { if case .bytes(let data) = d.content { out[d.path] = data } }
+        for d in docs {
+            switch d.content {
+            case .bytes, .deferred, .alias: out[d.path] = try d.data()
+            case .packageEntry(let package, let entry, let limit):
+                out[d.path] = try PackageArchive.extractEntry(entry, fromPackageAt: package, limit: limit)
+            case .file: continue
+            }
+        }
         return out
     }
 
@@ -64,6 +52,28 @@ struct GoldenTests {
             layout: FeedLayout(baseURL: Self.baseURL), vulnerabilities: policy.vulnerabilityEntries(for: model)
         ).render(model, catalog: catalog, added: added)
         try Self.compare(Self.documents(docs), under: "SampleFeed")
+        // The packages themselves are copies of the input files, under their normalized names.
+        for d in docs {
+            guard case .file(let source, let size, let sha512, _) = d.content else { continue }
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: source))
+            #expect(Int64(bytes.count) == size && Data(SHA512.hash(data: bytes)).base64EncodedString() == sha512)
+            #expect(d.path.hasSuffix(".nupkg") && d.path == d.path.lowercased(), "\(d.path)")
+        }
+    }
+
+    @Test("each host's configuration, with and without --gzip where the host can serve it (golden)")
+    func hostConfigurations() throws {
+        var docs: [String: Data] = [:]
+        let layout = FeedLayout(baseURL: Self.baseURL + "nuget/")
+        for host in WebHost.allCases {
+            for gzip in host.servesStoredGzip ? [false, true] : [false] {
+                let name = host.rawValue + (gzip ? "-gzip" : "")
+                for d in HostConfigRenderer(host: host, gzip: gzip).renderFeedWide([], layout: layout) {
+                    docs[name + "/" + d.path] = try d.data()
+                }
+            }
+        }
+        try Self.compare(docs, under: "Hosts")
     }
 
     static func nuspec(_ version: String) throws -> Nuspec {
@@ -100,7 +110,7 @@ struct GoldenTests {
             ])
         // The index and the external pages; leaves are the same shape as SampleFeed's.
         try Self.compare(
-            Self.documents(docs.filter { $0.path.hasSuffix("/index.json") || $0.path.contains("/page/") }),
+            try Self.documents(docs.filter { $0.path.hasSuffix("/index.json") || $0.path.contains("/page/") }),
             under: "Paged")
     }
 

@@ -111,6 +111,13 @@ let package = Package(
             exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
+        // The build in-process with the renderers `shelf build` uses: interrupted builds
+        // (fault points), records that cannot be trusted, the report by case.
+        .testTarget(
+            name: "ShelfBuildTests",
+            dependencies: ["ShelfFeed", "ShelfSite"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ShelfValidateTests",
             dependencies: ["ShelfValidate", .product(name: "Crypto", package: "swift-crypto")],

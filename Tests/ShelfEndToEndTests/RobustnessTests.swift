@@ -166,31 +166,6 @@ struct RobustnessTests {
         #expect(check.errors == 0, "\(check.output)")
     }
 
-    @Test("a build that dies before removing what left the feed: the next build removes it")
-    func diesBeforeRemoving() throws {
-        let tmp = try TemporaryFolder()
-        defer { tmp.cleanup() }
-        let inputA = tmp.sub("a")
-        let inputB = tmp.sub("b")
-        #expect(try python([Self.generator, inputA, "--versions", "60", "--seed", "11"]).status == 0)
-        #expect(try python([Self.generator, inputB, "--versions", "60", "--seed", "12"]).status == 0)
-        let out = tmp.sub("out")
-        let fresh = tmp.sub("fresh")
-        #expect(try Self.boundedShelf(["build", inputA, "--out", out, "--base-url", Self.baseURL]).status == 0)
-        let died = try run(
-            Repo.shelf, ["build", inputB, "--out", out, "--base-url", Self.baseURL, "--quiet"],
-            environment: ProcessInfo.processInfo.environment.merging(["SHELF_FAULT": "before-remove"]) { $1 })
-        #expect(died.status == 137, "the build died at the fault point")
-        #expect(try Self.boundedShelf(["build", inputB, "--out", out, "--base-url", Self.baseURL]).status == 0)
-        #expect(try Self.boundedShelf(["build", inputB, "--out", fresh, "--base-url", Self.baseURL]).status == 0)
-        let noHistory: (String) -> Bool = { $0.hasPrefix(".shelf/") || $0.hasPrefix("catalog/") }
-        let converged = try snapshot(out, excluding: noHistory)
-        let expected = try snapshot(fresh, excluding: noHistory)
-        let extra = Set(converged.keys).subtracting(expected.keys)
-        #expect(extra.isEmpty, "files of the old input left behind: \(extra.sorted().prefix(5))")
-        #expect(converged == expected)
-    }
-
     @Test("an id leaving the feed takes only Shelf's files: a file someone else put in its folder stays")
     func foreignFilesStay() throws {
         let tmp = try TemporaryFolder()

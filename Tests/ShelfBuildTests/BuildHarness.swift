@@ -1,0 +1,93 @@
+import Foundation
+import ShelfFeed
+import ShelfSite
+import Testing
+
+/// The build run in-process, with the renderers `shelf build` uses, on packages from
+/// `scripts/generate-feed.py`: for tests that stop a build at a fault point, or read its report
+/// by case.
+enum BuildHarness {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let baseURL = "https://feed.example.com/"
+
+    /// Writes `versions` generated packages into `folder` (deterministic from the seed).
+    static func generate(_ folder: String, versions: Int, seed: Int = 1) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [
+            "python3", root.appendingPathComponent("scripts/generate-feed.py").path, folder, "--versions",
+            String(versions), "--seed", String(seed),
+        ]
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+
+    /// A build of `input` into `output`, stopped at `fault` (it throws `BuildKilled` there).
+    @discardableResult
+    static func build(_ input: String, _ output: String, full: Bool = false, fault: FaultPoint? = nil) async throws
+        -> FeedBuilder.Report
+    {
+        // Packages written in the last few milliseconds before a build are read again by the next
+        // one ("racily clean"): the counts tests expect are for files a moment older.
+        try await Task.sleep(nanoseconds: 30_000_000)
+        var options = FeedBuilder.Options(input: input, output: output, baseURL: baseURL)
+        options.full = full
+        if let fault {
+            options.faults = { point in if point == fault { throw BuildKilled(at: point) } }
+        }
+        return try await FeedBuilder(options: options, extras: [SiteRenderer()]).run()
+    }
+
+    /// A build that must stop at `fault`.
+    static func kill(_ input: String, _ output: String, at fault: FaultPoint) async throws {
+        await #expect(throws: BuildKilled(at: fault)) { try await build(input, output, fault: fault) }
+    }
+
+    /// Every regular file below a folder, relative path to bytes, but those `excluding` names.
+    static func snapshot(_ folder: String, excluding: (String) -> Bool) throws -> [String: Data] {
+        var result: [String: Data] = [:]
+        guard let e = FileManager.default.enumerator(atPath: folder) else { return result }
+        while let rel = e.nextObject() as? String {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder + "/" + rel, isDirectory: &isDir), !isDir.boolValue,
+                !excluding(rel)
+            else { continue }
+            result[rel] = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + rel))
+        }
+        return result
+    }
+
+    /// Shelf's records, and the catalog (whose history differs between a feed built step by step
+    /// and one built at once).
+    static func noHistory(_ path: String) -> Bool { path.hasPrefix(".shelf/") || path.hasPrefix("catalog/") }
+
+    /// Expects `a` to hold the same files as `b`, naming the first that differ.
+    static func expectSame(
+        _ a: String, _ b: String, excluding: (String) -> Bool = noHistory, _ step: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let x = try snapshot(a, excluding: excluding)
+        let y = try snapshot(b, excluding: excluding)
+        let extra = Set(x.keys).subtracting(y.keys).sorted()
+        let missing = Set(y.keys).subtracting(x.keys).sorted()
+        #expect(
+            extra.isEmpty && missing.isEmpty, "\(step): left behind \(extra.prefix(5)); missing \(missing.prefix(5))",
+            sourceLocation: sourceLocation)
+        let differing = x.keys.filter { y[$0] != nil && x[$0] != y[$0] }.sorted()
+        #expect(differing.isEmpty, "\(step): differ: \(differing.prefix(5))", sourceLocation: sourceLocation)
+    }
+}
+
+/// A temporary folder, removed by `cleanup()`.
+struct Scratch {
+    let path: String
+    init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("shelf-build-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    func sub(_ name: String) -> String { path + "/" + name }
+    func cleanup() { try? FileManager.default.removeItem(atPath: path) }
+}

@@ -62,8 +62,9 @@ extension FeedBuilder {
             warnings.append(note.diagnostic)
         }
 
-        /// What reading the packages found.
-        mutating func add(_ inputs: PackageInputs) {
+        /// What reading the packages found (after a note that the read cache was damaged).
+        mutating func add(_ inputs: PackageInputs, cacheDamaged: Bool) {
+            if cacheDamaged { note(.readCacheDamaged) }
             skipped += inputs.skipped
             warnings += inputs.warnings
             packagesRead = inputs.packagesRead

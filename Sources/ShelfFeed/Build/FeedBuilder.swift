@@ -92,8 +92,7 @@ public struct FeedBuilder: Sendable {
 
     public func run(progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Report {
         // When this build started, for files changed too recently for their identity to show a
-        // rewrite in the same clock tick (`isRacy`). The clock decides only that; it never goes
-        // into the feed.
+        // rewrite in the same clock tick (`isRacy`). The clock never goes into the feed.
         let started = Int64(Date().timeIntervalSince1970 * 1_000_000_000)
         let settings = try BuildSettings(options, extras: extras)
         var clock = PhaseClock()
@@ -102,96 +101,69 @@ public struct FeedBuilder: Sendable {
         let lock = try state.lock()
         defer { lock.release() }
         let sink = LocalFolderSink(root: options.output, concurrency: options.concurrency, scratch: state.scratch)
-        let unfinishedBefore = state.hasUnfinishedBuild
-        let leftovers = state.journaledPaths()
-        sink.recover(journaled: leftovers)
-        let previous = PreviousRecords(state: state, feed: sink, readCache: !options.full)
+        let previous = PreviousRecords(state: state, sink: sink, full: options.full)
         defer { previous.cancel() }
 
-        // 1. Inputs, unless nothing changed since the last build.
+        // 1. Inputs: the scan; a stop when nothing changed since the last build; the packages.
         let scan = InputScan(settings.scanner)
         clock.mark("scan")
         let signature = settings.signature(of: scan)
-        if !options.full, !unfinishedBefore, state.inputSignature() == signature + "\n" + state.recordIdentity(),
-            let last = state.lastReport()
-        {
+        if let last = previous.unchanged(signature) {
             clock.mark("read")
             return Report(unchanged: last, phases: clock.phases)
         }
         state.forgetInputSignature()
         var report = Report(scan)
         let (cache, cacheDamaged) = await previous.readCache()
-        if cacheDamaged { report.note(.readCacheDamaged) }
         let inputs = await PackageInputs.read(
             scan, cache: cache, started: started, concurrency: options.concurrency, progress: progress)
-        report.add(inputs)
+        report.add(inputs, cacheDamaged: cacheDamaged)
         clock.mark("read")
 
-        // 2. Plan, and 3. the dirty ids put together.
-        let (ids, idsDamaged) = await previous.ids.value
-        let (history, catalogNotes) = await previous.catalog.value
-        if idsDamaged && !options.full { report.note(.idRecordDamaged) }
-        catalogNotes.forEach { report.note($0) }
-        let previousIds = ids ?? IdState(globalKey: "")
+        // 2. The plan, from the previous build's records and what this one found (pure).
+        let records = await previous.loaded(cacheDamaged: cacheDamaged)
+        records.notes.forEach { report.note($0) }
         let globalKey = settings.globalKey()
-        let plan = BuildPlan(
-            .init(
-                full: options.full, globalKey: globalKey, previous: previousIds,
-                previousMissing: ids == nil, previousDamaged: idsDamaged, readCacheDamaged: cacheDamaged,
-                catalogRestarted: history.items.isEmpty, unfinishedBefore: unfinishedBefore,
-                builtBefore: state.hasFinishedBuild, feedPresent: sink.exists("index.json"), inputIds: Set(inputs.byId.keys),
-                touchedIds: inputs.touchedIds))
+        let plan = BuildPlan(.init(globalKey, records, inputs, full: options.full, feedPresent: sink.exists("index.json")))
         plan.notes.forEach { report.note($0) }
+
+        // 3. The dirty ids put together; which of them to render; the catalog's new items.
         let assembly = IdAssembly(inputs: inputs, settings: settings, started: started)
-        let digesting = FeedRenderer(layout: settings.layout, extras: extras)
         var feed = AssembledFeed(
-            plan: plan, previous: previousIds, globalKey: globalKey, assembly: assembly, renderer: digesting)
+            plan: plan, previous: records.ids, globalKey: globalKey, assembly: assembly,
+            renderer: FeedRenderer(layout: settings.layout, extras: extras))
         let summary = feed.summary(policy: settings.policy)
         report.add(summary, rendered: feed.changed.count, notes: inputs.timestampsInFuture())
         clock.mark("model")
-        let model = feed.model
-        let (catalog, added) = history.appending(model, only: plan.trustRecords ? feed.dirty : nil)
+        let (catalog, added) = records.history.appending(feed.model, only: plan.trustRecords ? feed.dirty : nil)
         report.catalogItemsAdded = added
         clock.mark("plan")
 
-        // 4. Render and 5. commit: per-id documents a batch at a time, then the feed-wide ones.
+        // 4. Render and 5. commit: the dirty ids a batch at a time, then the feed-wide documents,
+        // the records and the removals.
         let renderer = FeedRenderer(
             layout: settings.layout, extras: extras, vulnerabilities: settings.vulnerabilities(summary.digests),
             gzipRegistrations: options.gzipRegistrations)
+        let model = feed.model
+        let shown = feed.shownInSearch(summary.digests, assembly: assembly)
         var commit = FeedCommit(
-            sink: sink, state: state, leftovers: leftovers, sweep: plan.sweep, faults: options.faults)
-        try await commit.writeIds(
-            feed.changed, renderer: renderer, model: model, records: &feed.records, previous: previousIds,
-            progress: progress)
-        try commit.retire(feed.removedIds, previous: previousIds)
-        let feedWide = renderer.renderFeedWide(
-            summary.digests, shown: feed.shownInSearch(summary.digests, assembly: assembly), model: model,
-            catalog: catalog, added: added, keepCatalogPagesBefore: plan.catalogPagesKept(catalog, added: added))
-        clock.mark("render")
-        try await commit.writeFeedWide(feedWide, records: feed.records)
-        try commit.saveRecords(
-            readCache: inputs.nextCache,
-            cacheShards: options.full || !inputs.hadCache || !plan.trustRecords ? nil : inputs.changedCacheShards,
-            records: feed.records,
-            idShards: plan.trustRecords ? Set(feed.dirty.map(IdState.shard(of:))) : Set(0..<IdState.shardCount),
-            catalog: catalog)
-        try commit.retireFeedWide()
-        try commit.removeStale(records: feed.records, rendered: feed.changed, catalog: catalog)
+            sink: sink, state: state, leftovers: records.leftovers, sweep: plan.sweep, faults: options.faults)
+        try await commit.run(
+            &feed, previous: records.ids, renderer: renderer, clock: &clock, progress: progress,
+            feedWide: {
+                renderer.renderFeedWide(
+                    summary.digests, shown: shown, model: model, catalog: catalog, added: added,
+                    keepCatalogPagesBefore: plan.catalogPagesKept(catalog, added: added))
+            },
+            records: .init(inputs: inputs, plan: plan, full: options.full, catalog: catalog))
         commit.notes.forEach { report.note($0) }
         clock.mark("write")
 
         // 6. The record of a finished build, last: a build that fails before this point is never
         // mistaken for a finished one.
         report.add(commit.summary, phases: clock.phases)
-        try state.saveLastReport(report.last)
-        // No signature while an input changed just before this build: the next build looks at
-        // it again rather than stopping as a no-op.
-        if !scan.identities.contains(where: { $0.stamp.map { Self.isRacy($0, started: started) } ?? false }) {
-            try state.saveInputSignature(signature + "\n" + state.recordIdentity())
-        }
-        if options.leaveRecordsToExit {
-            LeftToExit.keep([inputs, previousIds, feed, catalog, history, summary, model, scan])
-        }
+        try state.recordFinishedBuild(report.last, signature: scan.changed(justBefore: started) ? nil : signature)
+        if options.leaveRecordsToExit { LeftToExit.keep([inputs, records, feed, catalog, summary, scan]) }
         return report
     }
 
@@ -225,18 +197,39 @@ public struct FeedBuilder: Sendable {
     }
 }
 
-/// What the previous build left, loading on the other core while the input folder is scanned
-/// (a build that finds nothing changed does not wait for it).
+/// What the previous build left: its journal (when it did not finish) read at once, its records
+/// loading on the other core while the input folder is scanned (a build that finds nothing
+/// changed does not wait for them).
 struct PreviousRecords: Sendable {
+    let state: any StateStore
+    /// An earlier build did not finish; the paths its journal names.
+    let unfinished: Bool
+    let leftovers: [String]
     let cache: Task<Handover<(cache: ReadCache, damaged: Bool)>?, Never>
     let ids: Task<(state: IdState?, damaged: Bool), Never>
     let catalog: Task<(history: CatalogState, notes: [BuildNote]), Never>
+    let full: Bool
 
-    /// `readCache`: false for `--full`, which reads every package anyway.
-    init(state: any StateStore, feed: LocalFolderSink, readCache: Bool) {
-        cache = Task { readCache ? Handover(await state.loadReadCache()) : nil }
+    /// Also puts the output folder back in order after a killed build (`LocalFolderSink.recover`).
+    /// `full`: the read cache is not loaded (every package is read anyway).
+    init(state: any StateStore, sink: LocalFolderSink, full: Bool) {
+        self.state = state
+        self.full = full
+        unfinished = state.hasUnfinishedBuild
+        leftovers = state.journaledPaths()
+        sink.recover(journaled: leftovers)
+        cache = Task { full ? nil : Handover(await state.loadReadCache()) }
         ids = Task { await state.loadIdState() }
-        catalog = Task { state.loadCatalogHistory(readFeed: feed.read) }
+        catalog = Task { state.loadCatalogHistory(readFeed: sink.read) }
+    }
+
+    /// The last report, when the last build finished with this input signature and its records
+    /// are as it left them: nothing changed since.
+    func unchanged(_ signature: String) -> InputSignature.LastReport? {
+        guard !full, !unfinished, state.inputSignature() == signature + "\n" + state.recordIdentity() else {
+            return nil
+        }
+        return state.lastReport()
     }
 
     /// The read cache, handed over whole (an empty one for `--full`).
@@ -244,7 +237,47 @@ struct PreviousRecords: Sendable {
         await cache.value?.take() ?? (ReadCache(), false)
     }
 
+    /// The per-id record and the catalog history, once loaded, with what to say about them.
+    func loaded(cacheDamaged: Bool) async -> Loaded {
+        let (ids, idsDamaged) = await ids.value
+        let (history, catalogNotes) = await catalog.value
+        return Loaded(
+            ids: ids ?? IdState(globalKey: ""), idsMissing: ids == nil, idsDamaged: idsDamaged,
+            cacheDamaged: cacheDamaged, history: history, unfinished: unfinished, leftovers: leftovers,
+            builtBefore: state.hasFinishedBuild, notes: (idsDamaged && !full ? [.idRecordDamaged] : []) + catalogNotes)
+    }
+
     func cancel() { cache.cancel() }
+
+    /// The previous build's records, loaded.
+    struct Loaded: Sendable {
+        /// The per-id record (empty when there is none).
+        var ids: IdState
+        var idsMissing: Bool
+        var idsDamaged: Bool
+        var cacheDamaged: Bool
+        var history: CatalogState
+        var unfinished: Bool
+        var leftovers: [String]
+        /// A Shelf build finished in this folder before.
+        var builtBefore: Bool
+        var notes: [BuildNote]
+    }
+}
+
+extension BuildPlan.Input {
+    /// The plan's input from this build's global key, the previous build's records and the inputs.
+    init(
+        _ globalKey: String, _ records: PreviousRecords.Loaded, _ inputs: PackageInputs, full: Bool,
+        feedPresent: Bool
+    ) {
+        self.init(
+            full: full, globalKey: globalKey, previous: records.ids, previousMissing: records.idsMissing,
+            previousDamaged: records.idsDamaged, readCacheDamaged: records.cacheDamaged,
+            catalogRestarted: records.history.items.isEmpty, unfinishedBefore: records.unfinished,
+            builtBefore: records.builtBefore, feedPresent: feedPresent, inputIds: Set(inputs.byId.keys),
+            touchedIds: inputs.touchedIds)
+    }
 }
 
 /// Wall time per phase of a build.

@@ -41,6 +41,46 @@ struct FeedCommit {
         listed = sweep ? sink.files(below: FeedLayout.perIdFolders).filter(FeedLayout.isPerIdDocumentName) : []
     }
 
+    /// The records a build leaves, to save after the feed-wide documents.
+    struct Records {
+        var readCache: ReadCache
+        /// The read-cache shards to write (all when nil).
+        var cacheShards: Set<Int>?
+        /// Whether only the per-id shards of dirty ids are written (else all of them).
+        var onlyDirtyIdShards: Bool
+        var catalog: CatalogState
+
+        /// With trusted records, only the shards this build changed are written again.
+        init(inputs: PackageInputs, plan: BuildPlan, full: Bool, catalog: CatalogState) {
+            readCache = inputs.nextCache
+            cacheShards = full || !inputs.hadCache || !plan.trustRecords ? nil : inputs.changedCacheShards
+            onlyDirtyIdShards = plan.trustRecords
+            self.catalog = catalog
+        }
+    }
+
+    /// The whole commit, in order: the per-id documents of `feed.changed`, the retired files,
+    /// the feed-wide documents (rendered by `feedWide` once the per-id batches are out of
+    /// memory), `records`, then the removals.
+    mutating func run(
+        _ feed: inout AssembledFeed, previous: IdState, renderer: FeedRenderer, clock: inout PhaseClock,
+        progress: (@Sendable (FeedBuilder.Progress) -> Void)?, feedWide: () -> [FeedDocument], records: Records
+    ) async throws {
+        try await writeIds(
+            feed.changed, renderer: renderer, model: feed.model, records: &feed.records, previous: previous,
+            progress: progress)
+        try retire(feed.removedIds, previous: previous)
+        let documents = feedWide()
+        clock.mark("render")
+        try await writeFeedWide(documents, records: feed.records)
+        try saveRecords(
+            readCache: records.readCache, cacheShards: records.cacheShards, records: feed.records,
+            idShards: records.onlyDirtyIdShards ? Set(feed.dirty.map(IdState.shard(of:))) : Set(0..<IdState.shardCount),
+            catalog: records.catalog)
+        try retireFeedWide()
+        try removeStale(records: feed.records, rendered: feed.changed, catalog: records.catalog)
+    }
+
     /// Per-id documents, rendered and written a batch of ids at a time (so that memory holds one
     /// batch, not the feed). Each batch's paths go to the journal before its files; each id's
     /// record then names its new files, and those it no longer has are stale.

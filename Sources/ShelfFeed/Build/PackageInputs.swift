@@ -21,6 +21,12 @@ struct InputScan: Sendable {
         symbolPackages = result.symbolPackages.count
         problems = result.problems
     }
+
+    /// Whether a package changed just before the build `started` (`FeedBuilder.isRacy`): then
+    /// the build is not recorded as one the next build may skip as a no-op.
+    func changed(justBefore started: Int64) -> Bool {
+        identities.contains { $0.stamp.map { FeedBuilder.isRacy($0, started: started) } ?? false }
+    }
 }
 
 /// Stage 1 of a build: every package file of the input, read. Only new or changed files are

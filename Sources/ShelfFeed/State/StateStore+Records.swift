@@ -97,6 +97,13 @@ extension StateStore {
         try write(.feedFiles, Data((paths.sorted().joined(separator: "\n") + "\n").utf8))
     }
 
+    /// Records a finished build: its report, then its input signature with the identity of the
+    /// records it left (nil: no signature, so that the next build looks at the input again).
+    func recordFinishedBuild(_ report: InputSignature.LastReport, signature: String?) throws(StateError) {
+        try saveLastReport(report)
+        if let signature { try saveInputSignature(signature + "\n" + recordIdentity()) }
+    }
+
     /// Whether a Shelf build ever finished with this state: the feed-file list and the last
     /// report are written after every document of a build.
     var hasFinishedBuild: Bool { exists(.feedFiles) || exists(.lastReport) }

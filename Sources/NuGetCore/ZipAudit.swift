@@ -2,14 +2,17 @@ import Foundation
 
 #if canImport(Glibc)
     import Glibc
+#elseif canImport(Musl)
+    import Musl
 #elseif canImport(Darwin)
     import Darwin
 #endif
 
 /// A structural check of a zip archive, made before any entry is extracted.
 ///
-/// Written by hand on purpose: ZIPFoundation (which Shelf uses to extract entries) trusts the
-/// central directory, and a hostile package is exactly one whose central directory lies. This
+/// Written by hand on purpose: a general zip library trusts the central directory, and a hostile
+/// package is exactly one whose central directory lies; `ZipEntryReader` then inflates only what
+/// this audit placed. This
 /// reads the end-of-central-directory record (and its Zip64 form), every central directory record
 /// and every local header, and refuses an archive that a NuGet client would choke on or that is
 /// built to hurt whoever extracts it: entries that point outside the file or overlap each other

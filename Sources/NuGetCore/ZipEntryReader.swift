@@ -3,6 +3,8 @@ import Foundation
 
 #if canImport(Glibc)
     import Glibc
+#elseif canImport(Musl)
+    import Musl
 #elseif canImport(Darwin)
     import Darwin
 #endif
@@ -12,9 +14,9 @@ import Foundation
 ///
 /// Shelf does not hand hostile archives to a general zip library: the audit has already placed
 /// every entry inside the file and apart from the others, and this reader inflates exactly the
-/// bytes the audit found, never more output than the entry declares. (ZIPFoundation, used
-/// before, walks local headers itself and stops at the first damaged one, so one zeroed header
-/// hid every later entry.)
+/// bytes the audit found, never more output than the entry declares. (A library that walks the
+/// local headers itself stops at the first damaged one, so that one zeroed header hides every
+/// later entry.)
 public enum ZipEntryReader {
     /// Why an entry does not inflate to what the directory declares.
     public struct Corrupt: Error, Sendable, Equatable, CustomStringConvertible {
@@ -122,7 +124,8 @@ public enum ZipEntryReader {
         guard UInt32(truncatingIfNeeded: crc) == entry.crc32 else { throw Corrupt(why: "CRC check failed") }
     }
 
-    /// The entry's MS-DOS date and time as a UTC instant, read as ZIPFoundation and NuGet read it.
+    /// The entry's MS-DOS date and time, taken as UTC (the field records no time zone): the same
+    /// instant on every machine, so that the feed's bytes are.
     public static func modificationDate(_ entry: ZipAudit.Entry) -> Date {
         let date = Int(entry.dosDate)
         let time = Int(entry.dosTime)

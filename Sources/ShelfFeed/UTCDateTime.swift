@@ -2,6 +2,10 @@ import Foundation
 
 #if canImport(Glibc)
     import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
 #endif
 
 /// Dates in UTC as `YYYY-MM-DDTHH:MM:SS`, the digits written by hand: registration timestamps,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShelfFeed
 import ShelfPublish
 
 /// `shelf publish`: a built feed to S3-compatible object storage.
@@ -13,7 +14,7 @@ struct Publish: AsyncParsableCommand {
             indexes); JSON documents and pages are stored gzip-compressed with Content-Encoding: gzip. \
             Order: packages and leaves, then indexes, then index.json, then deletions (only of objects an \
             earlier publish wrote), so that no client follows a link to a missing object; an interrupted \
-            publish converges when run again. A manifest object (PREFIX.shelf/publish.json), written only \
+            publish converges when run again. A manifest object (PREFIX\(StateRecord.publishManifest.path)), written only \
             with conditional requests, keeps two publishers apart. Credentials: AWS_ACCESS_KEY_ID / \
             AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN), or a profile of ~/.aws/credentials (--profile, \
             AWS_PROFILE). Exit status: 0 done, 1 an error, 75 another publish holds the destination.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShelfFeed
 import ShelfServe
 
 /// `shelf serve`: a built feed over HTTP on 127.0.0.1, with real search.
@@ -10,7 +11,7 @@ struct Serve: AsyncParsableCommand {
             Serves the folder `shelf build` wrote as a configured host would: Content-Type per file, \
             Content-Encoding: gzip for documents stored compressed (--gzip), ETag and 304 Not Modified, HEAD, \
             a short cache for indexes and an immutable one for packages, CORS, 404 for anything outside the \
-            folder or under .shelf/. The search and autocomplete URLs of the service index answer real \
+            folder or under \(StateRecord.folder)/. The search and autocomplete URLs of the service index answer real \
             queries (q, skip, take, prerelease, semVerLevel, packageType) from the feed's own documents, \
             read again after each build. A feed built for another --base-url is served with its links \
             rewritten to this server's URL. Stops on Ctrl-C.

@@ -55,7 +55,8 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
         case .iis: return [doc("web.config", iis(), "application/xml")]
         case .netlify:
             return [
-                doc("_headers", headersFile(), "text/plain"), doc("_redirects", "/\(StateRecord.folder)/* /404 404!\n", "text/plain"),
+                doc("_headers", headersFile(), "text/plain"),
+                doc("_redirects", "/\(StateRecord.folder)/* /404 404!\n", "text/plain"),
             ]
         case .cloudflare: return [doc("_headers", headersFile(), "text/plain")]
         case .githubPages: return [doc(".nojekyll", "", "text/plain")]

@@ -66,7 +66,8 @@ public struct AWSConfiguration: Sendable {
         }
         guard let (credentials, source) = found else {
             if explicitProfile != nil {
-                throw PublishError.noKeyInProfile(profile: profile, credentialsFile: credentialsFile, configFile: configFile)
+                throw PublishError.noKeyInProfile(
+                    profile: profile, credentialsFile: credentialsFile, configFile: configFile)
             }
             throw PublishError.noCredentials(profile: profile, credentialsFile: credentialsFile)
         }

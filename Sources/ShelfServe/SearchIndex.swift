@@ -167,7 +167,8 @@ public enum ServeError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .noSuchFolder(let root): return "\(root): no such folder"
-        case .notAFeed(let root): return "\(root)/index.json is missing or unreadable: is this a folder `shelf build` wrote?"
+        case .notAFeed(let root):
+            return "\(root)/index.json is missing or unreadable: is this a folder `shelf build` wrote?"
         case .documentMissing(let path): return "\(path) is missing"
         case .noPort: return "the server did not report its port"
         case .badParameter(let name, let value, let expected): return "\(name) must be \(expected), not \(value)"

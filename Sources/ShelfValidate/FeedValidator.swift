@@ -292,7 +292,8 @@ public struct FeedValidator: Sendable {
     func remoteIds(_ types: [String: String], _ mapping: Mapping, _ collector: Collector) async -> [String] {
         let query = "?take=1000&prerelease=true&semVerLevel=2.0.0"
         if let auto = types["SearchAutocompleteService"] ?? types["SearchAutocompleteService/3.5.0"],
-            let doc = await document(auto + query, "autocomplete", as: FeedDocuments.Autocomplete.self, mapping, collector)
+            let doc = await document(
+                auto + query, "autocomplete", as: FeedDocuments.Autocomplete.self, mapping, collector)
         {
             return Array(Set(doc.data.map { $0.lowercased() })).sorted()
         }
@@ -431,7 +432,8 @@ public struct FeedValidator: Sendable {
             var items = page.items
             if items == nil, let url = page.id {
                 items =
-                    await document(url, "\(name) page", as: FeedDocuments.RegistrationIndex.Page.self, mapping, collector)?
+                    await document(
+                        url, "\(name) page", as: FeedDocuments.RegistrationIndex.Page.self, mapping, collector)?
                     .items
             }
             for leaf in items ?? [] {

@@ -45,7 +45,9 @@ struct Build: AsyncParsableCommand {
 
     @Flag(
         name: .long,
-        help: "Ignore what earlier builds recorded (\(StateRecord.folder)/): read every package and render every document.")
+        help:
+            "Ignore what earlier builds recorded (\(StateRecord.folder)/): read every package and render every document."
+    )
     var full = false
 
     @Option(

@@ -75,7 +75,9 @@ struct BuildPlanTests {
         Row(name: "add: a new id", input: { input(everyId.union(["delta"]), touched: ["delta"]) }, dirty: ["delta"]),
         Row(name: "add: a version of an id in the feed", input: { input(touched: ["beta"]) }, dirty: ["beta"]),
         Row(name: "replace: a package file rewritten", input: { input(touched: ["alpha"]) }, dirty: ["alpha"]),
-        Row(name: "remove: an id's last package", input: { input(["alpha", "beta"], touched: ["gamma"]) }, dirty: ["gamma"]),
+        Row(
+            name: "remove: an id's last package", input: { input(["alpha", "beta"], touched: ["gamma"]) },
+            dirty: ["gamma"]),
         Row(
             name: "remove: an id whose files the read cache did not know", input: { input(["alpha", "beta"]) },
             dirty: ["gamma"]),
@@ -117,7 +119,8 @@ struct BuildPlanTests {
                 }
             }, dirty: everyId, trust: false, notes: [.feedNotRecorded]),
         Row(
-            name: "a first build into an empty folder", input: {
+            name: "a first build into an empty folder",
+            input: {
                 input(previous: IdState(globalKey: "")) {
                     $0.previousMissing = true
                     $0.builtBefore = false
@@ -169,6 +172,7 @@ struct BuildPlanTests {
     func swept() {
         let listed = ["flatcontainer/a/index.json", "flatcontainer/gone/index.json", "badges/gone.svg"]
         let current: Set<String> = ["flatcontainer/a/index.json", "index.json"]
-        #expect(BuildPlan.swept(listed: listed, current: current) == ["flatcontainer/gone/index.json", "badges/gone.svg"])
+        #expect(
+            BuildPlan.swept(listed: listed, current: current) == ["flatcontainer/gone/index.json", "badges/gone.svg"])
     }
 }

@@ -117,7 +117,9 @@ struct FolderTransport: HTTPTransport {
         let path = String(url.absoluteString.dropFirst(FeedFixture.base.count).prefix { $0 != "?" })
         if method == "HEAD", let headStatus { return HTTPResponse(status: headStatus, body: Data()) }
         guard let data = try? fixture.read(path) else { return HTTPResponse(status: 404, body: Data()) }
-        if gzipWithoutEncoding.contains(path) { return HTTPResponse(status: 200, body: Data([0x1F, 0x8B, 8, 0]) + data) }
+        if gzipWithoutEncoding.contains(path) {
+            return HTTPResponse(status: 200, body: Data([0x1F, 0x8B, 8, 0]) + data)
+        }
         return HTTPResponse(status: 200, body: method == "HEAD" ? Data() : data)
     }
 }
@@ -157,7 +159,9 @@ struct FeedValidatorTests {
         Defect(name: "a document that is not JSON", kind: .notJSON, location: "flatcontainer/beta/index.json") {
             try $0.write("flatcontainer/beta/index.json", Data("{ not json".utf8))
         },
-        Defect(name: "a service index from which the folder's layout cannot be told", kind: .unknownLayout, location: "") {
+        Defect(
+            name: "a service index from which the folder's layout cannot be told", kind: .unknownLayout, location: ""
+        ) {
             try $0.write("index.json", $0.json(["resources": [["@id": "x", "@type": "SearchQueryService"]]]))
         },
         Defect(name: "no registration hive", kind: .noRegistration, location: "index.json", warning: true) {
@@ -238,7 +242,8 @@ struct FeedValidatorTests {
             try $0.writeRegistration("registration-semver2", "beta", ["0.1.0"], inline: false)
             try $0.remove("registration-semver2/beta/page/all.json")
         },
-        Defect(name: "a registration index stored gzip-compressed", kind: .storedGzip, location: "beta", warning: true) {
+        Defect(name: "a registration index stored gzip-compressed", kind: .storedGzip, location: "beta", warning: true)
+        {
             let index = try $0.read("registration/beta/index.json")
             try $0.write("registration/beta/index.json", Data([0x1F, 0x8B, 8, 0]) + index)
         },

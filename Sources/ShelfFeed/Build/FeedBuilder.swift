@@ -124,7 +124,8 @@ public struct FeedBuilder: Sendable {
         let records = await previous.loaded(cacheDamaged: cacheDamaged)
         records.notes.forEach { report.note($0) }
         let globalKey = settings.globalKey()
-        let plan = BuildPlan(.init(globalKey, records, inputs, full: options.full, feedPresent: sink.exists("index.json")))
+        let plan = BuildPlan(
+            .init(globalKey, records, inputs, full: options.full, feedPresent: sink.exists("index.json")))
         plan.notes.forEach { report.note($0) }
 
         // 3. The dirty ids put together; which of them to render; the catalog's new items.

@@ -119,13 +119,16 @@ public struct LocalStateStore: StateStore {
     public func finishJournal() {
         journal.remove()
         // Record files of earlier versions of Shelf go too.
-        for name in ["ids.bin", "read-cache.bin", "catalog.json"] { unlink(root + "/" + StateRecord.folder + "/" + name) }
+        for name in ["ids.bin", "read-cache.bin", "catalog.json"] {
+            unlink(root + "/" + StateRecord.folder + "/" + name)
+        }
     }
 
     public func recordIdentity() -> String {
         let records: [StateRecord] =
             [.feedFiles, .catalog, .catalogTail, .lastReport]
-            + (0..<ReadCache.shardCount).map { .readCache(shard: $0) } + (0..<IdState.shardCount).map { .ids(shard: $0) }
+            + (0..<ReadCache.shardCount).map { .readCache(shard: $0) }
+            + (0..<IdState.shardCount).map { .ids(shard: $0) }
         let paths =
             ["index.json"] + records.prefix(4).map(\.path) + [CatalogLayout.index] + records.dropFirst(4).map(\.path)
         return paths.map { path in

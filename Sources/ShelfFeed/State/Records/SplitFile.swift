@@ -69,7 +69,8 @@ enum SplitFile {
         else {
             return .damaged
         }
-        return .read(head: head, body: Body(file: file, base: start + headLength, length: file.size - start - headLength))
+        return .read(
+            head: head, body: Body(file: file, base: start + headLength, length: file.size - start - headLength))
     }
 
     /// The body of a split record, read a record at a time through the stored record it was read

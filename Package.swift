@@ -96,7 +96,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NuGetCoreTests",
-            dependencies: ["NuGetCore"],
+            dependencies: ["NuGetCore", "ShelfTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -115,7 +115,7 @@ let package = Package(
         // (fault points), records that cannot be trusted, the report by case.
         .testTarget(
             name: "ShelfBuildTests",
-            dependencies: ["ShelfFeed", "ShelfSite"],
+            dependencies: ["ShelfFeed", "ShelfSite", "ShelfTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

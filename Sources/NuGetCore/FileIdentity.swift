@@ -1,12 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import NuGetCore
 
 /// What tells that a file's bytes are the ones seen before, without reading them: its size, its
 /// modification and change times (nanoseconds), its inode and its device. Writing a file changes

@@ -1,19 +1,21 @@
+// The platform's C library, for every module that imports NuGetCore: the one place that names
+// it, so that no other file depends on which platform it is built for.
 #if canImport(Glibc)
-    import Glibc
+    @_exported import Glibc
 #elseif canImport(Musl)
-    import Musl
+    @_exported import Musl
 #elseif canImport(Darwin)
-    import Darwin
+    @_exported import Darwin
 #endif
 
 /// The C library calls whose Swift names differ between platforms, under one name.
 ///
 /// Shelf makes plain POSIX calls where Foundation would copy or allocate on a path taken once per
 /// file of a feed (hundreds of thousands of times). Most of those calls are spelled the same on
-/// glibc, musl and Darwin, and Foundation brings them in on each. These are the ones that are not:
-/// names a Swift type of ours also uses (`rename`, `read`, `write`, `pread`), which must be
-/// qualified with the C module's name, and the time fields of `stat` (`st_mtim` on Linux,
-/// `st_mtimespec` on Darwin).
+/// glibc, musl and Darwin, and this file brings in the platform's library for every module that
+/// imports NuGetCore. These are the ones that are not spelled the same: names a Swift type of
+/// ours also uses (`rename`, `read`, `write`, `pread`), which must be qualified with the C
+/// module's name, and the time fields of `stat` (`st_mtim` on Linux, `st_mtimespec` on Darwin).
 public enum POSIX {
     /// `rename(2)`: 0, or -1 with `errno` set.
     @inlinable

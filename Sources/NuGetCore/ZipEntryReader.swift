@@ -1,13 +1,6 @@
 import CShelfZlib
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import NuGetCore
 
 /// Inflates the entries `ZipAudit` vouched for, straight from the file with zlib, checking each
 /// one's CRC-32 and declared size.

@@ -1,12 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import NuGetCore
 
 /// Dates in UTC as `YYYY-MM-DDTHH:MM:SS`, the digits written by hand: registration timestamps,
 /// the site's dates and catalog times come through here for every version on every build, where

@@ -73,9 +73,8 @@ public struct Publisher: Sendable {
     /// stored body will be: JSON and web pages gzip-compressed (as they are, when `--gzip` stored
     /// them so), everything else as it is. The MD5s are remembered (`StateRecord.publishCache`)
     /// by size and modification time, so that an unchanged feed is not read again.
-    func localObjects() throws -> [LocalObject] {
-        let cache = PublishCache(state: folderState)
-        var previous = cache.load()
+    func localObjects() async throws -> [LocalObject] {
+        var previous = await folderState.loadPublishCache().entries
         var out: [LocalObject] = []
         guard let walker = FileManager.default.enumerator(atPath: root) else {
             throw PublishError.folderUnreadable(root)
@@ -112,7 +111,7 @@ public struct Publisher: Sendable {
                     gzip: compressible))
         }
         let keep = Set(out.map(\.path))
-        cache.save(previous.filter { keep.contains($0.key) })
+        await folderState.savePublishCache(PublishCache(entries: previous.filter { keep.contains($0.key) }))
         return out
     }
 
@@ -220,7 +219,7 @@ public struct Publisher: Sendable {
         guard FileManager.default.fileExists(atPath: root + "/index.json") else {
             throw PublishError.notAFeed(root: root)
         }
-        let local = try localObjects()
+        let local = try await localObjects()
         let lock = Lease(publisher: self)
         var state = try await lock.read()
         let remote = try await client.list(prefix: destination.prefix)
@@ -230,14 +229,14 @@ public struct Publisher: Sendable {
         // No `shelf build` may change the folder while it is published (the build takes the same lock).
         let buildLock: any StateLock
         do {
-            buildLock = try folderState.lock()
+            buildLock = try await folderState.lock()
         } catch StateError.locked {
             throw PublishError.buildRunning(root: root)
         } catch {
             throw PublishError.ownerFileUnusable(path: root, reason: "\(error)")
         }
         defer { buildLock.release() }
-        let localLock = try LocalPublishLock(state: folderState, destination: destination, endpoint: client.endpoint)
+        let localLock = try owner()
         defer { localLock.release() }
         // The manifest, while this publish runs, names every object it may leave behind.
         var objects = state.manifest?.objects ?? [:]
@@ -303,6 +302,20 @@ public struct Publisher: Sendable {
             try? await lock.release(state, objects: objects)
             throw error
         }
+    }
+
+    /// This folder's publisher of this destination (its lease owner id), held until the
+    /// publish ends: one at a time on this machine.
+    func owner() throws(PublishError) -> PublishOwner {
+        let name = String(SigV4Signer.sha256Hex(Data("\(client.endpoint.absoluteString)|\(destination)".utf8)).prefix(16))
+        let owner: PublishOwner?
+        do {
+            owner = try folderState.takePublishOwner(name)
+        } catch {
+            throw .ownerFileUnusable(path: root, reason: "\(error)")
+        }
+        guard let owner else { throw .publishingHere(destination: "\(destination)") }
+        return owner
     }
 
     func put(_ object: LocalObject) async throws -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import ShelfTestSupport
 import Testing
 
 @testable import NuGetCore
@@ -11,18 +12,6 @@ import Testing
 struct FuzzTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-    }
 
     static func seeds() throws -> [[UInt8]] {
         let folder = root.appendingPathComponent("SampleFeed").path
@@ -45,7 +34,7 @@ struct FuzzTests {
         return out
     }
 
-    static func mutate(_ input: [UInt8], headers: [Int], rng: inout SplitMix) -> [UInt8] {
+    static func mutate(_ input: [UInt8], headers: [Int], rng: inout SeededRandom) -> [UInt8] {
         var b = input
         for _ in 0...rng.below(3) {
             // Half of the mutations land within a header, the rest anywhere.
@@ -99,7 +88,7 @@ struct FuzzTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("fuzz.nupkg").path
 
-        var rng = SplitMix(state: 0x5EED)
+        var rng = SeededRandom(seed: 0x5EED)
         let memoryBefore = Self.peakMemoryKB()
         var runs = 0
         var read = 0
@@ -156,7 +145,7 @@ struct FuzzTests {
             return [UInt8](data)
         }
         #expect(!seeds.isEmpty)
-        var rng = SplitMix(state: 0xA11CE)
+        var rng = SeededRandom(seed: 0xA11CE)
         var runs = 0
         var parsed = 0
         var slowest = 0.0

@@ -1,4 +1,5 @@
 import Foundation
+import ShelfTestSupport
 import Testing
 
 /// Incremental builds give exactly the bytes of a full build: random sequences of add, replace
@@ -8,19 +9,6 @@ import Testing
 struct IncrementalTests {
     static let baseURL = "https://feed.example.com/"
     static let generator = Repo.root.appendingPathComponent("scripts/generate-feed.py").path
-
-    /// A small deterministic random generator (the test must not depend on the run).
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
 
     static func build(_ input: String, _ out: String, full: Bool = false) throws -> [String: Any] {
         // Packages written in the last few milliseconds before a build are read again by the next
@@ -69,7 +57,7 @@ struct IncrementalTests {
         let input = tmp.sub("in")
         try FileManager.default.createDirectory(atPath: input, withIntermediateDirectories: true)
         let fm = FileManager.default
-        var rng = SplitMix(state: seed)
+        var rng = SeededRandom(seed: seed)
         for name in names where rng.below(2) == 0 {
             try fm.copyItem(atPath: pool + "/" + name, toPath: input + "/" + name)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import ShelfTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -210,7 +211,7 @@ struct PublishTests {
             durations.append(Date().timeIntervalSince(start))
         }
         let duration = max(durations.dropFirst().min() ?? 0.5, 0.2)
-        var rng = IncrementalTests.SplitMix(state: 7)
+        var rng = SeededRandom(seed: 7)
         var killedMidway = 0
         for trial in 0..<12 {
             try build(inputs[(trial + 1) % 2])

@@ -1,4 +1,5 @@
 import Foundation
+import ShelfTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -138,7 +139,7 @@ struct RobustnessTests {
         }
         let duration = max((durations.min() ?? 0.2) * 0.9, 0.1)
 
-        var rng = IncrementalTests.SplitMix(state: 2026)
+        var rng = SeededRandom(seed: 2026)
         var killedMidway = 0
         for trial in 0..<50 {
             let input = trial % 2 == 0 ? inputB : inputA

@@ -1,4 +1,5 @@
 import Foundation
+import ShelfTestSupport
 import Testing
 
 @testable import ShelfFeed
@@ -28,7 +29,7 @@ struct EncodingTests {
 
     @Test("timestamps: the digits String(format:) wrote, for dates across the range packages use")
     func timestamps() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom(seed: 2024)
         var dates: [Date] = [
             Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: -2_208_988_800),  // 1900-01-01
             Date(timeIntervalSince1970: 315_532_800.999), Date(timeIntervalSince1970: 4_102_444_799),

@@ -1,4 +1,5 @@
 import Foundation
+import ShelfTestSupport
 import Testing
 
 @testable import NuGetCore
@@ -28,7 +29,8 @@ struct FeedModelTests {
             try Self.archive("Newer", "1.0", path: "/in/z.nupkg", packed: 50),
         ]
         var kept: [String]?
-        for order in [packages, packages.reversed(), packages.shuffled()] {
+        var rng = SeededRandom(seed: 31)
+        for order in [packages, packages.reversed(), packages.shuffled(using: &rng)] {
             let model = FeedModel(packages: order)
             let paths = model.registrations.flatMap { $0.versions.map(\.archive.path) }
             if let kept { #expect(paths == kept) } else { kept = paths }

@@ -59,7 +59,7 @@ struct SinkRemovalTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         try Self.write(root, Self.shelfFiles + ["flatcontainer/gone/NOTES.txt", "flatcontainer/kept/index.json"])
         let sink = LocalFolderSink(root: root)
-        let removal = sink.removeFiles(Self.shelfFiles)
+        let removal = sink.removeFiles(Set(Self.shelfFiles))
         #expect(removal.removed == Self.shelfFiles.count && removal.failed.isEmpty)
         #expect(Self.files(root) == ["flatcontainer/gone/NOTES.txt", "flatcontainer/kept/index.json"])
     }
@@ -67,7 +67,7 @@ struct SinkRemovalTests {
     @Test(
         "a removal killed while emptying the trash is finished by the next lock: no folder comes back without its index.json",
         arguments: [0, 1, 2, 4, 6])
-    func killedRemoval(unlinkedBeforeKill: Int) throws {
+    func killedRemoval(unlinkedBeforeKill: Int) async throws {
         let root = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: root) }
         // The state a kill leaves: lists recorded, folders in the trash, some files already gone.
@@ -88,7 +88,7 @@ struct SinkRemovalTests {
         try Self.write(
             root, Array(inTrash.dropFirst(unlinkedBeforeKill)) + [".shelf/trash/flatcontainer/gone/NOTES.txt"])
         let state = LocalStateStore(root: root)
-        let lock = try state.lock()
+        let lock = try await (state as any StateStore).lock()
         LocalFolderSink(root: root).recover()
         lock.release()
         #expect(Self.files(root) == [".shelf/lock", "flatcontainer/gone/NOTES.txt"])

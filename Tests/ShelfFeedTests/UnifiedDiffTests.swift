@@ -32,23 +32,12 @@ struct UnifiedDiffTests {
         #expect(UnifiedDiff.make(expected: Data([0, 1]), actual: Data([0, 2]), path: "p").hasPrefix("Binary files"))
     }
 
-    struct SplitMix {
-        var state: UInt64
-        mutating func below(_ n: Int) -> Int {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) % UInt64(n))
-        }
-    }
-
     @Test("40 seeded random edits: git apply turns the old text into the new one with the diff")
     func appliesWithGit() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("diff-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        var rng = SplitMix(state: 40)
+        var rng = SeededRandom(seed: 40)
         for round in 0..<40 {
             let old = (0..<(5 + rng.below(40))).map { _ in "line \(rng.below(12))" }
             var new = old

@@ -33,21 +33,23 @@ public enum BuildNote: Sendable, Equatable {
     /// The line a user reads.
     public var diagnostic: Diagnostic {
         let state = StateRecord.folder
+        let readCache = LocalFile.parent(StateRecord.readCache(shard: 0).path) + "/"
+        let ids = LocalFile.parent(StateRecord.ids(shard: 0).path) + "/"
         switch self {
         case .readCacheDamaged:
             return Diagnostic(
                 severity: .note, file: nil,
-                message: "part of the read cache (\(state)/read-cache/) is damaged or from another version of shelf; "
+                message: "part of the read cache (\(readCache)) is damaged or from another version of shelf; "
                     + "the packages it covered are read again")
         case .idRecordDamaged:
             return Diagnostic(
                 severity: .note, file: nil,
-                message: "part of the per-id record (\(state)/ids/) is damaged or from another version of shelf; "
+                message: "part of the per-id record (\(ids)) is damaged or from another version of shelf; "
                     + "those ids are rendered again")
         case .idRecordMissing:
             return Diagnostic(
                 severity: .note, file: nil,
-                message: "the per-id record of the last build (\(state)/ids/) is missing; every id is put together "
+                message: "the per-id record of the last build (\(ids)) is missing; every id is put together "
                     + "again, and the output folder is listed for files of packages no longer in the input")
         case .feedNotRecorded:
             return Diagnostic(
@@ -59,7 +61,7 @@ public enum BuildNote: Sendable, Equatable {
         case .fileListsDamaged(let count):
             return Diagnostic(
                 severity: .note, file: nil,
-                message: "the record of which files \(count) id(s) had (\(state)/ids/) is damaged; "
+                message: "the record of which files \(count) id(s) had (\(ids)) is damaged; "
                     + "the output folder is listed to find them")
         case .strayFilesRemoved(let count):
             return Diagnostic(

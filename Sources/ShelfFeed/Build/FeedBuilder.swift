@@ -84,10 +84,26 @@ public struct FeedBuilder: Sendable {
     public let options: Options
     /// Renderers from other modules (the package site, a host's configuration).
     public let extras: [any FeedDocumentRenderer]
+    /// Where the feed's files go and where its records are kept.
+    public let sink: any FeedSink
+    public let state: any StateStore
 
+    /// A build into the local folder `options.output`, its records in `.shelf/` there.
     public init(options: Options, extras: [any FeedDocumentRenderer] = []) {
+        let state = LocalStateStore(root: options.output)
+        self.init(
+            options: options, extras: extras, state: state,
+            sink: LocalFolderSink(root: options.output, concurrency: options.concurrency, scratch: state.scratch))
+    }
+
+    /// A build into another destination: its files through `sink`, its records in `state`.
+    public init(
+        options: Options, extras: [any FeedDocumentRenderer] = [], state: any StateStore, sink: any FeedSink
+    ) {
         self.options = options
         self.extras = extras
+        self.state = state
+        self.sink = sink
     }
 
     public func run(progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Report {
@@ -96,23 +112,25 @@ public struct FeedBuilder: Sendable {
         let started = Int64(Date().timeIntervalSince1970 * 1_000_000_000)
         let settings = try BuildSettings(options, extras: extras)
         var clock = PhaseClock()
-        // The lock is held from before the records are read until the feed is written.
-        let state = LocalStateStore(root: options.output)
-        let lock = try state.lock()
+        // The lock is held from before the records are read until the feed is written. What a
+        // killed build was writing and removing is put in order first (its journal says what).
+        let lock = try await state.lock()
         defer { lock.release() }
-        let sink = LocalFolderSink(root: options.output, concurrency: options.concurrency, scratch: state.scratch)
-        let previous = PreviousRecords(state: state, sink: sink, full: options.full)
+        let (unfinished, leftovers) = (await state.hasUnfinishedBuild(), await state.journaledPaths())
+        await sink.recover(journaled: leftovers)
+        let previous = PreviousRecords(
+            state: state, sink: sink, full: options.full, unfinished: unfinished, leftovers: leftovers)
         defer { previous.cancel() }
 
         // 1. Inputs: the scan; a stop when nothing changed since the last build; the packages.
         let scan = InputScan(settings.scanner)
         clock.mark("scan")
         let signature = settings.signature(of: scan)
-        if let last = previous.unchanged(signature) {
+        if let last = await previous.unchanged(signature) {
             clock.mark("read")
             return Report(unchanged: last, phases: clock.phases)
         }
-        state.forgetInputSignature()
+        await state.forgetInputSignature()
         var report = Report(scan)
         let (cache, cacheDamaged) = await previous.readCache()
         let inputs = await PackageInputs.read(
@@ -124,15 +142,15 @@ public struct FeedBuilder: Sendable {
         let records = await previous.loaded(cacheDamaged: cacheDamaged)
         records.notes.forEach { report.note($0) }
         let globalKey = settings.globalKey()
-        let plan = BuildPlan(
-            .init(globalKey, records, inputs, full: options.full, feedPresent: sink.exists("index.json")))
+        let feedPresent = await sink.exists("index.json")
+        let plan = BuildPlan(.init(globalKey, records, inputs, full: options.full, feedPresent: feedPresent))
         plan.notes.forEach { report.note($0) }
 
         // 3. The dirty ids put together; which of them to render; the catalog's new items.
         let assembly = IdAssembly(inputs: inputs, settings: settings, started: started)
         var feed = AssembledFeed(
             plan: plan, previous: records.ids, globalKey: globalKey, assembly: assembly,
-            renderer: FeedRenderer(layout: settings.layout, extras: extras))
+            digest: { [extras, layout = settings.layout] in FeedRenderer.digest($0, extras: extras, layout: layout) })
         let summary = feed.summary(policy: settings.policy)
         report.add(summary, rendered: feed.changed.count, notes: inputs.timestampsInFuture())
         clock.mark("model")
@@ -147,7 +165,7 @@ public struct FeedBuilder: Sendable {
             gzipRegistrations: options.gzipRegistrations)
         let model = feed.model
         let shown = feed.shownInSearch(summary.digests, assembly: assembly)
-        var commit = FeedCommit(
+        var commit = await FeedCommit(
             sink: sink, state: state, leftovers: records.leftovers, sweep: plan.sweep, faults: options.faults)
         try await commit.run(
             &feed, previous: records.ids, renderer: renderer, clock: &clock, progress: progress,
@@ -163,7 +181,8 @@ public struct FeedBuilder: Sendable {
         // 6. The record of a finished build, last: a build that fails before this point is never
         // mistaken for a finished one.
         report.add(commit.summary, phases: clock.phases)
-        try state.recordFinishedBuild(report.last, signature: scan.changed(justBefore: started) ? nil : signature)
+        try await state.recordFinishedBuild(
+            report.last, signature: scan.changed(justBefore: started) ? nil : signature)
         if options.leaveRecordsToExit { LeftToExit.keep([inputs, records, feed, catalog, summary, scan]) }
         return report
     }
@@ -198,9 +217,9 @@ public struct FeedBuilder: Sendable {
     }
 }
 
-/// What the previous build left: its journal (when it did not finish) read at once, its records
-/// loading on the other core while the input folder is scanned (a build that finds nothing
-/// changed does not wait for them).
+/// What the previous build left: its journal (when it did not finish), and its records, loading
+/// on the other core while the input folder is scanned (a build that finds nothing changed does
+/// not wait for them).
 struct PreviousRecords: Sendable {
     let state: any StateStore
     /// An earlier build did not finish; the paths its journal names.
@@ -211,26 +230,24 @@ struct PreviousRecords: Sendable {
     let catalog: Task<(history: CatalogState, notes: [BuildNote]), Never>
     let full: Bool
 
-    /// Also puts the output folder back in order after a killed build (`LocalFolderSink.recover`).
-    /// `full`: the read cache is not loaded (every package is read anyway).
-    init(state: any StateStore, sink: LocalFolderSink, full: Bool) {
+    /// Starts loading. `full`: the read cache is not loaded (every package is read anyway).
+    /// `unfinished`, `leftovers`: whether the last build left its journal, and what it names.
+    init(state: any StateStore, sink: any FeedSink, full: Bool, unfinished: Bool, leftovers: [String]) {
         self.state = state
         self.full = full
-        unfinished = state.hasUnfinishedBuild
-        leftovers = state.journaledPaths()
-        sink.recover(journaled: leftovers)
+        self.unfinished = unfinished
+        self.leftovers = leftovers
         cache = Task { full ? nil : Handover(await state.loadReadCache()) }
         ids = Task { await state.loadIdState() }
-        catalog = Task { state.loadCatalogHistory(readFeed: sink.read) }
+        catalog = Task { await state.loadCatalogHistory(readFeed: sink.read) }
     }
 
     /// The last report, when the last build finished with this input signature and its records
     /// are as it left them: nothing changed since.
-    func unchanged(_ signature: String) -> InputSignature.LastReport? {
-        guard !full, !unfinished, state.inputSignature() == signature + "\n" + state.recordIdentity() else {
-            return nil
-        }
-        return state.lastReport()
+    func unchanged(_ signature: String) async -> InputSignature.LastReport? {
+        guard !full, !unfinished else { return nil }
+        guard await state.inputSignature() == signature + "\n" + (await state.recordIdentity()) else { return nil }
+        return await state.lastReport()
     }
 
     /// The read cache, handed over whole (an empty one for `--full`).
@@ -245,7 +262,7 @@ struct PreviousRecords: Sendable {
         return Loaded(
             ids: ids ?? IdState(globalKey: ""), idsMissing: ids == nil, idsDamaged: idsDamaged,
             cacheDamaged: cacheDamaged, history: history, unfinished: unfinished, leftovers: leftovers,
-            builtBefore: state.hasFinishedBuild, notes: (idsDamaged && !full ? [.idRecordDamaged] : []) + catalogNotes)
+            builtBefore: await state.hasFinishedBuild(), notes: (idsDamaged && !full ? [.idRecordDamaged] : []) + catalogNotes)
     }
 
     func cancel() { cache.cancel() }

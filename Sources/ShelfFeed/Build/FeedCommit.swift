@@ -14,7 +14,7 @@ import NuGetCore
 /// Never removes a file this build wrote, whatever a record said; never removes a file no Shelf
 /// build wrote (what a sweep removes is named as Shelf names its own, where a build finished).
 struct FeedCommit {
-    let sink: LocalFolderSink
+    let sink: any FeedSink
     let state: any StateStore
     let faults: (@Sendable (FaultPoint) throws -> Void)?
     /// Files an earlier, unfinished build journaled (read before this build adds its own).
@@ -22,7 +22,7 @@ struct FeedCommit {
     /// What the output folder holds before this build writes, named as Shelf's: listed only
     /// when the plan sweeps.
     let listed: [String]
-    private(set) var summary = LocalFolderSink.Summary()
+    private(set) var summary = WriteSummary()
     /// Files of earlier builds that go, every one journaled before it is out of every record.
     private(set) var stale: [String] = []
     private(set) var feedWidePaths: [String] = []
@@ -31,14 +31,14 @@ struct FeedCommit {
     private var current: Set<String>?
 
     init(
-        sink: LocalFolderSink, state: any StateStore, leftovers: [String], sweep: Bool,
+        sink: any FeedSink, state: any StateStore, leftovers: [String], sweep: Bool,
         faults: (@Sendable (FaultPoint) throws -> Void)?
-    ) {
+    ) async {
         self.sink = sink
         self.state = state
         self.faults = faults
         self.leftovers = leftovers
-        listed = sweep ? sink.files(below: FeedLayout.perIdFolders).filter(FeedLayout.isPerIdDocumentName) : []
+        listed = sweep ? await sink.files(below: FeedLayout.perIdFolders).filter(FeedLayout.isPerIdDocumentName) : []
     }
 
     /// The records a build leaves, to save after the feed-wide documents.
@@ -69,16 +69,16 @@ struct FeedCommit {
         try await writeIds(
             feed.changed, renderer: renderer, model: feed.model, records: &feed.records, previous: previous,
             progress: progress)
-        try retire(feed.removedIds, previous: previous)
+        try await retire(feed.removedIds, previous: previous)
         let documents = feedWide()
         clock.mark("render")
         try await writeFeedWide(documents, records: feed.records)
-        try saveRecords(
+        try await saveRecords(
             readCache: records.readCache, cacheShards: records.cacheShards, records: feed.records,
             idShards: records.onlyDirtyIdShards ? Set(feed.dirty.map(IdState.shard(of:))) : Set(0..<IdState.shardCount),
             catalog: records.catalog)
-        try retireFeedWide()
-        try removeStale(records: feed.records, rendered: feed.changed, catalog: records.catalog)
+        try await retireFeedWide()
+        try await removeStale(records: feed.records, rendered: feed.changed)
     }
 
     /// Per-id documents, rendered and written a batch of ids at a time (so that memory holds one
@@ -94,7 +94,7 @@ struct FeedCommit {
             let batch = Array(changed[start..<min(start + batchSize, changed.count)])
             let perId = renderer.renderIds(batch, model: model)
             let docs = perId.values.flatMap { $0 }
-            try state.journal(docs.map(\.path))
+            try await state.journal(docs.map(\.path))
             let done = start
             summary.add(
                 try await sink.writeDocuments(docs) { n in
@@ -102,8 +102,7 @@ struct FeedCommit {
                 })
             for (id, list) in perId {
                 let paths = list.map(\.path)
-                let old = Set(previous.entries[id]?.paths ?? [])
-                stale += old.subtracting(paths)
+                stale += Removals.dropped(old: previous.entries[id]?.paths ?? [], new: paths)
                 records.entries[id]?.paths = paths
             }
         }
@@ -112,9 +111,9 @@ struct FeedCommit {
     /// The files of ids that left the feed go too: all journaled before this build's record
     /// (written with the feed-wide documents) stops naming them, so that if the build is killed
     /// from then on, the journal is what tells the next build to remove them.
-    mutating func retire(_ removedIds: [String], previous: IdState) throws {
+    mutating func retire(_ removedIds: [String], previous: IdState) async throws {
         for id in removedIds { stale += previous.entries[id]?.paths ?? [] }
-        try state.journal(stale)
+        try await state.journal(stale)
     }
 
     /// The feed-wide documents, the service index last. Before them, the files a sweep finds that
@@ -128,7 +127,7 @@ struct FeedCommit {
             swept = BuildPlan.swept(listed: listed, current: files)
             if !swept.isEmpty { notes.append(.strayFilesRemoved(count: swept.count)) }
         }
-        try state.journal(feedWidePaths + swept)
+        try await state.journal(feedWidePaths + swept)
         stale += swept
         summary.add(try await sink.writeDocuments(documents))
     }
@@ -137,10 +136,10 @@ struct FeedCommit {
     /// catalog history. Then the first fault point.
     func saveRecords(
         readCache: ReadCache, cacheShards: Set<Int>?, records: IdState, idShards: Set<Int>, catalog: CatalogState
-    ) throws {
-        try state.saveReadCache(readCache, shards: cacheShards)
-        try state.saveIdState(records, shards: idShards)
-        try state.saveCatalogHistory(catalog)
+    ) async throws {
+        try await state.saveReadCache(readCache, shards: cacheShards)
+        try await state.saveIdState(records, shards: idShards)
+        try await state.saveCatalogHistory(catalog)
         try faults?(.afterRecord)
     }
 
@@ -148,37 +147,28 @@ struct FeedCommit {
     /// vulnerability info after its advisories went) are stale; the catalog only grows, and
     /// private files are never removed this way. Then the list of this build's feed-wide files
     /// is recorded.
-    mutating func retireFeedWide() throws {
-        let written = Set(feedWidePaths)
-        let gone = state.feedFiles().filter {
-            !written.contains($0) && !$0.hasPrefix("catalog/") && !StateRecord.isPrivate($0)
-        }
-        try state.journal(gone)
+    mutating func retireFeedWide() async throws {
+        let gone = Removals.retiredFeedWide(previous: await state.feedFiles(), written: Set(feedWidePaths))
+        try await state.journal(gone)
         stale += gone
-        // Recorded without the catalog and private files: after a full build that would be a
-        // line per catalog leaf, read back by every later build.
-        try state.saveFeedFiles(feedWidePaths.filter { !$0.hasPrefix("catalog/") && !StateRecord.isPrivate($0) })
+        try await state.saveFeedFiles(Removals.recordedFeedWide(feedWidePaths))
     }
 
     /// Removes what goes: this build's stale files, and what an unfinished earlier build wrote
     /// that this feed does not have (the catalog aside: it only grows, so a page or leaf the
     /// killed build wrote is part of it, or an unlinked leaf, harmless). Then the journal goes;
     /// files that could not be removed stay in it, for the next build to try again.
-    mutating func removeStale(records: IdState, rendered: [PackageRegistration], catalog: CatalogState) throws {
-        if !leftovers.isEmpty {
-            var kept = current ?? currentFiles(records)
-            for item in catalog.items { kept.insert(CatalogLayout.leaf(item)) }
-            stale += leftovers.filter { !kept.contains($0) && !StateRecord.isPrivate($0) && !$0.hasPrefix("catalog/") }
-        }
-        var goners = Set(stale)
-        goners.subtract(feedWidePaths)
-        for r in rendered { goners.subtract(records.entries[r.lowerId]?.paths ?? []) }
+    mutating func removeStale(records: IdState, rendered: [PackageRegistration]) async throws {
+        if !leftovers.isEmpty { stale += Removals.leftovers(leftovers, current: current ?? currentFiles(records)) }
+        var written = Set(feedWidePaths)
+        for r in rendered { written.formUnion(records.entries[r.lowerId]?.paths ?? []) }
+        let goners = Removals.goners(stale: stale, written: written)
         if !goners.isEmpty { try faults?(.beforeRemove) }
-        let removal = sink.removeFiles(goners)
+        let removal = await sink.removeFiles(goners)
         summary.removed = removal.removed
-        state.finishJournal()
+        await state.finishJournal()
         if !removal.failed.isEmpty {
-            try state.journal(removal.failed.map(\.path))
+            try await state.journal(removal.failed.map(\.path))
             let first = removal.failed.min { $0.path < $1.path }!
             notes.append(.removalFailed(path: first.path, reason: first.reason, count: removal.failed.count))
         }

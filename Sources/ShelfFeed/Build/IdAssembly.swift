@@ -83,7 +83,11 @@ struct AssembledFeed: Sendable {
     /// The record of this build (file lists are filled in as documents are written).
     var records: IdState
 
-    init(plan: BuildPlan, previous: IdState, globalKey: String, assembly: IdAssembly, renderer: FeedRenderer) {
+    /// `digest`: what the feed-wide documents need of an id (`FeedRenderer.digest`).
+    init(
+        plan: BuildPlan, previous: IdState, globalKey: String, assembly: IdAssembly,
+        digest: @escaping @Sendable (PackageRegistration) -> IdDigest
+    ) {
         dirty = plan.dirty
         assembled = assembly.assemble(dirty.filter { assembly.inputs.byId[$0] != nil }.sorted())
         present = []
@@ -102,8 +106,8 @@ struct AssembledFeed: Sendable {
         served = assembled.values.compactMap(\.0).sorted { ByteOrder.precedes($0.lowerId, $1.lowerId) }
         let presentIds = present
         let made = Parallel.map(served, pieces: 16) { r in
-            let digest = renderer.digest(r)
-            return (IdState.fingerprint(r, linking: digest.dependencies, presentIds: presentIds), digest)
+            let d = digest(r)
+            return (IdState.fingerprint(r, linking: d.dependencies, presentIds: presentIds), d)
         }
         records = IdState(globalKey: globalKey)
         if plan.sameGlobal {

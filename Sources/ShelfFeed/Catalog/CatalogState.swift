@@ -399,8 +399,8 @@ extension CatalogState {
     /// Rebuilds the history from a catalog a previous build wrote, when the state file is missing
     /// or damaged: the catalog itself is the record, so the next commits still follow on.
     /// `read` returns a file of the feed folder by relative path.
-    public static func reconstruct(read: (String) -> Data?) throws(LoadError) -> CatalogState? {
-        guard let indexData = read(CatalogLayout.index) else { return nil }
+    public static func reconstruct(read: (String) async -> Data?) async throws(LoadError) -> CatalogState? {
+        guard let indexData = await read(CatalogLayout.index) else { return nil }
         func object(_ data: Data?, _ what: String) throws(LoadError) -> [String: Any] {
             guard let data, let value = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
                 throw LoadError.documentUnreadable(what)
@@ -412,7 +412,7 @@ extension CatalogState {
         var items: [CatalogItem] = []
         for page in 0..<pageCount {
             let path = CatalogLayout.page(page)
-            let doc = try object(read(path), path)
+            let doc = try object(await read(path), path)
             for case let entry as [String: Any] in doc["items"] as? [Any] ?? [] {
                 guard let type = entry["@type"] as? String, let id = entry["nuget:id"] as? String,
                     let version = entry["nuget:version"] as? String, let commitId = entry["commitId"] as? String,
@@ -429,7 +429,7 @@ extension CatalogState {
                         throw LoadError.leafElsewhere(page: path, leaf: url)
                     }
                     let leafPath = "catalog/data/" + url[range.upperBound...]
-                    let leaf = try object(read(leafPath), leafPath)
+                    let leaf = try object(await read(leafPath), leafPath)
                     sha512 = leaf["packageHash"] as? String
                     listed = leaf["listed"] as? Bool ?? true
                 }

@@ -90,7 +90,12 @@ public struct FeedRenderer: Sendable {
     }
 
     /// What every feed-wide renderer needs of one id.
-    public func digest(_ r: PackageRegistration) -> IdDigest {
+    public func digest(_ r: PackageRegistration) -> IdDigest { Self.digest(r, extras: extras, layout: layout) }
+
+    /// What the feed-wide renderers need of one id, with these extras.
+    public static func digest(
+        _ r: PackageRegistration, extras: [any FeedDocumentRenderer], layout: FeedLayout
+    ) -> IdDigest {
         var parts: [String: [UInt8]] = [:]
         for extra in extras { parts.merge(extra.digestParts(r, layout: layout)) { a, _ in a } }
         return IdDigest(r, parts: parts)

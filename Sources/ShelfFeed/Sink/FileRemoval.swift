@@ -1,14 +1,6 @@
 import Foundation
 import NuGetCore
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Removes files of the feed that an earlier build wrote, so that no client ever sees an id or a
 /// version half removed, and never removes a file Shelf did not write.
 ///
@@ -22,23 +14,7 @@ struct FileRemoval {
     let root: String
     let scratch: ScratchFolders
 
-    /// What a removal did: how many files went, and those that could not (a file already gone
-    /// is not a failure).
-    struct Outcome: Sendable {
-        var removed = 0
-        var failed: [Failure] = []
-
-        struct Failure: Sendable, Equatable {
-            var path: String
-            var reason: String
-
-            /// The failure `errno` describes for `path`, after a failed `unlink`; nil when the
-            /// file was already gone.
-            static func lastError(_ path: String) -> Failure? {
-                errno == ENOENT ? nil : Failure(path: path, reason: POSIX.message(errno))
-            }
-        }
-    }
+    typealias Outcome = RemovalOutcome
 
     /// Removes files (relative paths), and the folders they leave empty.
     func remove<S: Sequence>(_ paths: S) -> Outcome where S.Element == String {
@@ -107,7 +83,7 @@ struct FileRemoval {
             if unlink(root + "/" + path) == 0 {
                 outcome.removed += 1
                 removeEmptyParents(of: path)
-            } else if let failure = Outcome.Failure.lastError(path) {
+            } else if let failure = Self.lastError(path) {
                 outcome.failed.append(failure)
             }
         }
@@ -152,7 +128,7 @@ struct FileRemoval {
         for file in files where FeedLayout.isSafe(file) {
             if unlink(trash + "/" + file) == 0 {
                 removed += 1
-            } else if let failure = Outcome.Failure.lastError(folder + "/" + file) {
+            } else if let failure = Self.lastError(folder + "/" + file) {
                 failed.append(failure)
             }
         }
@@ -175,6 +151,12 @@ struct FileRemoval {
         }
         unlink(root + "/" + scratch.trashLists + "/" + folder)
         return (removed, servedAgain ? failed : [])
+    }
+
+    /// The failure `errno` describes for `path`, after a failed `unlink`; nil when the file was
+    /// already gone.
+    private static func lastError(_ path: String) -> Outcome.Failure? {
+        errno == ENOENT ? nil : Outcome.Failure(path: path, reason: POSIX.message(errno))
     }
 
     /// Removes the folders a removed file leaves empty, up to the root.

@@ -1,14 +1,6 @@
 import Foundation
 import NuGetCore
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Lists the regular files below folders of the output folder, with `readdir` (each entry's type
 /// from the listing): what a build whose records cannot say which files earlier builds wrote
 /// looks through (hundreds of thousands of files in a large feed).

@@ -1,14 +1,6 @@
 import Foundation
 import NuGetCore
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// An id new to the feed has its flat container folder and its registration folders assembled
 /// in the staging folder and moved into place in a few renames, with their `index.json`, just
 /// before the other per-id indexes are written. A crawler of the flat container or a

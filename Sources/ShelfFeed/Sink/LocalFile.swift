@@ -2,14 +2,6 @@ import Crypto
 import Foundation
 import NuGetCore
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// The file operations the local sink and the local state store make, on absolute paths, with
 /// plain POSIX calls: they run once or more per file of a feed (hundreds of thousands of times),
 /// where Foundation's file APIs would allocate and copy. Each reports failure with `errno`'s

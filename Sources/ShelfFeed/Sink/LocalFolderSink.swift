@@ -1,14 +1,6 @@
 import Foundation
 import NuGetCore
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Writes feed documents into a local folder.
 ///
 /// - Every file is written to a temporary name beside it and renamed into place, so a reader
@@ -23,7 +15,7 @@ import NuGetCore
 ///
 /// The lock and the journal are the state store's (`LocalStateStore`); the sink works in the
 /// scratch folders it is given, which are on the same file system.
-public struct LocalFolderSink: Sendable {
+public struct LocalFolderSink: FeedSink {
     public let root: String
     public let concurrency: Int
     let scratch: ScratchFolders
@@ -39,25 +31,14 @@ public struct LocalFolderSink: Sendable {
         self.scratch = scratch ?? LocalStateStore(root: root).scratch
     }
 
-    public struct Summary: Sendable {
-        public var written = 0
-        public var unchanged = 0
-        public var removed = 0
-        public var bytesWritten: Int64 = 0
-
-        public init() {}
-
-        public mutating func add(_ other: Summary) {
-            written += other.written
-            unchanged += other.unchanged
-            removed += other.removed
-            bytesWritten += other.bytesWritten
-        }
-    }
+    public typealias Summary = WriteSummary
 
     public enum SinkError: Error, Sendable, Equatable, CustomStringConvertible {
+        /// A folder cannot be made.
         case cannotCreate(String, String)
+        /// A file cannot be written: its path (relative when it is the feed's) and why.
         case writeFailed(String, String)
+        /// A document's path leaves the output folder.
         case unsafePath(String)
 
         public var description: String {
@@ -202,10 +183,8 @@ public struct LocalFolderSink: Sendable {
 
     // MARK: Removing and recovering
 
-    typealias Removal = FileRemoval.Outcome
-
     /// Removes files an earlier build wrote (and folders left empty), see `FileRemoval`.
-    func removeFiles<S: Sequence>(_ paths: S) -> Removal where S.Element == String {
+    public func removeFiles(_ paths: Set<String>) -> RemovalOutcome {
         FileRemoval(root: root, scratch: scratch).remove(paths)
     }
 

@@ -1,14 +1,6 @@
 import Foundation
 import NuGetCore
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// An exclusive, non-blocking `flock` on a file: held until `release()` or the end of the
 /// process (a killed build never leaves a stale lock behind, unlike a lock file that exists).
 final class FileLock: StateLock, @unchecked Sendable {

@@ -1,14 +1,6 @@
 import Foundation
 import NuGetCore
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// The build journal: a file of paths, one per line, appended to before each batch of the
 /// feed's files is written or removed. A build that finishes removes it; one that is killed
 /// leaves it, and the next build reads it to learn which files were Shelf's (it removes those it

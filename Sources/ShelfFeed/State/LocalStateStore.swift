@@ -1,14 +1,6 @@
 import Foundation
 import NuGetCore
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Shelf's state kept in the output folder itself, under `.shelf/`: the records (`StateRecord`),
 /// the build journal, the lock, and the scratch folders the local sink needs on the same file
 /// system as the feed (for renames). This is the only place that knows where these live.
@@ -72,14 +64,16 @@ public struct LocalStateStore: StateStore {
 
     public func remove(_ record: StateRecord) { unlink(path(of: record)) }
 
-    /// Makes the folder a record goes in (for records written other than through `write`, such
-    /// as a publish's owner file, which is held open and locked).
-    public func prepareFolder(for record: StateRecord) throws(StateError) {
+    /// Takes the owner record of a publish from this folder to one destination (`name`), held
+    /// open and locked until released; nil when another publish on this machine holds it.
+    public func takePublishOwner(_ name: String) throws(StateError) -> PublishOwner? {
+        let record = StateRecord.publishOwner(name)
         let folder = LocalFile.parent(path(of: record))
         do {
             try LocalFile.makeFolder(folder)
+            return try PublishOwner.take(path(of: record))
         } catch {
-            throw .cannotCreate(path: folder, reason: error.reason)
+            throw .cannotCreate(path: error.path, reason: error.reason)
         }
     }
 
@@ -114,7 +108,7 @@ public struct LocalStateStore: StateStore {
 
     public func journaledPaths() -> [String] { journal.lines().filter(FeedLayout.isSafe) }
 
-    public var hasUnfinishedBuild: Bool { journal.exists }
+    public func hasUnfinishedBuild() -> Bool { journal.exists }
 
     public func finishJournal() {
         journal.remove()

@@ -12,8 +12,8 @@ extension StateStore {
     }
 
     /// Writes the read cache's shards in `shards` (every shard when nil).
-    func saveReadCache(_ cache: ReadCache, shards: Set<Int>?) throws(StateError) {
-        try writeAll(cache.encodedShards(only: shards).map { (StateRecord.readCache(shard: $0.key), $0.value) })
+    func saveReadCache(_ cache: ReadCache, shards: Set<Int>?) async throws(StateError) {
+        try await writeAll(cache.encodedShards(only: shards).map { (StateRecord.readCache(shard: $0.key), $0.value) })
     }
 
     // MARK: Per-id record
@@ -25,8 +25,8 @@ extension StateStore {
     }
 
     /// Writes the per-id record's shards in `shards`.
-    func saveIdState(_ state: IdState, shards: Set<Int>) throws(StateError) {
-        try writeAll(state.encodedShards(only: shards).map { (StateRecord.ids(shard: $0.key), $0.value) })
+    func saveIdState(_ state: IdState, shards: Set<Int>) async throws(StateError) {
+        try await writeAll(state.encodedShards(only: shards).map { (StateRecord.ids(shard: $0.key), $0.value) })
     }
 
     // MARK: Catalog history
@@ -34,14 +34,14 @@ extension StateStore {
     /// The catalog history the previous build left: its records, or, if they are missing or
     /// damaged, what the catalog in the feed records (`readFeed` reads a file of the feed by
     /// relative path). With the notes a user should see about it.
-    func loadCatalogHistory(readFeed: (String) -> Data?) -> (history: CatalogState, notes: [BuildNote]) {
+    func loadCatalogHistory(readFeed: (String) async -> Data?) async -> (history: CatalogState, notes: [BuildNote]) {
         var notes: [BuildNote] = []
-        if let base = read(.catalog) {
+        if let base = await read(.catalog) {
             do {
-                let state = try CatalogState.decode(base, tail: read(.catalogTail))
+                let state = try CatalogState.decode(base, tail: await read(.catalogTail))
                 // The records are written after the catalog; if a build stopped in between, the
                 // catalog in the feed (which followers may have read) is ahead: trust the catalog.
-                let head = CatalogState.head(readFeed(CatalogLayout.index))
+                let head = CatalogState.head(await readFeed(CatalogLayout.index))
                 if head == nil || head == state.items.last?.commitId { return (state, notes) }
                 notes.append(.catalogRecordBehind)
             } catch {
@@ -49,7 +49,7 @@ extension StateStore {
             }
         }
         do {
-            if let rebuilt = try CatalogState.reconstruct(read: readFeed) { return (rebuilt, notes) }
+            if let rebuilt = try await CatalogState.reconstruct(read: readFeed) { return (rebuilt, notes) }
         } catch {
             notes.append(.catalogUnreadable(error))
         }
@@ -58,70 +58,98 @@ extension StateStore {
 
     /// Writes the catalog history: its tail, and first the whole history when the tail has
     /// grown long (a tail never names a base that is not there yet).
-    func saveCatalogHistory(_ history: CatalogState) throws(StateError) {
+    func saveCatalogHistory(_ history: CatalogState) async throws(StateError) {
         let (base, tail) = history.encodedFiles()
-        if let base { try write(.catalog, base) }
-        try write(.catalogTail, tail)
+        if let base { try await write(.catalog, base) }
+        try await write(.catalogTail, tail)
     }
 
     // MARK: The last finished build
 
     /// The input signature and record identity the last finished build recorded.
-    func inputSignature() -> String? { read(.inputSignature).map { String(decoding: $0, as: UTF8.self) } }
+    func inputSignature() async -> String? { await read(.inputSignature).map { String(decoding: $0, as: UTF8.self) } }
 
-    func saveInputSignature(_ signature: String) throws(StateError) {
-        try write(.inputSignature, Data(signature.utf8))
+    func saveInputSignature(_ signature: String) async throws(StateError) {
+        try await write(.inputSignature, Data(signature.utf8))
     }
 
     /// Forgets the signature: until this build finishes, a build with the old input must not
     /// take the folder for one it has already built.
-    func forgetInputSignature() { remove(.inputSignature) }
+    func forgetInputSignature() async { await remove(.inputSignature) }
 
     /// What the last finished build reported.
-    func lastReport() -> InputSignature.LastReport? {
-        read(.lastReport).flatMap { try? JSONDecoder().decode(InputSignature.LastReport.self, from: $0) }
+    func lastReport() async -> InputSignature.LastReport? {
+        await read(.lastReport).flatMap { try? JSONDecoder().decode(InputSignature.LastReport.self, from: $0) }
     }
 
-    func saveLastReport(_ report: InputSignature.LastReport) throws(StateError) {
+    func saveLastReport(_ report: InputSignature.LastReport) async throws(StateError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try write(.lastReport, (try? encoder.encode(report)) ?? Data())
+        try await write(.lastReport, (try? encoder.encode(report)) ?? Data())
     }
 
     /// The feed-wide files the last finished build wrote (empty when none is recorded).
-    func feedFiles() -> [String] {
-        read(.feedFiles).map { $0.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) } } ?? []
+    func feedFiles() async -> [String] {
+        await read(.feedFiles).map { $0.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) } } ?? []
     }
 
-    func saveFeedFiles(_ paths: [String]) throws(StateError) {
-        try write(.feedFiles, Data((paths.sorted().joined(separator: "\n") + "\n").utf8))
+    func saveFeedFiles(_ paths: [String]) async throws(StateError) {
+        try await write(.feedFiles, Data((paths.sorted().joined(separator: "\n") + "\n").utf8))
     }
 
     /// Records a finished build: its report, then its input signature with the identity of the
     /// records it left (nil: no signature, so that the next build looks at the input again).
-    func recordFinishedBuild(_ report: InputSignature.LastReport, signature: String?) throws(StateError) {
-        try saveLastReport(report)
-        if let signature { try saveInputSignature(signature + "\n" + recordIdentity()) }
+    func recordFinishedBuild(_ report: InputSignature.LastReport, signature: String?) async throws(StateError) {
+        try await saveLastReport(report)
+        if let signature { try await saveInputSignature(signature + "\n" + (await recordIdentity())) }
     }
 
     /// Whether a Shelf build ever finished with this state: the feed-file list and the last
     /// report are written after every document of a build.
-    var hasFinishedBuild: Bool { exists(.feedFiles) || exists(.lastReport) }
+    func hasFinishedBuild() async -> Bool {
+        let files = await exists(.feedFiles)
+        return files ? true : await exists(.lastReport)
+    }
+
+    // MARK: shelf publish
+
+    /// What the last publish from this folder stored (empty when nothing is recorded).
+    public func loadPublishCache() async -> PublishCache {
+        await read(.publishCache).map(PublishCache.init(decoding:)) ?? PublishCache()
+    }
+
+    /// Saves it; a cache that cannot be saved only means hashing again next time.
+    public func savePublishCache(_ cache: PublishCache) async {
+        try? await write(.publishCache, cache.encoded())
+    }
 
     // MARK: Helpers
 
-    /// Writes several records, on all cores (a build writes up to 128 shards).
-    private func writeAll(_ records: [(StateRecord, Data)]) throws(StateError) {
-        let failures = Parallel.map(records, pieces: max(1, min(records.count, 16))) {
-            (record, data) -> StateError? in
-            do throws(StateError) {
-                try self.write(record, data)
-                return nil
-            } catch {
-                return error
+    /// Writes several records, a few at a time (a build writes up to 128 shards).
+    private func writeAll(_ records: [(StateRecord, Data)]) async throws(StateError) {
+        let failures = await withTaskGroup(of: StateError?.self) { group in
+            var next = 0
+            func add() {
+                let (record, data) = records[next]
+                next += 1
+                group.addTask {
+                    do throws(StateError) {
+                        try await self.write(record, data)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
             }
+            while next < records.count && next < 16 { add() }
+            var failures: [StateError] = []
+            while let result = await group.next() {
+                if let result { failures.append(result) }
+                if next < records.count { add() }
+            }
+            return failures
         }
-        if let first = failures.lazy.compactMap({ $0 }).first { throw first }
+        if let first = failures.first { throw first }
     }
 }
 

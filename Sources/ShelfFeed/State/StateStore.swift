@@ -5,10 +5,11 @@ import NuGetCore
 /// for the next one (so that it reads and renders only what changed), and what `shelf publish`
 /// remembers of a destination.
 ///
-/// Every record has a name relative to the state folder; a store decides where that is (a
-/// folder beside the feed's files today, keys under a bucket prefix later). The formats are the
-/// record types' own (`ReadCache`, `IdState`, `CatalogState`, `InputSignature`), read and
-/// written through `StateStore`'s typed functions.
+/// Every record has a name (`path`, under the state folder `.shelf/`) relative to the feed's root:
+/// a store keeps it there, beside the feed's files (`LocalStateStore`), or at that key under a
+/// bucket prefix (where `shelf publish` already keeps its manifest). The formats are the record
+/// types' own (`ReadCache`, `IdState`, `CatalogState`, `InputSignature`, `PublishCache`), read
+/// and written through `StateStore`'s typed functions.
 public enum StateRecord: Hashable, Sendable {
     /// One shard of the read cache: what was read from each package file (`ReadCache`).
     case readCache(shard: Int)
@@ -64,41 +65,43 @@ public enum StateRecord: Hashable, Sendable {
 
 /// Where Shelf keeps a feed's records (`StateRecord`), its build journal and its lock: the one
 /// owner of that state. `LocalStateStore` keeps them in the output folder's `.shelf/`; a store
-/// over an object store keeps the same records under a key prefix.
+/// over an object store keeps the same records under a key prefix, its lock as a lease.
 ///
-/// The typed functions in `StateStore+Records.swift` read and write each record in its format;
-/// callers never see a record's bytes or its place.
+/// Every call may go over a network, so every call is `async`; a record once opened
+/// (`StoredRecord`) is read without waiting, so a store that cannot read parts of a record
+/// cheaply fetches it whole in `open`. The typed functions in `StateStore+Records.swift` read and
+/// write each record in its format; callers never see a record's bytes or its place.
 public protocol StateStore: Sendable {
     /// A record's bytes, or nil when there is none (or it cannot be read).
-    func read(_ record: StateRecord) -> Data?
+    func read(_ record: StateRecord) async -> Data?
     /// Whether there is such a record (without reading it).
-    func exists(_ record: StateRecord) -> Bool
+    func exists(_ record: StateRecord) async -> Bool
     /// A record opened to be read a part at a time (the head of a split record now, its body
     /// records later, from the same version of it even if it is replaced meanwhile).
-    func open(_ record: StateRecord) -> StoredRecordOpening
+    func open(_ record: StateRecord) async -> StoredRecordOpening
     /// Stores a record whole: a reader sees the old bytes or the new ones, never a mix. A record
     /// whose bytes are already these is left as it is.
-    func write(_ record: StateRecord, _ data: Data) throws(StateError)
+    func write(_ record: StateRecord, _ data: Data) async throws(StateError)
     /// Removes a record (nothing when there is none).
-    func remove(_ record: StateRecord)
+    func remove(_ record: StateRecord) async
 
     /// Takes the feed's lock, or fails at once when another build (or publish) holds it.
-    func lock() throws(StateError) -> any StateLock
+    func lock() async throws(StateError) -> any StateLock
 
     /// Records paths of the feed about to be written or removed, before they are, so that if
     /// this build is killed the next one knows they are Shelf's (`journaledPaths`).
-    func journal(_ paths: [String]) throws(StateError)
+    func journal(_ paths: [String]) async throws(StateError)
     /// Paths an unfinished earlier build journaled; empty when the last build finished.
-    func journaledPaths() -> [String]
+    func journaledPaths() async -> [String]
     /// Whether an earlier build left its journal (it did not finish).
-    var hasUnfinishedBuild: Bool { get }
+    func hasUnfinishedBuild() async -> Bool
     /// Called when a build has finished and its records are written: the journal goes.
-    func finishJournal()
+    func finishJournal() async
 
     /// A summary of how the records a build leaves (and the feed's own indexes) are stored now
     /// (their identities): if any of them was touched since, it differs, and the output is not
     /// trusted to be the last build's.
-    func recordIdentity() -> String
+    func recordIdentity() async -> String
 }
 
 /// A record opened for reading in parts.
@@ -116,7 +119,9 @@ public protocol StoredRecord: Sendable {
     func read(_ range: Range<Int>) -> [UInt8]?
 }
 
-/// A held lock on a feed's state, released by `release()` (or when the process ends).
+/// A held lock on a feed's state, released by `release()` (or when the process ends). Releasing
+/// never waits: a store whose lock is a lease on a server hands it back without waiting for the
+/// answer (a lease not handed back lapses).
 public protocol StateLock: Sendable {
     func release()
 }

@@ -178,7 +178,7 @@ struct IdState: Sendable {
         await withTaskGroup(of: (Int, IdState?, Bool).self) { group in
             for n in 0..<shardCount {
                 group.addTask {
-                    switch SplitFile.readHead(store.open(.ids(shard: n)), magic: magic) {
+                    switch SplitFile.readHead(await store.open(.ids(shard: n)), magic: magic) {
                     case .missing: return (n, nil, false)
                     case .damaged: return (n, nil, true)
                     case .read(let head, let body):

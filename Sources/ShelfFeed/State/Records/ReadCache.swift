@@ -170,7 +170,7 @@ struct ReadCache: Sendable {
         await withTaskGroup(of: (ReadCache?, Bool).self) { group in
             for n in 0..<shardCount {
                 group.addTask {
-                    switch SplitFile.readHead(store.open(.readCache(shard: n)), magic: magic) {
+                    switch SplitFile.readHead(await store.open(.readCache(shard: n)), magic: magic) {
                     case .missing: return (nil, false)
                     case .damaged: return (nil, true)
                     case .read(let head, let body):

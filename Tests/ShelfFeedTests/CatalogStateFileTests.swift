@@ -52,8 +52,13 @@ struct CatalogStateFileTests {
         #expect(try CatalogState.decode(files.base, tail: nil).items == Self.items(0..<100))
         // A tail that follows another base is refused (the build then reads the catalog itself).
         let unrelated = CatalogState(items: Self.items(0..<50)).encodedFiles().base!
-        #expect(throws: CatalogState.LoadError.self) { try CatalogState.decode(unrelated, tail: tail1) }
-        #expect(throws: CatalogState.LoadError.self) { try CatalogState.decode(files.base, tail: Data("junk".utf8)) }
+        #expect(throws: CatalogState.LoadError.tailDoesNotFollow) { try CatalogState.decode(unrelated, tail: tail1) }
+        #expect(throws: CatalogState.LoadError.notAHistory(StateRecord.catalogTail.path)) {
+            try CatalogState.decode(files.base, tail: Data("junk".utf8))
+        }
+        #expect(throws: CatalogState.LoadError.notAHistory(StateRecord.catalog.path)) {
+            try CatalogState.decode(Data("junk".utf8), tail: nil)
+        }
         // A damaged count in the tail is refused, not trusted (it must not crash the build).
         for bad: Int64 in [-1, -2, Int64.max, 1 << 40] {
             var w = CacheWriter()
@@ -61,7 +66,7 @@ struct CatalogStateFileTests {
             w.string("c99")
             w.int(0)
             let tail = Data(Array("SHELFCT+".utf8) + w.bytes)
-            #expect(throws: CatalogState.LoadError.self) { try CatalogState.decode(files.base, tail: tail) }
+            #expect(throws: CatalogState.LoadError.tailDoesNotFollow) { try CatalogState.decode(files.base, tail: tail) }
         }
     }
 }

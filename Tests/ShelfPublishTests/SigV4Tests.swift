@@ -158,3 +158,47 @@ struct SigV4Tests {
         #expect(SigV4Signer.encode("é") == "%C3%A9")
     }
 }
+
+/// Destinations and credentials that cannot be used are refused by case, before any request.
+struct PublishErrorTests {
+    @Test(
+        "destinations",
+        arguments: [
+            ("https://bucket/prefix", PublishError.notAnS3URL("https://bucket/prefix")),
+            ("s3:///prefix", PublishError.noBucket("s3:///prefix")),
+            ("s3://bucket/a/../b", PublishError.unclearPrefix("s3://bucket/a/../b")),
+            ("s3://bucket/a//b", PublishError.unclearPrefix("s3://bucket/a//b")),
+        ])
+    func destinations(url: String, error: PublishError) {
+        #expect(throws: error) { try S3Destination(url) }
+    }
+
+    @Test("a destination that is fine: bucket and prefix")
+    func destination() throws {
+        let d = try S3Destination("s3://bucket/a/b/")
+        #expect(d.bucket == "bucket" && d.prefix == "a/b/")
+    }
+
+    @Test("no credentials anywhere, and a named profile without a key")
+    func credentials() {
+        let environment = ["HOME": "/nonexistent"]
+        #expect(
+            throws: PublishError.noCredentials(profile: "default", credentialsFile: "/nonexistent/.aws/credentials")
+        ) {
+            try AWSConfiguration.resolve(profile: nil, region: nil, environment: environment)
+        }
+        #expect(
+            throws: PublishError.noKeyInProfile(
+                profile: "ci", credentialsFile: "/nonexistent/.aws/credentials", configFile: "/nonexistent/.aws/config")
+        ) {
+            try AWSConfiguration.resolve(profile: "ci", region: nil, environment: environment)
+        }
+    }
+
+    @Test("another publish or build in the way is contention (exit status 75); other errors are not")
+    func contention() {
+        #expect(PublishError.leaseHeld(destination: "s3://b/", since: "a", until: "b").isContention)
+        #expect(PublishError.buildRunning(root: "/feed").isContention)
+        #expect(!PublishError.notAFeed(root: "/feed").isContention)
+    }
+}

@@ -32,6 +32,20 @@ struct SearchParametersTests {
         #expect(parse([("semVerLevel", value)])!.semVer2 == expected)
     }
 
+    @Test(
+        "a parameter of the wrong kind is refused by case, with the message the client shows",
+        arguments: [
+            ("skip", "x", "a whole number"), ("take", "1.5", "a whole number"), ("prerelease", "maybe", "true or false"),
+        ])
+    func refused(name: String, value: String, expected: String) {
+        guard case .failure(let error) = SearchParameters.parse([(name, value)]) else {
+            Issue.record("\(name)=\(value) was accepted")
+            return
+        }
+        #expect(error == .badParameter(name: name, value: value, expected: expected))
+        #expect(error.description == "\(name) must be \(expected), not \(value)")
+    }
+
     @Test("prerelease and packageType")
     func flags() {
         #expect(parse([("prerelease", "True")])!.prerelease)

@@ -10,7 +10,7 @@ import NuGetCore
 /// and every local header, and refuses an archive that a NuGet client would choke on or that is
 /// built to hurt whoever extracts it: entries that point outside the file or overlap each other
 /// (the "overlapping files" zip bomb), local headers that disagree with the directory, sizes or
-/// ratios past `ZipLimits`, entry names that escape the extraction folder the way NuGet's
+/// ratios past `Limits`, entry names that escape the extraction folder the way NuGet's
 /// `PackageReaderBase.ValidatePackageEntry` checks them, names with NUL, duplicate names,
 /// symbolic links, encrypted entries and compression methods other than stored and deflate.
 ///

@@ -22,6 +22,9 @@ public enum PublishError: Error, Sendable, Equatable, CustomStringConvertible {
     case fileUnreadable(String)
     /// The file that identifies this folder's publisher (its lease owner) cannot be opened.
     case ownerFileUnusable(path: String, reason: String)
+    /// The folder's lock (shared with `shelf build`) cannot be taken for another reason than a
+    /// build holding it (a folder that may not be written).
+    case buildLockUnusable(root: String, reason: String)
 
     // MARK: The server
 
@@ -75,6 +78,8 @@ public enum PublishError: Error, Sendable, Equatable, CustomStringConvertible {
         case .folderUnreadable(let root): return "\(root): cannot read the folder"
         case .fileUnreadable(let path): return "\(path): cannot read it"
         case .ownerFileUnusable(let path, let reason): return "\(path): cannot open it (\(reason))"
+        case .buildLockUnusable(let root, let reason):
+            return "cannot take the lock of \(root) that keeps `shelf build` out while publishing: \(reason)"
         case .badRequestURL(let url): return "cannot make a URL of \(url)"
         case .notHTTP(let url): return "\(url): not an HTTP response"
         case .listFailed(let destination, let message): return "cannot list \(destination): \(message)"

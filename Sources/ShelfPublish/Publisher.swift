@@ -229,11 +229,11 @@ public struct Publisher: Sendable {
         // No `shelf build` may change the folder while it is published (the build takes the same lock).
         let buildLock: any StateLock
         do {
-            buildLock = try await folderState.lock()
+            buildLock = try folderState.lock()
         } catch StateError.locked {
             throw PublishError.buildRunning(root: root)
         } catch {
-            throw PublishError.ownerFileUnusable(path: root, reason: "\(error)")
+            throw PublishError.buildLockUnusable(root: root, reason: "\(error)")
         }
         defer { buildLock.release() }
         let localLock = try owner()

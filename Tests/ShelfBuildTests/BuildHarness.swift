@@ -1,5 +1,5 @@
 import Foundation
-import ShelfFeed
+@_spi(Testing) import ShelfFeed
 import ShelfSite
 import Testing
 

@@ -1,5 +1,5 @@
 import Foundation
-import ShelfFeed
+@_spi(Testing) import ShelfFeed
 import Testing
 
 /// Builds stopped at a fault point (as a kill would stop them, through the hook the build is

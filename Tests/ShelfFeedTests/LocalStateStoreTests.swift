@@ -16,7 +16,8 @@ struct LocalStateStoreTests {
     func records() async throws {
         let root = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let store = LocalStateStore(root: root)
+        let local = LocalStateStore(root: root)
+        let store: any StateStore = local
         #expect(await store.read(.ids(shard: 7)) == nil)
         try await store.write(.ids(shard: 7), Data("0123456789".utf8))
         #expect(FileManager.default.fileExists(atPath: root + "/.shelf/ids/07.bin"))
@@ -40,7 +41,8 @@ struct LocalStateStoreTests {
     func journal() async throws {
         let root = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let store = LocalStateStore(root: root)
+        let local = LocalStateStore(root: root)
+        let store: any StateStore = local
         let lock = try await store.lock()
         defer { lock.release() }
         #expect(!(await store.hasUnfinishedBuild()))
@@ -57,9 +59,10 @@ struct LocalStateStoreTests {
     func lock() async throws {
         let root = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let store = LocalStateStore(root: root)
+        let local = LocalStateStore(root: root)
+        let store: any StateStore = local
         let first = try await store.lock()
-        await #expect(throws: StateError.locked(feed: store.root, lock: ".shelf/lock")) {
+        await #expect(throws: StateError.locked(feed: local.root, lock: ".shelf/lock")) {
             _ = try await store.lock()
         }
         first.release()
@@ -70,7 +73,8 @@ struct LocalStateStoreTests {
     func identity() async throws {
         let root = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let store = LocalStateStore(root: root)
+        let local = LocalStateStore(root: root)
+        let store: any StateStore = local
         try await store.write(.feedFiles, Data("index.json\n".utf8))
         let before = await store.recordIdentity()
         #expect(await store.recordIdentity() == before)

@@ -15,7 +15,10 @@ struct BuildSettings: Sendable {
     /// The names of the extra renderers (the site, a host's configuration).
     let rendererNames: [String]
 
-    init(_ options: FeedBuilder.Options, extras: [any FeedDocumentRenderer]) throws(FeedBuilder.BuildError) {
+    /// `writing`: the build writes into `options.output` (which then must not be the input).
+    init(_ options: FeedBuilder.Options, extras: [any FeedDocumentRenderer], writing: Bool = true)
+        throws(FeedBuilder.BuildError)
+    {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: options.input, isDirectory: &isDir), isDir.boolValue else {
             throw .inputMissing(options.input)
@@ -29,7 +32,9 @@ struct BuildSettings: Sendable {
             }
         }
         let scanner = PackageScanner(root: options.input, excluding: [options.output])
-        if scanner.root == PackageScanner.standardize(options.output) { throw .outputInsideFeed(options.output) }
+        if writing, scanner.root == PackageScanner.standardize(options.output) {
+            throw .outputInsideFeed(options.output)
+        }
         self.options = options
         self.layout = FeedLayout(baseURL: options.baseURL)
         self.scanner = scanner

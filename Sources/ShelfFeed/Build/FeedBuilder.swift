@@ -33,8 +33,8 @@ public struct FeedBuilder: Sendable {
         /// process's exit to free (`LeftToExit`): for a one-shot command.
         public var leaveRecordsToExit = false
         /// Called at each `FaultPoint`; a test's hook throws there to stop the build as a kill
-        /// would. Nil in real use.
-        public var faults: (@Sendable (FaultPoint) throws -> Void)?
+        /// would. For tests only (`@_spi(Testing) import ShelfFeed`); nil in real use.
+        @_spi(Testing) public var faults: (@Sendable (FaultPoint) throws -> Void)?
 
         public init(
             input: String, output: String, baseURL: String,
@@ -134,7 +134,7 @@ public struct FeedBuilder: Sendable {
         var report = Report(scan)
         let (cache, cacheDamaged) = await previous.readCache()
         let inputs = await PackageInputs.read(
-            scan, cache: cache, started: started, concurrency: options.concurrency, progress: progress)
+            scan, cache: consume cache, started: started, concurrency: options.concurrency, progress: progress)
         report.add(inputs, cacheDamaged: cacheDamaged)
         clock.mark("read")
 
@@ -205,7 +205,7 @@ public struct FeedBuilder: Sendable {
     public func retentionPlan() async throws -> (
         files: [(path: String, relative: String, archive: PackageArchive)], policy: String?
     ) {
-        let settings = try BuildSettings(options, extras: [])
+        let settings = try BuildSettings(options, extras: [], writing: false)
         guard let policy = settings.policy, let path = options.resolvedPolicyPath else { return ([], nil) }
         let scanner = settings.scanner
         let scan = scanner.scan()
@@ -245,8 +245,8 @@ struct PreviousRecords: Sendable {
     /// The last report, when the last build finished with this input signature and its records
     /// are as it left them: nothing changed since.
     func unchanged(_ signature: String) async -> InputSignature.LastReport? {
-        guard !full, !unfinished else { return nil }
-        guard await state.inputSignature() == signature + "\n" + (await state.recordIdentity()) else { return nil }
+        guard !full, !unfinished, let stored = await state.inputSignature() else { return nil }
+        guard stored == signature + "\n" + (await state.recordIdentity()) else { return nil }
         return await state.lastReport()
     }
 

@@ -70,13 +70,17 @@ struct FeedCommit {
             feed.changed, renderer: renderer, model: feed.model, records: &feed.records, previous: previous,
             progress: progress)
         try await retire(feed.removedIds, previous: previous)
+        // The catalog history is encoded (when written whole, tens of megabytes) while the
+        // feed-wide documents are rendered and written.
+        let catalog = records.catalog
+        let encodingCatalog = Task { catalog.encodedFiles() }
         let documents = feedWide()
         clock.mark("render")
         try await writeFeedWide(documents, records: feed.records)
         try await saveRecords(
             readCache: records.readCache, cacheShards: records.cacheShards, records: feed.records,
             idShards: records.onlyDirtyIdShards ? Set(feed.dirty.map(IdState.shard(of:))) : Set(0..<IdState.shardCount),
-            catalog: records.catalog)
+            catalog: await encodingCatalog.value)
         try await retireFeedWide()
         try await removeStale(records: feed.records, rendered: feed.changed)
     }
@@ -135,7 +139,8 @@ struct FeedCommit {
     /// This build's records: the read cache's and the per-id record's changed shards, and the
     /// catalog history. Then the first fault point.
     func saveRecords(
-        readCache: ReadCache, cacheShards: Set<Int>?, records: IdState, idShards: Set<Int>, catalog: CatalogState
+        readCache: ReadCache, cacheShards: Set<Int>?, records: IdState, idShards: Set<Int>,
+        catalog: (base: Data?, tail: Data)
     ) async throws {
         try await state.saveReadCache(readCache, shards: cacheShards)
         try await state.saveIdState(records, shards: idShards)

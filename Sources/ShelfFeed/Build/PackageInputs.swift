@@ -71,11 +71,13 @@ struct PackageInputs: Sendable {
     /// How many files are served (every file of an id, before the policy).
     var packagesRead: Int { byId.values.reduce(0) { $0 + $1.count } }
 
-    /// Matches the scan against the cache, reads what it does not answer for, on all cores.
+    /// Matches the scan against the cache, reads what it does not answer for, on all cores. The
+    /// cache is consumed: it becomes the next build's (a copy would cost tens of milliseconds
+    /// of a small rebuild of a large feed).
     /// `started` is when the build started (nanoseconds since 1970): a file changed just before
     /// it is not cached (`FeedBuilder.isRacy`).
     static func read(
-        _ scan: InputScan, cache: ReadCache, started: Int64, concurrency: Int,
+        _ scan: InputScan, cache: consuming ReadCache, started: Int64, concurrency: Int,
         progress: (@Sendable (FeedBuilder.Progress) -> Void)?
     ) async -> PackageInputs {
         let paths = scan.packages

@@ -77,13 +77,12 @@ public struct FeedRenderer: Sendable {
         let semver1 = RegistrationRenderer(layout: layout, hive: .semVer1)
         let semver2 = RegistrationRenderer(layout: layout, hive: .semVer2)
         let rendered = Parallel.map(registrations, pieces: 8) { r -> (String, [FeedDocument]) in
-            var registration = semver1.render(r) + semver2.render(r)
-            if gzipRegistrations { registration = registration.map(Self.gzipped) }
-            var docs = flat.render(r) + registration
+            var docs = flat.render(r) + semver1.render(r) + semver2.render(r)
             let alone = FeedModel(registrations: [r], diagnostics: [], presentIds: model.presentIds)
             for extra in extras {
                 docs += extra.renderIds(alone, layout: layout, ids: [r.lowerId], contents: contents)[r.lowerId] ?? []
             }
+            if gzipRegistrations { docs = docs.map(Self.gzippedIfRegistration) }
             return (r.lowerId, docs)
         }
         return Dictionary(rendered, uniquingKeysWith: +)
@@ -144,8 +143,11 @@ public struct FeedRenderer: Sendable {
                 catalog: catalog, added: added)
     }
 
-    /// A registration document stored gzip-compressed under its own name (`--gzip`).
-    static func gzipped(_ doc: FeedDocument) -> FeedDocument {
+    /// A document of either registration hive stored gzip-compressed under its own name
+    /// (`--gzip`); any other document as it is.
+    static func gzippedIfRegistration(_ doc: FeedDocument) -> FeedDocument {
+        guard doc.path.hasPrefix(FeedLayout.registrationSemVer1) || doc.path.hasPrefix(FeedLayout.registrationSemVer2)
+        else { return doc }
         var out = doc
         switch doc.content {
         case .bytes(let data): out.content = .bytes(Gzip.compress(data))

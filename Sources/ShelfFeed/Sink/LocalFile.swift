@@ -11,6 +11,8 @@ enum LocalFile {
     struct Failure: Error, Sendable {
         var path: String
         var reason: String
+        /// A folder could not be made (rather than a file written).
+        var isFolder = false
 
         /// The failure `errno` describes now.
         static func current(_ path: String) -> Failure {
@@ -90,7 +92,7 @@ enum LocalFile {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw Failure(path: path, reason: error.localizedDescription)
+            throw Failure(path: path, reason: error.localizedDescription, isFolder: true)
         }
     }
 

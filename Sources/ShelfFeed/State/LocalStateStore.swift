@@ -58,7 +58,8 @@ public struct LocalStateStore: StateStore {
         do {
             _ = try LocalFile.replace(path(of: record), with: data, display: record.path)
         } catch {
-            throw .cannotWrite(path: error.path, reason: error.reason)
+            throw error.isFolder
+                ? .cannotCreate(path: error.path, reason: error.reason) : .cannotWrite(path: error.path, reason: error.reason)
         }
     }
 

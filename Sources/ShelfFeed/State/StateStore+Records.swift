@@ -56,12 +56,12 @@ extension StateStore {
         return (CatalogState(), notes)
     }
 
-    /// Writes the catalog history: its tail, and first the whole history when the tail has
-    /// grown long (a tail never names a base that is not there yet).
-    func saveCatalogHistory(_ history: CatalogState) async throws(StateError) {
-        let (base, tail) = history.encodedFiles()
-        if let base { try await write(.catalog, base) }
-        try await write(.catalogTail, tail)
+    /// Writes the catalog history as `CatalogState.encodedFiles()` made it: its tail, and first
+    /// the whole history when the tail has grown long (a tail never names a base that is not
+    /// there yet).
+    func saveCatalogHistory(_ encoded: (base: Data?, tail: Data)) async throws(StateError) {
+        if let base = encoded.base { try await write(.catalog, base) }
+        try await write(.catalogTail, encoded.tail)
     }
 
     // MARK: The last finished build

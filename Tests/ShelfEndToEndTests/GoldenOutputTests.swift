@@ -22,6 +22,15 @@ struct GoldenOutputTests {
         return try snapshot(out, excluding: { $0.hasPrefix(".shelf/") && !$0.hasPrefix(".shelf/host/") })
     }
 
+    /// The bytes `gzip -d` makes of `data` (nil when it refuses them).
+    static func gunzip(_ data: Data) throws -> Data? {
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        try data.write(to: URL(fileURLWithPath: tmp.sub("x.gz")))
+        let r = try run("/bin/gzip", ["-dc", tmp.sub("x.gz")])
+        return r.status == 0 ? Data(r.stdout.utf8) : nil
+    }
+
     /// The input packages' bytes: what a `.nupkg` of the feed must be one of.
     static func inputPackages() throws -> Set<Data> {
         Set(
@@ -40,7 +49,7 @@ struct GoldenOutputTests {
                 #expect(packages.contains(data), "\(path) is not a copy of an input package")
             } else if let golden = expected[path] {
                 let diff = UnifiedDiff.make(expected: golden, actual: data, path: path)
-                #expect(diff.isEmpty, "\(path) differs from its golden file:\n\(diff.prefix(4000))")
+                #expect(diff.isEmpty, "\(path) differs from its golden file:\n\(diff)")
             } else if path.hasPrefix("packages/"), let page = output[path.lowercased()], path != path.lowercased() {
                 // A page at another casing: the same bytes as the lowercase page.
                 #expect(data == page, "\(path) is not the page \(path.lowercased())")
@@ -73,7 +82,22 @@ struct GoldenOutputTests {
         let golden = try Golden.files(in: Self.hostGolden.appendingPathComponent(name))
         #expect(!golden.isEmpty)
         for (path, data) in golden {
-            #expect(output[path] == data, "\(name): \(path)")
+            let diff = UnifiedDiff.make(expected: data, actual: output[path] ?? Data(), path: path)
+            #expect(diff.isEmpty, "\(name): \(path) differs from its golden file:\n\(diff)")
         }
+    }
+
+    @Test("shelf build --host nginx --gzip: each registration document is its golden file, gzip-compressed")
+    func gzipRegistrations() throws {
+        let output = try Self.build(["--no-site", "--host", "nginx", "--gzip"])
+        let golden = try Golden.files(in: Self.feedGolden)
+        let registration = output.filter { $0.key.hasPrefix("registration") }
+        #expect(registration.count == golden.filter { $0.key.hasPrefix("registration") }.count)
+        for (path, data) in registration.sorted(by: { $0.key < $1.key }) {
+            #expect(data.starts(with: [0x1F, 0x8B]), "\(path) is not gzip")
+            let plain = try #require(try Self.gunzip(data), "\(path) does not decompress")
+            #expect(plain == golden[path], "\(path)")
+        }
+        #expect(output["flatcontainer/shelf.sample.core/index.json"] == golden["flatcontainer/shelf.sample.core/index.json"])
     }
 }

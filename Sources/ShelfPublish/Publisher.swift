@@ -307,7 +307,8 @@ public struct Publisher: Sendable {
     /// This folder's publisher of this destination (its lease owner id), held until the
     /// publish ends: one at a time on this machine.
     func owner() throws(PublishError) -> PublishOwner {
-        let name = String(SigV4Signer.sha256Hex(Data("\(client.endpoint.absoluteString)|\(destination)".utf8)).prefix(16))
+        let name = String(
+            SigV4Signer.sha256Hex(Data("\(client.endpoint.absoluteString)|\(destination)".utf8)).prefix(16))
         let owner: PublishOwner?
         do {
             owner = try folderState.takePublishOwner(name)

@@ -1,6 +1,7 @@
 import Foundation
 @_spi(Testing) import ShelfFeed
 import ShelfSite
+import ShelfTestSupport
 import Testing
 
 /// The build run in-process, with the renderers `shelf build` uses, on packages from
@@ -46,20 +47,6 @@ enum BuildHarness {
         await #expect(throws: BuildKilled(at: fault)) { try await build(input, output, fault: fault) }
     }
 
-    /// Every regular file below a folder, relative path to bytes, but those `excluding` names.
-    static func snapshot(_ folder: String, excluding: (String) -> Bool) throws -> [String: Data] {
-        var result: [String: Data] = [:]
-        guard let e = FileManager.default.enumerator(atPath: folder) else { return result }
-        while let rel = e.nextObject() as? String {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: folder + "/" + rel, isDirectory: &isDir), !isDir.boolValue,
-                !excluding(rel)
-            else { continue }
-            result[rel] = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + rel))
-        }
-        return result
-    }
-
     /// Shelf's records, and the catalog (whose history differs between a feed built step by step
     /// and one built at once).
     static func noHistory(_ path: String) -> Bool { path.hasPrefix(".shelf/") || path.hasPrefix("catalog/") }
@@ -69,8 +56,8 @@ enum BuildHarness {
         _ a: String, _ b: String, excluding: (String) -> Bool = noHistory, _ step: String,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
-        let x = try snapshot(a, excluding: excluding)
-        let y = try snapshot(b, excluding: excluding)
+        let x = try ShelfTestSupport.snapshot(a, excluding: excluding)
+        let y = try ShelfTestSupport.snapshot(b, excluding: excluding)
         let extra = Set(x.keys).subtracting(y.keys).sorted()
         let missing = Set(y.keys).subtracting(x.keys).sorted()
         #expect(
@@ -79,15 +66,4 @@ enum BuildHarness {
         let differing = x.keys.filter { y[$0] != nil && x[$0] != y[$0] }.sorted()
         #expect(differing.isEmpty, "\(step): differ: \(differing.prefix(5))", sourceLocation: sourceLocation)
     }
-}
-
-/// A temporary folder, removed by `cleanup()`.
-struct Scratch {
-    let path: String
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("shelf-build-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    func sub(_ name: String) -> String { path + "/" + name }
-    func cleanup() { try? FileManager.default.removeItem(atPath: path) }
 }

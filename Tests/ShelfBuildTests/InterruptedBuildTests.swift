@@ -1,5 +1,6 @@
 import Foundation
 @_spi(Testing) import ShelfFeed
+import ShelfTestSupport
 import Testing
 
 /// Builds stopped at a fault point (as a kill would stop them, through the hook the build is
@@ -12,7 +13,7 @@ struct InterruptedBuildTests {
 
     @Test("a build that dies before removing what left the feed: the next build removes it")
     func diesBeforeRemoving() async throws {
-        let tmp = try Scratch()
+        let tmp = try TemporaryFolder()
         defer { tmp.cleanup() }
         let (a, b, out, fresh) = (tmp.sub("a"), tmp.sub("b"), tmp.sub("out"), tmp.sub("fresh"))
         try H.generate(a, versions: 60, seed: 11)
@@ -28,7 +29,7 @@ struct InterruptedBuildTests {
         "records that cannot be trusted (a missing read-cache shard, a killed build) make every id dirty; a deprecation's alternate coming into the feed re-renders the deprecated id"
     )
     func untrustedRecords() async throws {
-        let tmp = try Scratch()
+        let tmp = try TemporaryFolder()
         defer { tmp.cleanup() }
         let fm = FileManager.default
         let pool = tmp.sub("pool")
@@ -116,7 +117,7 @@ struct InterruptedBuildTests {
         "a per-id record whose file lists are damaged, or that is lost, still removes the files of what left the input (and only Shelf's)"
     )
     func damagedOrLostFileLists() async throws {
-        let tmp = try Scratch()
+        let tmp = try TemporaryFolder()
         defer { tmp.cleanup() }
         let fm = FileManager.default
         let input = tmp.sub("in")
@@ -196,7 +197,7 @@ struct InterruptedBuildTests {
 
     @Test("a first build into a folder that already holds files never removes them, even those named as Shelf's")
     func firstBuildKeepsFiles() async throws {
-        let tmp = try Scratch()
+        let tmp = try TemporaryFolder()
         defer { tmp.cleanup() }
         let fm = FileManager.default
         let input = tmp.sub("in")

@@ -1,4 +1,5 @@
 import Foundation
+import ShelfTestSupport
 import Testing
 
 /// Runs the real `shelf` binary on SampleFeed/ and on the public corpus, then checks the output

@@ -1,4 +1,5 @@
 import Foundation
+import ShelfTestSupport
 import Testing
 
 /// Search, autocomplete, the catalog across builds, and the package site in headless Chromium,

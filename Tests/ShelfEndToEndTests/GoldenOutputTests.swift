@@ -98,6 +98,8 @@ struct GoldenOutputTests {
             let plain = try #require(try Self.gunzip(data), "\(path) does not decompress")
             #expect(plain == golden[path], "\(path)")
         }
-        #expect(output["flatcontainer/shelf.sample.core/index.json"] == golden["flatcontainer/shelf.sample.core/index.json"])
+        #expect(
+            output["flatcontainer/shelf.sample.core/index.json"] == golden["flatcontainer/shelf.sample.core/index.json"]
+        )
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ShelfTestSupport
 import Testing
 
 /// The policy file through the real binary: SampleFeed/shelf.json, prefix refusals, signing

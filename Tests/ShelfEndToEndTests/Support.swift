@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
     import Glibc
 #endif
+import ShelfTestSupport
 import Testing
 
 /// Paths and processes the end-to-end tests share.
@@ -105,17 +106,6 @@ func feedcheck(_ feed: String, baseURL: String, extra: [String] = []) throws -> 
     return (errors, problems + "\n" + last)
 }
 
-/// A fresh temporary folder, removed by the caller with `cleanup()`.
-struct TemporaryFolder {
-    let path: String
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("shelf-test-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    func sub(_ name: String) -> String { path + "/" + name }
-    func cleanup() { try? FileManager.default.removeItem(atPath: path) }
-}
-
 /// A server on 127.0.0.1 started by a test (by default `python3 -m http.server` on a free port,
 /// serving a folder), ready once its port accepts connections; stopped by `stop()`.
 final class StaticServer {
@@ -189,21 +179,4 @@ func waitUntilListening(port: Int, process: Process) throws {
     }
     kill(process.processIdentifier, SIGKILL)
     throw ServerError.didNotStart(port)
-}
-
-/// Every regular file below a folder, relative path to bytes.
-func snapshot(_ folder: String, excluding: (String) -> Bool = { _ in false }) throws -> [String: Data] {
-    var result: [String: Data] = [:]
-    let base = URL(fileURLWithPath: folder).standardizedFileURL.path
-    guard let e = FileManager.default.enumerator(atPath: base) else { return result }
-    while let rel = e.nextObject() as? String {
-        let full = base + "/" + rel
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue, !excluding(rel)
-        else {
-            continue
-        }
-        result[rel] = try Data(contentsOf: URL(fileURLWithPath: full))
-    }
-    return result
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ShelfTestSupport
 import Testing
 
 /// `shelf validate` on folders and over HTTP: a good feed passes; each kind of damage is named.

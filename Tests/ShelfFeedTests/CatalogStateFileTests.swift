@@ -66,7 +66,9 @@ struct CatalogStateFileTests {
             w.string("c99")
             w.int(0)
             let tail = Data(Array("SHELFCT+".utf8) + w.bytes)
-            #expect(throws: CatalogState.LoadError.tailDoesNotFollow) { try CatalogState.decode(files.base, tail: tail) }
+            #expect(throws: CatalogState.LoadError.tailDoesNotFollow) {
+                try CatalogState.decode(files.base, tail: tail)
+            }
         }
     }
 }

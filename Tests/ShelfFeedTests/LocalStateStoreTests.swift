@@ -7,7 +7,8 @@ import Testing
 /// tells a no-op build whether the records are as the last build left them.
 struct LocalStateStoreTests {
     static func folder() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("shelf-state-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("shelf-state-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }

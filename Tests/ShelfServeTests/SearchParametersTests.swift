@@ -35,7 +35,8 @@ struct SearchParametersTests {
     @Test(
         "a parameter of the wrong kind is refused by case, with the message the client shows",
         arguments: [
-            ("skip", "x", "a whole number"), ("take", "1.5", "a whole number"), ("prerelease", "maybe", "true or false"),
+            ("skip", "x", "a whole number"), ("take", "1.5", "a whole number"),
+            ("prerelease", "maybe", "true or false"),
         ])
     func refused(name: String, value: String, expected: String) {
         guard case .failure(let error) = SearchParameters.parse([(name, value)]) else {

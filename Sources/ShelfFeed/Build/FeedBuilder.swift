@@ -262,7 +262,8 @@ struct PreviousRecords: Sendable {
         return Loaded(
             ids: ids ?? IdState(globalKey: ""), idsMissing: ids == nil, idsDamaged: idsDamaged,
             cacheDamaged: cacheDamaged, history: history, unfinished: unfinished, leftovers: leftovers,
-            builtBefore: await state.hasFinishedBuild(), notes: (idsDamaged && !full ? [.idRecordDamaged] : []) + catalogNotes)
+            builtBefore: await state.hasFinishedBuild(),
+            notes: (idsDamaged && !full ? [.idRecordDamaged] : []) + catalogNotes)
     }
 
     func cancel() { cache.cancel() }

@@ -59,7 +59,8 @@ public struct LocalStateStore: StateStore {
             _ = try LocalFile.replace(path(of: record), with: data, display: record.path)
         } catch {
             throw error.isFolder
-                ? .cannotCreate(path: error.path, reason: error.reason) : .cannotWrite(path: error.path, reason: error.reason)
+                ? .cannotCreate(path: error.path, reason: error.reason)
+                : .cannotWrite(path: error.path, reason: error.reason)
         }
     }
 

@@ -2,8 +2,10 @@ import Foundation
 import ShelfTestSupport
 import Testing
 
-/// Runs the real `shelf` binary on SampleFeed/ and on the public corpus, then checks the output
-/// with `../shared/tools/feedcheck.py`, on disk, as a local-folder source and over HTTP.
+/// Runs the real `shelf` binary on SampleFeed/, on the fixtures (real published packages kept with
+/// the repository) and, when `../shared` is there, on the whole public corpus; then checks the
+/// output with `shelf validate` and the feed's own bytes, on disk, as a local-folder source and over
+/// HTTP (and with `feedcheck.py` too when `../shared` is there).
 @Suite(.serialized)
 struct BuildTests {
     static let baseURL = "http://127.0.0.1:8080/"
@@ -16,20 +18,20 @@ struct BuildTests {
         let r = try shelf(["build", Repo.sampleFeed, "--out", out, "--base-url", Self.baseURL, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.isEmpty, "--quiet prints nothing on success: \(r.stderr)")
-        let disk = try feedcheck(
+        let disk = try checkFeed(
             out, baseURL: Self.baseURL,
             extra: ["--nupkgs", Repo.sampleFeed, "--local-folder", out + "/flatcontainer", "--strict-paging"])
         #expect(disk.errors == 0, "\(disk.output)")
         let server = try StaticServer(serving: out)
         defer { server.stop() }
-        let http = try feedcheck(
+        let http = try checkFeed(
             out, baseURL: Self.baseURL, extra: ["--nupkgs", Repo.sampleFeed, "--http", server.url])
         #expect(http.errors == 0, "\(http.output)")
     }
 
-    /// The corpus files whose MANIFEST.tsv row has no id: the broken inputs.
-    static func brokenCorpusFiles() throws -> Set<String> {
-        let text = try String(contentsOfFile: Repo.manifest, encoding: .utf8)
+    /// The files of a manifest (fixtures or corpus) whose row has no id: the broken inputs.
+    static func brokenFiles(_ manifest: String) throws -> Set<String> {
+        let text = try String(contentsOfFile: manifest, encoding: .utf8)
         var broken = Set<String>()
         for line in text.split(separator: "\n").dropFirst() {
             let cols = line.split(separator: "\t", omittingEmptySubsequences: false)
@@ -40,33 +42,54 @@ struct BuildTests {
         return broken
     }
 
-    @Test("the public corpus: every readable package is in the feed, exactly the broken ones are reported")
-    func corpus() throws {
+    /// Builds a folder of real packages and checks that every readable package is in the feed,
+    /// that exactly the broken ones are reported (one line each), and that the feed holds up.
+    static func realPackages(_ folder: String, manifest: String, ids: Int, versions: Int) throws {
         let tmp = try TemporaryFolder()
         defer { tmp.cleanup() }
         let out = tmp.sub("feed")
-        let r = try shelf(["build", Repo.corpus, "--out", out, "--base-url", Self.baseURL, "--json"])
+        let r = try shelf(["build", folder, "--out", out, "--base-url", Self.baseURL, "--json"])
         #expect(r.status == 2, "some input is skipped, so the status is 2: \(r.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         let skipped = (summary?["skipped"] as? [[String: String]]) ?? []
         let skippedFiles = Set(skipped.compactMap { $0["file"] })
-        #expect(skippedFiles == (try Self.brokenCorpusFiles()))
+        #expect(skippedFiles == (try Self.brokenFiles(manifest)))
         #expect(skipped.count == skippedFiles.count, "one line per bad package")
         // One line per bad package on standard error, naming the file.
         let errorLines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error: ") }
         #expect(errorLines.count == skippedFiles.count)
         for f in skippedFiles { #expect(errorLines.contains { $0.hasPrefix("error: \(f): ") }) }
-        #expect(summary?["ids"] as? Int == 284)
-        #expect(summary?["versions"] as? Int == 362)
+        #expect(summary?["ids"] as? Int == ids)
+        #expect(summary?["versions"] as? Int == versions)
 
-        let disk = try feedcheck(
+        let disk = try checkFeed(
             out, baseURL: Self.baseURL,
-            extra: ["--nupkgs", Repo.corpus, "--local-folder", out + "/flatcontainer", "--strict-paging"])
+            extra: ["--nupkgs", folder, "--local-folder", out + "/flatcontainer", "--strict-paging"])
         #expect(disk.errors == 0, "\(disk.output)")
         let server = try StaticServer(serving: out)
         defer { server.stop() }
-        let http = try feedcheck(out, baseURL: Self.baseURL, extra: ["--nupkgs", Repo.corpus, "--http", server.url])
+        let http = try checkFeed(out, baseURL: Self.baseURL, extra: ["--nupkgs", folder, "--http", server.url])
         #expect(http.errors == 0, "\(http.output)")
+    }
+
+    @Test("the fixtures: every readable package is in the feed, exactly the broken ones are reported")
+    func fixtures() throws {
+        try Self.realPackages(Repo.fixtures, manifest: Repo.fixturesManifest, ids: 36, versions: 172)
+    }
+
+    @Test("the fixtures are the manifest's files, with its hashes (scripts/gather-fixtures.py --check)")
+    func fixturesManifest() throws {
+        let r = try python([Repo.root.appendingPathComponent("scripts/gather-fixtures.py").path, "--check"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+    }
+
+    @Test("the public corpus (../shared): every readable package is in the feed, exactly the broken ones are reported")
+    func corpus() throws {
+        guard FileManager.default.fileExists(atPath: Repo.corpus) else {
+            Skipped.say("the public corpus", "\(Repo.corpus) is not there (../shared is beside our checkouts and CI only)")
+            return
+        }
+        try Self.realPackages(Repo.corpus, manifest: Repo.corpusManifest, ids: 284, versions: 362)
     }
 
     @Test("the same input gives byte-identical output, whatever the file order and file times")
@@ -75,7 +98,7 @@ struct BuildTests {
         defer { tmp.cleanup() }
         let fm = FileManager.default
         var names = try fm.contentsOfDirectory(atPath: Repo.sampleFeed).filter { $0.hasSuffix(".nupkg") }.sorted()
-        names += try fm.contentsOfDirectory(atPath: Repo.corpus).sorted().prefix(120)
+        names += try fm.contentsOfDirectory(atPath: Repo.fixtures).sorted()
         // Copy A in one order with old times, copy B in the reverse order with new times.
         for (folder, order, time) in [
             ("a", names, Date(timeIntervalSince1970: 1_000_000_000)), ("b", names.reversed(), Date()),
@@ -83,7 +106,7 @@ struct BuildTests {
             let dir = tmp.sub(folder)
             try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
             for name in order {
-                let src = (name.hasPrefix("Shelf.Sample.") ? Repo.sampleFeed : Repo.corpus) + "/" + name
+                let src = (name.hasPrefix("Shelf.Sample.") ? Repo.sampleFeed : Repo.fixtures) + "/" + name
                 try fm.copyItem(atPath: src, toPath: dir + "/" + name)
                 try fm.setAttributes([.modificationDate: time], ofItemAtPath: dir + "/" + name)
             }
@@ -126,7 +149,7 @@ struct BuildTests {
         #expect((s3?["filesRemoved"] as? Int ?? 0) > 0)
         #expect(!FileManager.default.fileExists(atPath: out + "/flatcontainer/shelf.sample.preview"))
         #expect(!FileManager.default.fileExists(atPath: out + "/registration-semver2/shelf.sample.preview"))
-        let check = try feedcheck(
+        let check = try checkFeed(
             out, baseURL: Self.baseURL, extra: ["--nupkgs", input, "--local-folder", out + "/flatcontainer"])
         #expect(check.errors == 0, "\(check.output)")
     }
@@ -151,7 +174,7 @@ struct BuildTests {
         let lines = r.stderr.split(separator: "\n")
         #expect(lines.count == bad.count, "\(r.stderr)")
         for name in bad.keys { #expect(lines.contains { $0.hasPrefix("error: \(name): ") }) }
-        let check = try feedcheck(out, baseURL: Self.baseURL, extra: ["--nupkgs", input])
+        let check = try checkFeed(out, baseURL: Self.baseURL, extra: ["--nupkgs", input])
         #expect(check.errors == 0, "\(check.output)")
     }
 

@@ -32,7 +32,7 @@ struct DiscoveryTests {
         let tmp = try TemporaryFolder()
         defer { tmp.cleanup() }
         let out = tmp.sub("feed")
-        let r = try shelf(["build", Repo.corpus, "--out", out, "--base-url", Self.baseURL, "--quiet"])
+        let r = try shelf(["build", Repo.fixtures, "--out", out, "--base-url", Self.baseURL, "--quiet"])
         #expect(r.status == 2)
         let query = try Self.json(out + "/search/query.json")
         let data = try #require(query["data"] as? [[String: Any]])
@@ -52,9 +52,9 @@ struct DiscoveryTests {
             }
         }
         let autocomplete = try Self.json(out + "/search/autocomplete.json")
-        #expect((autocomplete["data"] as? [String])?.count == 284)
-        #expect(autocomplete["totalHits"] as? Int == 284)
-        let check = try feedcheck(out, baseURL: Self.baseURL)
+        #expect((autocomplete["data"] as? [String])?.count == 36)
+        #expect(autocomplete["totalHits"] as? Int == 36)
+        let check = try checkFeed(out, baseURL: Self.baseURL)
         #expect(check.errors == 0, "\(check.output)")
     }
 
@@ -130,7 +130,7 @@ struct DiscoveryTests {
         let fourth = try Self.catalogItems(out)
         #expect(fourth.count == 12)
         #expect(fourth.suffix(2).map { $0["@type"] as? String } == ["nuget:PackageDelete", "nuget:PackageDetails"])
-        let check = try feedcheck(out, baseURL: Self.baseURL)
+        let check = try checkFeed(out, baseURL: Self.baseURL)
         #expect(check.errors == 0, "\(check.output)")
     }
 

@@ -87,7 +87,7 @@ struct HostingTests {
 
         let server = try Nginx(feed: out, port: port, scratch: tmp.sub("nginx"))
         defer { server.stop() }
-        let check = try feedcheck(out, baseURL: base, extra: ["--http", base])
+        let check = try checkFeed(out, baseURL: base, extra: ["--http", base])
         #expect(check.errors == 0, "\(check.output)")
         let validate = try shelf(["validate", base + "index.json"])
         #expect(validate.status == 0, "\(validate.stderr)")

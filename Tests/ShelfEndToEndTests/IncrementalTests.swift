@@ -122,7 +122,7 @@ struct IncrementalTests {
                 #expect((a["packagesOpened"] as? Int ?? 99) <= 8, "only changed packages are opened: \(a)")
             }
         }
-        let check = try feedcheck(
+        let check = try checkFeed(
             incremental, baseURL: Self.baseURL, extra: ["--local-folder", incremental + "/flatcontainer"])
         #expect(check.errors == 0, "\(check.output)")
     }

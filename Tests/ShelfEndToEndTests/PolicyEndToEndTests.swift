@@ -39,7 +39,7 @@ struct PolicyEndToEndTests {
         let out = tmp.sub("feed")
         let r = try shelf(["build", Repo.sampleFeed, "--out", out, "--base-url", Self.baseURL])
         #expect(r.status == 0, "\(r.stderr)")
-        let check = try feedcheck(out, baseURL: Self.baseURL, extra: ["--local-folder", out + "/flatcontainer"])
+        let check = try checkFeed(out, baseURL: Self.baseURL, extra: ["--local-folder", out + "/flatcontainer"])
         #expect(check.errors == 0, "\(check.output)")
 
         // Unlisted: in registration with listed false, restorable, out of search and listings.
@@ -99,7 +99,7 @@ struct PolicyEndToEndTests {
         let search = try #require(try Self.json(out + "/search/query.json") as? [String: Any])
         let verified = (search["data"] as? [[String: Any]] ?? []).filter { $0["verified"] as? Bool == true }
         #expect(Set(verified.compactMap { $0["id"] as? String }) == ["Shelf.Sample.Core", "Shelf.Sample.Preview"])
-        let check = try feedcheck(out, baseURL: Self.baseURL)
+        let check = try checkFeed(out, baseURL: Self.baseURL)
         #expect(check.errors == 0, "\(check.output)")
     }
 
@@ -110,7 +110,7 @@ struct PolicyEndToEndTests {
         let input = tmp.sub("in")
         try FileManager.default.createDirectory(atPath: input, withIntermediateDirectories: true)
         for f in ["Azure.AI.OpenAI.1.0.0-beta.12.nupkg", "Azure.AI.OpenAI.1.0.0-beta.14.nupkg"] {
-            try FileManager.default.copyItem(atPath: Repo.corpus + "/" + f, toPath: input + "/" + f)
+            try FileManager.default.copyItem(atPath: Repo.fixtures + "/" + f, toPath: input + "/" + f)
         }
         // Microsoft's code signing certificate of these packages (see PackageSignatureTests).
         let microsoft =

@@ -136,7 +136,7 @@ struct PublishTests {
         #expect(nupkg["ContentEncoding"] == nil)
         #expect(try moto.keys(bucket: "feed", prefix: "nuget/.shelf/") == ["nuget/.shelf/publish.json"])
 
-        let check = try feedcheck(out, baseURL: base, extra: ["--http", base])
+        let check = try checkFeed(out, baseURL: base, extra: ["--http", base])
         #expect(check.errors == 0, "\(check.output)")
         let validate = try shelf(["validate", base + "index.json", "--quiet"])
         #expect(validate.status == 0, "\(validate.stdout)\(validate.stderr)")
@@ -180,7 +180,7 @@ struct PublishTests {
             }
         }
         #expect(keys.subtracting(["notes/foreign.txt", ".shelf/publish.json"]) == local)
-        let check = try feedcheck(out, baseURL: base, extra: ["--http", base, "--nupkgs", b])
+        let check = try checkFeed(out, baseURL: base, extra: ["--http", base, "--nupkgs", b])
         #expect(check.errors == 0, "\(check.output)")
     }
 
@@ -223,7 +223,7 @@ struct PublishTests {
                 killedMidway += 1
             }
             try snapshot(moto, bucket: "feed", prefix: "v3/", into: tmp.sub("snapshot"))
-            let check = try feedcheck(tmp.sub("snapshot"), baseURL: base, extra: ["--http", base])
+            let check = try checkFeed(tmp.sub("snapshot"), baseURL: base, extra: ["--http", base])
             #expect(check.errors == 0, "trial \(trial), killed after \(delay) s: \(check.output)")
             if check.errors != 0 { break }
         }
@@ -232,7 +232,7 @@ struct PublishTests {
         let rerun = try publish(moto, out, "s3://feed/v3")
         #expect(rerun.status == 0, "\(rerun.stderr)")
         // The last trial built inputs[0].
-        let check = try feedcheck(out, baseURL: base, extra: ["--http", base, "--nupkgs", inputs[0]])
+        let check = try checkFeed(out, baseURL: base, extra: ["--http", base, "--nupkgs", inputs[0]])
         #expect(check.errors == 0, "\(check.output)")
         let again = try publish(moto, out, "s3://feed/v3")
         #expect(again.stdout.hasPrefix("shelf publish: uploaded 0 files (0 bytes), deleted 0;"), "\(again.stdout)")
@@ -277,11 +277,11 @@ struct PublishTests {
         }
         first.waitUntilExit()
         #expect(first.terminationStatus == 0)
-        let check = try feedcheck(tmp.sub("fa"), baseURL: base, extra: ["--http", base])
+        let check = try checkFeed(tmp.sub("fa"), baseURL: base, extra: ["--http", base])
         #expect(check.errors == 0, "\(check.output)")
         let after = try publish(moto, tmp.sub("fb"), "s3://feed")
         #expect(after.status == 0, "\(after.stderr)")
-        let final = try feedcheck(tmp.sub("fb"), baseURL: base, extra: ["--http", base])
+        let final = try checkFeed(tmp.sub("fb"), baseURL: base, extra: ["--http", base])
         #expect(final.errors == 0, "\(final.output)")
     }
 

@@ -49,7 +49,7 @@ struct ServeTests {
             #expect(build.status == 0, "\(build.stderr)")
             let server = try Self.serve(out, port: port)
             defer { server.stop() }
-            let check = try feedcheck(out, baseURL: base, extra: ["--http", base])
+            let check = try checkFeed(out, baseURL: base, extra: ["--http", base])
             #expect(check.errors == 0, "gzip \(gzip): \(check.output)")
             let validate = try shelf(["validate", base + "index.json", "--quiet"])
             #expect(validate.status == 0, "\(validate.stdout)\(validate.stderr)")
@@ -152,7 +152,7 @@ struct ServeTests {
         let versions = try Self.json(a + "?id=shelf.sample.core")
         #expect(versions["data"] as? [String] == ["1.0.0", "1.1.0", "2.0.0"])
 
-        let check = try feedcheck(out, baseURL: server.url, extra: ["--http", server.url])
+        let check = try checkFeed(out, baseURL: server.url, extra: ["--http", server.url])
         #expect(check.errors == 0, "\(check.output)")
     }
 }

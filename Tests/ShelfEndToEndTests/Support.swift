@@ -11,10 +11,20 @@ enum Repo {
     static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     static let sampleFeed = root.appendingPathComponent("SampleFeed").path
+    /// Real published packages kept with the repository, chosen for their quirks (and broken
+    /// files of each kind refused), gathered by `scripts/gather-fixtures.py`.
+    static let fixtures = root.appendingPathComponent("Tests/Fixtures/packages").path
+    static let fixturesManifest = root.appendingPathComponent("Tests/Fixtures/MANIFEST.tsv").path
+
+    /// `../shared` beside the repository: the public corpus and the independent checkers. Our
+    /// checkouts and CI have it; a clone of Shelf alone does not, and the tests that need it say
+    /// in one line that they were skipped.
     static let shared = root.deletingLastPathComponent().appendingPathComponent("shared")
     static let corpus = shared.appendingPathComponent("corpus/public/packages").path
-    static let manifest = shared.appendingPathComponent("corpus/public/MANIFEST.tsv").path
+    static let corpusManifest = shared.appendingPathComponent("corpus/public/MANIFEST.tsv").path
     static let feedcheck = shared.appendingPathComponent("tools/feedcheck.py").path
+    /// The official NuGet client's harness (`nugetcheck`), built by its `build.sh` (`.ci/run` does).
+    static let realClient = shared.appendingPathComponent("tools/realclient").path
 
     /// The `shelf` binary built beside the test bundle.
     static let shelf: String = {
@@ -94,6 +104,49 @@ func python(_ arguments: [String]) throws -> ProcessResult {
     try run("/usr/bin/timeout", ["300", "python3"] + arguments)
 }
 
+/// Checks a built feed as clients read it, and fails on any error:
+/// - `shelf validate` on the folder (which, for a folder, also checks the local-folder layout);
+/// - with `--http URL` in `extra`: `shelf validate` over HTTP at that server;
+/// - with `--nupkgs DIR` in `extra`: every package the feed serves is, byte for byte, a file of DIR;
+/// - when `../shared` is beside the repository: the independent checker `feedcheck.py` with the
+///   same options (`extra` is its command line), which must pass too.
+func checkFeed(_ feed: String, baseURL: String, extra: [String] = []) throws -> (errors: Int, output: String) {
+    var errors = 0
+    var output = ""
+    func validate(_ target: String) throws {
+        let r = try run(Repo.shelf, ["validate", target, "--base-url", baseURL, "--quiet"])
+        let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let count = last.split(separator: ";").last?.split(separator: " ").first.flatMap { Int($0) }
+        guard r.status == 0 || count != nil else {
+            errors += 1
+            output += "shelf validate \(target) failed: \(r.stderr)\n"
+            return
+        }
+        errors += count ?? 0
+        if (count ?? 0) > 0 { output += "shelf validate \(target):\n\(r.stderr.prefix(3000))\n" }
+    }
+    try validate(feed)
+    if let i = extra.firstIndex(of: "--http"), i + 1 < extra.count { try validate(extra[i + 1] + "index.json") }
+    if let i = extra.firstIndex(of: "--nupkgs"), i + 1 < extra.count {
+        let inputs = Set(
+            try FileManager.default.contentsOfDirectory(atPath: extra[i + 1]).filter { $0.hasSuffix(".nupkg") }
+                .map { try Data(contentsOf: URL(fileURLWithPath: extra[i + 1] + "/" + $0)) })
+        for (path, data) in try snapshot(feed + "/flatcontainer", excluding: { !$0.hasSuffix(".nupkg") })
+        where !inputs.contains(data) {
+            errors += 1
+            output += "flatcontainer/\(path) is not a copy of an input package\n"
+        }
+    }
+    if FileManager.default.fileExists(atPath: Repo.feedcheck) {
+        let check = try feedcheck(feed, baseURL: baseURL, extra: extra)
+        errors += check.errors
+        if check.errors > 0 { output += "feedcheck.py:\n" + check.output }
+    } else {
+        Skipped.say("feedcheck.py", "\(Repo.feedcheck) is not there (../shared is beside our checkouts and CI only)")
+    }
+    return (errors, output)
+}
+
 /// Runs feedcheck and returns its error count (from the last line, `N checks, E errors, W warnings`).
 func feedcheck(_ feed: String, baseURL: String, extra: [String] = []) throws -> (errors: Int, output: String) {
     let r = try python([Repo.feedcheck, feed, "--base-url", baseURL] + extra)
@@ -104,6 +157,22 @@ func feedcheck(_ feed: String, baseURL: String, extra: [String] = []) throws -> 
     }
     let problems = r.stdout.split(separator: "\n").filter { $0.hasPrefix("ERROR") }.prefix(20).joined(separator: "\n")
     return (errors, problems + "\n" + last)
+}
+
+/// Checks that are skipped because what they need is not there say so once per run, in one line.
+enum Skipped {
+    private final class Said: @unchecked Sendable {
+        let lock = NSLock()
+        var names = Set<String>()
+    }
+    private static let said = Said()
+
+    static func say(_ check: String, _ why: String) {
+        said.lock.lock()
+        defer { said.lock.unlock() }
+        guard said.names.insert(check).inserted else { return }
+        print("skipped: \(check): \(why)")
+    }
 }
 
 /// A server on 127.0.0.1 started by a test (by default `python3 -m http.server` on a free port,

@@ -8,13 +8,14 @@ import Testing
 ///  openssl cms -verify -noverify -inform DER -in a.p7s -binary -signer s.pem -out /dev/null;
 ///  openssl x509 -in s.pem -fingerprint -sha256 -noout` (subject CN=Microsoft Corporation).
 struct PackageSignatureTests {
-    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/corpus/public/packages")
+    /// The fixtures (Tests/Fixtures/packages).
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/packages")
 
     @Test("the author signature's certificate of a nuget.org package")
     func authorSigned() throws {
         let archive = try PackageArchive.read(
-            path: Self.corpus.appendingPathComponent("Azure.AI.OpenAI.1.0.0-beta.14.nupkg").path)
+            path: Self.fixtures.appendingPathComponent("Azure.AI.OpenAI.1.0.0-beta.14.nupkg").path)
         #expect(archive.isSigned)
         #expect(archive.signerFingerprint == "566A31882BE208BE4422F7CFD66ED09F5D4524A5994F50CCC8B05EC0528C1353")
     }

@@ -113,8 +113,9 @@ func python(_ arguments: [String]) throws -> ProcessResult {
 func checkFeed(_ feed: String, baseURL: String, extra: [String] = []) throws -> (errors: Int, output: String) {
     var errors = 0
     var output = ""
-    func validate(_ target: String) throws {
-        let r = try run(Repo.shelf, ["validate", target, "--base-url", baseURL, "--quiet"])
+    /// The folder says which URL it is built for; a server, that it serves the feed built for `baseURL`.
+    func validate(_ target: String, http: Bool) throws {
+        let r = try run(Repo.shelf, ["validate", target, "--quiet"] + (http ? ["--base-url", baseURL] : []))
         let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
         let count = last.split(separator: ";").last?.split(separator: " ").first.flatMap { Int($0) }
         guard r.status == 0 || count != nil else {
@@ -125,16 +126,20 @@ func checkFeed(_ feed: String, baseURL: String, extra: [String] = []) throws -> 
         errors += count ?? 0
         if (count ?? 0) > 0 { output += "shelf validate \(target):\n\(r.stderr.prefix(3000))\n" }
     }
-    try validate(feed)
-    if let i = extra.firstIndex(of: "--http"), i + 1 < extra.count { try validate(extra[i + 1] + "index.json") }
+    try validate(feed, http: false)
+    if let i = extra.firstIndex(of: "--http"), i + 1 < extra.count {
+        try validate(extra[i + 1] + "index.json", http: true)
+    }
     if let i = extra.firstIndex(of: "--nupkgs"), i + 1 < extra.count {
         let inputs = Set(
             try FileManager.default.contentsOfDirectory(atPath: extra[i + 1]).filter { $0.hasSuffix(".nupkg") }
                 .map { try Data(contentsOf: URL(fileURLWithPath: extra[i + 1] + "/" + $0)) })
-        for (path, data) in try snapshot(feed + "/flatcontainer", excluding: { !$0.hasSuffix(".nupkg") })
-        where !inputs.contains(data) {
-            errors += 1
-            output += "flatcontainer/\(path) is not a copy of an input package\n"
+        for path in try servedPackages(feed) {
+            let data = try Data(contentsOf: URL(fileURLWithPath: feed + "/" + path))
+            if !inputs.contains(data) {
+                errors += 1
+                output += "\(path) is not a copy of an input package\n"
+            }
         }
     }
     if FileManager.default.fileExists(atPath: Repo.feedcheck) {
@@ -145,6 +150,21 @@ func checkFeed(_ feed: String, baseURL: String, extra: [String] = []) throws -> 
         Skipped.say("feedcheck.py", "\(Repo.feedcheck) is not there (../shared is beside our checkouts and CI only)")
     }
     return (errors, output)
+}
+
+/// The packages a feed serves: those its flat container indexes list (a version a build could not
+/// remove is not among them).
+func servedPackages(_ feed: String) throws -> [String] {
+    let flat = feed + "/flatcontainer"
+    var out: [String] = []
+    for id in try FileManager.default.contentsOfDirectory(atPath: flat) where !id.hasPrefix(".") {
+        guard let data = FileManager.default.contents(atPath: "\(flat)/\(id)/index.json"),
+            let index = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let versions = index["versions"] as? [String]
+        else { continue }
+        out += versions.map { "flatcontainer/\(id)/\($0)/\(id).\($0).nupkg" }
+    }
+    return out
 }
 
 /// Runs feedcheck and returns its error count (from the last line, `N checks, E errors, W warnings`).

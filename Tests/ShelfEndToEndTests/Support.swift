@@ -105,7 +105,8 @@ func python(_ arguments: [String]) throws -> ProcessResult {
 }
 
 /// Checks a built feed as clients read it, and fails on any error:
-/// - `shelf validate` on the folder (which, for a folder, also checks the local-folder layout);
+/// - `shelf validate` on the folder (which, for a folder, also checks the local-folder layout),
+///   unless it holds no service index and the feed is checked over HTTP;
 /// - with `--http URL` in `extra`: `shelf validate` over HTTP at that server;
 /// - with `--nupkgs DIR` in `extra`: every package the feed serves is, byte for byte, a file of DIR;
 /// - when `../shared` is beside the repository: the independent checker `feedcheck.py` with the
@@ -126,7 +127,10 @@ func checkFeed(_ feed: String, baseURL: String, extra: [String] = []) throws -> 
         errors += count ?? 0
         if (count ?? 0) > 0 { output += "shelf validate \(target):\n\(r.stderr.prefix(3000))\n" }
     }
-    try validate(feed, http: false)
+    // A folder that only lists the ids of a feed checked over HTTP (a bucket's snapshot) is not a feed.
+    if FileManager.default.fileExists(atPath: feed + "/index.json") || !extra.contains("--http") {
+        try validate(feed, http: false)
+    }
     if let i = extra.firstIndex(of: "--http"), i + 1 < extra.count {
         try validate(extra[i + 1] + "index.json", http: true)
     }

@@ -4,6 +4,11 @@ Tests/Fixtures/MANIFEST.tsv names, checked against its SHA-512, plus the few fil
 
 usage: python3 scripts/gather-fixtures.py [--from DIR] [--out DIR] [--check] [--record]
 
+It also gathers Tests/Fixtures/nuget-catalog/: pairs of a package and the catalog leaf nuget.org's
+catalog writer made from it, as NuGetGallery keeps them in tests/CatalogTests/TestData (the
+package named .nupkg.testdata there), listed in that folder's MANIFEST.tsv (file, sha512, size,
+source_repo, source_path, commit).
+
   --from DIR   take a package from DIR when a file there has its name and SHA-512 (a local copy
                of the packages, such as the public corpus); otherwise it is downloaded from
                https://raw.githubusercontent.com/<repo>/<commit>/<path>
@@ -35,14 +40,15 @@ import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MANIFEST = os.path.join(ROOT, "Tests", "Fixtures", "MANIFEST.tsv")
+CATALOG = os.path.join(ROOT, "Tests", "Fixtures", "nuget-catalog")
 
 
 def sha512(data):
     return base64.b64encode(hashlib.sha512(data).digest()).decode()
 
 
-def read_manifest():
-    with open(MANIFEST, newline="") as f:
+def read_manifest(path=MANIFEST):
+    with open(path, newline="") as f:
         rows = list(csv.reader(f, delimiter="\t"))
     header = rows[0]
     return header, [dict(zip(header, r)) for r in rows[1:]]
@@ -56,8 +62,8 @@ def write_manifest(header, rows):
             w.writerow([r[h] for h in header])
 
 
-def fetch(row, local):
-    """The bytes of a published package: from the local folder when it has them, else from GitHub."""
+def fetch(row, local=None):
+    """The bytes of a published file: from the local folder when it has them, else from GitHub."""
     if local:
         path = os.path.join(local, row["file"])
         if os.path.isfile(path):
@@ -103,6 +109,38 @@ def derive(recipe, packages):
     sys.exit("unknown recipe: %s" % recipe)
 
 
+def check_folder(folder, rows, problems):
+    """That `folder` holds exactly the rows' files (and the manifest), each with its SHA-512."""
+    present = set(os.listdir(folder)) if os.path.isdir(folder) else set()
+    for r in rows:
+        path = os.path.join(folder, r["file"])
+        if not os.path.isfile(path):
+            problems.append("%s is missing" % path)
+        elif sha512(open(path, "rb").read()) != r["sha512"]:
+            problems.append("%s does not have the manifest's SHA-512" % path)
+    for extra in sorted(present - {r["file"] for r in rows} - {"MANIFEST.tsv"}):
+        problems.append("%s is not in the manifest" % os.path.join(folder, extra))
+
+
+def gather_catalog(check, problems):
+    """The catalog pairs: checked, or downloaded from GitHub at the manifest's commit."""
+    _, rows = read_manifest(os.path.join(CATALOG, "MANIFEST.tsv"))
+    if check:
+        check_folder(CATALOG, rows, problems)
+        return len(rows)
+    for r in rows:
+        path = os.path.join(CATALOG, r["file"])
+        if os.path.isfile(path) and sha512(open(path, "rb").read()) == r["sha512"]:
+            continue
+        data = fetch(r)
+        if sha512(data) != r["sha512"] or str(len(data)) != r["size"]:
+            problems.append("%s: the bytes from %s at %s are not the manifest's" % (
+                r["file"], r["source_repo"], r["commit"]))
+            continue
+        open(path, "wb").write(data)
+    return len(rows)
+
+
 def main():
     a = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("--from", dest="local")
@@ -113,16 +151,7 @@ def main():
     header, rows = read_manifest()
     problems = []
     if args.check:
-        present = set(os.listdir(args.out)) if os.path.isdir(args.out) else set()
-        wanted = {r["file"] for r in rows}
-        for r in rows:
-            path = os.path.join(args.out, r["file"])
-            if not os.path.isfile(path):
-                problems.append("%s is missing" % r["file"])
-            elif sha512(open(path, "rb").read()) != r["sha512"]:
-                problems.append("%s does not have the manifest's SHA-512" % r["file"])
-        for extra in sorted(present - wanted):
-            problems.append("%s is not in the manifest" % extra)
+        check_folder(args.out, rows, problems)
     else:
         os.makedirs(args.out, exist_ok=True)
         for r in (r for r in rows if r["source_repo"] != "derived"):
@@ -143,9 +172,10 @@ def main():
             open(os.path.join(args.out, r["file"]), "wb").write(data)
         if args.record:
             write_manifest(header, rows)
+    pairs = gather_catalog(args.check, problems)
     for p in problems:
         print("error: " + p, file=sys.stderr)
-    print("%d fixtures, %d problems" % (len(rows), len(problems)))
+    print("%d fixtures, %d catalog test files, %d problems" % (len(rows), pairs, len(problems)))
     sys.exit(1 if problems else 0)
 
 

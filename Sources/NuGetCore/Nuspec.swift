@@ -34,6 +34,7 @@ public struct Nuspec: Sendable, Hashable {
         var repository: Repository? = nil
         var dependencyGroups: [DependencyGroup] = []
         var frameworkAssemblies: [FrameworkAssembly] = []
+        var declared: DeclaredFlags = []
     }
 
     private var storage: SharedFields<Fields>
@@ -184,6 +185,23 @@ public struct Nuspec: Sendable, Hashable {
         get { storage.fields.frameworkAssemblies }
         set { storage.fields.frameworkAssemblies = newValue }
     }
+    /// Which of the yes/no elements the nuspec has at all: nuget.org's catalog writes
+    /// `requireLicenseAcceptance`, `developmentDependency` and `serviceable` only then.
+    public var declared: DeclaredFlags {
+        get { storage.fields.declared }
+        set { storage.fields.declared = newValue }
+    }
+
+    /// The yes/no elements a nuspec may have.
+    public struct DeclaredFlags: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        public static let requireLicenseAcceptance = DeclaredFlags(rawValue: 1)
+        public static let developmentDependency = DeclaredFlags(rawValue: 2)
+        public static let serviceable = DeclaredFlags(rawValue: 4)
+        /// A `<dependencies>` element, even an empty one (nuget.org's catalog then writes a group).
+        public static let dependencies = DeclaredFlags(rawValue: 8)
+    }
 
     /// `<license type="expression|file" version="...">`.
     public struct License: Sendable, Hashable {
@@ -331,10 +349,14 @@ extension Nuspec {
         releaseNotes = text("releaseNotes")
         copyright = text("copyright")
         language = text("language")
-        // NuspecReader.GetTags / nuget.org: tags are separated by spaces (commas and semicolons
-        // are also used in the wild and split the same way by the gallery).
+        // NuspecReader.GetTags / nuget.org: tags are separated by spaces; commas, semicolons and
+        // bars are also used in the wild and split the same way by the gallery (NuGetGallery
+        // `src/Catalog/Helpers/Utils.cs` `SplitTags`).
         tags = (text("tags") ?? "")
-            .split(whereSeparator: { $0 == " " || $0 == "," || $0 == ";" || $0 == "\t" || $0 == "\n" || $0 == "\r" })
+            .split(whereSeparator: {
+                $0 == " " || $0 == "," || $0 == ";" || $0 == "|" || $0 == "\t" || $0 == "\n" || $0 == "\r"
+                    || $0 == "\r\n"
+            })
             .map(String.init)
         projectUrl = text("projectUrl")
         iconUrl = text("iconUrl")
@@ -355,12 +377,17 @@ extension Nuspec {
         requireLicenseAcceptance = flag("requireLicenseAcceptance")
         developmentDependency = flag("developmentDependency")
         serviceable = flag("serviceable")
+        var declared: DeclaredFlags = []
+        for (name, flag) in [
+            ("requireLicenseAcceptance", DeclaredFlags.requireLicenseAcceptance),
+            ("developmentDependency", .developmentDependency), ("serviceable", .serviceable),
+            ("dependencies", .dependencies),
+        ] where md.child(name) != nil {
+            declared.insert(flag)
+        }
+        self.declared = declared
         minClientVersion = md.attributes["minClientVersion"].flatMap { $0.isEmpty ? nil : $0 }
-        packageTypes =
-            md.child("packageTypes")?.children(named: "packageType").compactMap { el in
-                guard let name = el.attributes["name"], !name.isEmpty else { return nil }
-                return PackageType(name: name, version: el.attributes["version"])
-            } ?? []
+        packageTypes = Self.packageTypes(md)
         repository = md.child("repository").map {
             Repository(
                 type: $0.attributes["type"], url: $0.attributes["url"], branch: $0.attributes["branch"],
@@ -372,6 +399,31 @@ extension Nuspec {
                 guard let name = el.attributes["assemblyName"], !name.isEmpty else { return nil }
                 return FrameworkAssembly(assemblyName: name, targetFramework: el.attributes["targetFramework"])
             } ?? []
+    }
+
+    /// Every `<packageType>` of every `<packageTypes>` element, in order, as nuget.org's catalog
+    /// reads them (NuGetGallery `src/Catalog/xslt/nuspec.xslt`: `normalize-space` of `name` and
+    /// `version`, so surrounding white space goes and inner runs become one space; exact
+    /// duplicates, which share a catalog `@id`, are one). A type without a name is left out
+    /// (NuGet's `NuspecReader` refuses it, nuget.org refuses the push).
+    static func packageTypes(_ metadata: XMLElementNode) -> [PackageType] {
+        var out: [PackageType] = []
+        var seen = Set<PackageType>()
+        for node in metadata.children(named: "packageTypes") {
+            for el in node.children(named: "packageType") {
+                let name = normalizeSpace(el.attributes["name"] ?? "")
+                guard !name.isEmpty else { continue }
+                let type = PackageType(name: name, version: el.attributes["version"].map(normalizeSpace))
+                if seen.insert(type).inserted { out.append(type) }
+            }
+        }
+        return out
+    }
+
+    /// XPath's `normalize-space`: white space (space, tab, CR, LF) trimmed, inner runs made one space.
+    static func normalizeSpace(_ s: String) -> String {
+        s.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
+            .joined(separator: " ")
     }
 
     /// `NuspecReader.GetDependencyGroups`: when any `<group>` exists, the flat `<dependency>`

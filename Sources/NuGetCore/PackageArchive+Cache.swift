@@ -109,6 +109,13 @@ extension PackageArchive {
         }
         w.strings(warnings)
         nuspec.encode(into: &w)
+        w.int(Int64(entries.count))
+        for e in entries {
+            w.string(e.fullName)
+            w.int(e.length)
+            w.int(e.compressedLength)
+            w.bool(e.madeOnWindows)
+        }
     }
 
     /// Reads a record; `resolve` turns the stored path back into the file's path.
@@ -132,10 +139,20 @@ extension PackageArchive {
         }
         let warnings = try r.strings()
         let nuspec = try Nuspec.decode(from: &r)
+        let count = try r.int()
+        guard count >= 0, count < 1 << 20 else { throw CacheReader.Damaged() }
+        var entries: [Entry] = []
+        entries.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            entries.append(
+                Entry(
+                    fullName: try r.string(), length: try r.int(), compressedLength: try r.int(),
+                    madeOnWindows: try r.bool()))
+        }
         return PackageArchive(
             path: path, size: size, sha512: sha512, nuspec: nuspec, nuspecEntry: nuspecEntry, packedAt: packedAt,
             isSigned: isSigned, signerFingerprint: signer, icon: files[0], readme: files[1], licenseFile: files[2],
-            warnings: warnings)
+            warnings: warnings, entries: entries)
     }
 }
 
@@ -178,6 +195,7 @@ extension Nuspec {
                 w.optional(d.exclude)
             }
         }
+        w.int(Int64(declared.rawValue))
         w.int(Int64(frameworkAssemblies.count))
         for f in frameworkAssemblies {
             w.string(f.assemblyName)
@@ -222,11 +240,12 @@ extension Nuspec {
             }
             groups.append(DependencyGroup(targetFramework: tfm, dependencies: deps))
         }
+        let declared = DeclaredFlags(rawValue: UInt8(truncatingIfNeeded: try r.int()))
         var assemblies: [FrameworkAssembly] = []
         for _ in 0..<(try r.int()) {
             assemblies.append(FrameworkAssembly(assemblyName: try r.string(), targetFramework: try r.optional()))
         }
-        return Nuspec(
+        var nuspec = Nuspec(
             id: id, versionText: versionText, version: version, title: texts[0], authors: texts[1], owners: texts[2],
             description: texts[3], summary: texts[4], releaseNotes: texts[5], copyright: texts[6], language: texts[7],
             tags: tags, projectUrl: urls[0], iconUrl: urls[1], icon: urls[2], readme: urls[3], licenseUrl: urls[4],
@@ -234,6 +253,8 @@ extension Nuspec {
             developmentDependency: developmentDependency, serviceable: serviceable, minClientVersion: minClientVersion,
             packageTypes: packageTypes, repository: repository, dependencyGroups: groups,
             frameworkAssemblies: assemblies)
+        nuspec.declared = declared
+        return nuspec
     }
 }
 

@@ -18,6 +18,7 @@ public struct PackageArchive: Sendable, Hashable {
         var readme: EmbeddedFile?
         var licenseFile: EmbeddedFile?
         var warnings: [String]
+        var entries: [Entry] = []
         var readIdentity: FileIdentity? = nil
     }
 
@@ -26,13 +27,13 @@ public struct PackageArchive: Sendable, Hashable {
     public init(
         path: String, size: Int64, sha512: String, nuspec: Nuspec, nuspecEntry: String, packedAt: Date,
         isSigned: Bool, signerFingerprint: String?, icon: EmbeddedFile?, readme: EmbeddedFile?,
-        licenseFile: EmbeddedFile?, warnings: [String]
+        licenseFile: EmbeddedFile?, warnings: [String], entries: [Entry] = []
     ) {
         storage = SharedFields(
             Fields(
                 path: path, size: size, sha512: sha512, nuspec: nuspec, nuspecEntry: nuspecEntry, packedAt: packedAt,
                 isSigned: isSigned, signerFingerprint: signerFingerprint, icon: icon, readme: readme,
-                licenseFile: licenseFile, warnings: warnings))
+                licenseFile: licenseFile, warnings: warnings, entries: entries))
     }
 
     /// The identity of the file when its bytes were read and hashed (set by whoever checked it);
@@ -100,6 +101,57 @@ public struct PackageArchive: Sendable, Hashable {
     public var warnings: [String] {
         get { storage.fields.warnings }
         set { storage.fields.warnings = newValue }
+    }
+    /// The package's files, as nuget.org's catalog lists them (`packageEntries`).
+    public var entries: [Entry] {
+        get { storage.fields.entries }
+        set { storage.fields.entries = newValue }
+    }
+
+    /// One file of the package, as nuget.org's catalog lists it (NuGetGallery
+    /// `src/Catalog/Helpers/Utils.cs` `GetEntries`, from .NET's `ZipArchiveEntry`).
+    public struct Entry: Sendable, Hashable {
+        /// The name as stored (`lib/net8.0/X.dll`).
+        public var fullName: String
+        /// Uncompressed and compressed sizes.
+        public var length: Int64
+        public var compressedLength: Int64
+        /// Made on Windows: `name` splits on `\` too.
+        public var madeOnWindows: Bool
+
+        public init(fullName: String, length: Int64, compressedLength: Int64, madeOnWindows: Bool) {
+            self.fullName = fullName
+            self.length = length
+            self.compressedLength = compressedLength
+            self.madeOnWindows = madeOnWindows
+        }
+
+        /// The file name (`X.dll`; "" for a folder), as `ZipArchiveEntry.Name` gives it.
+        public var name: String {
+            let separators: Set<Character> = madeOnWindows ? ["/", "\\", ":"] : ["/"]
+            guard let last = fullName.lastIndex(where: separators.contains) else { return fullName }
+            return String(fullName[fullName.index(after: last)...])
+        }
+
+        /// The entries nuget.org lists: not the packaging parts (`.rels`, `[Content_Types].xml`,
+        /// `.psmdcp`, compared without case), and of entries whose names differ only in case or in
+        /// `\` for `/`, the first.
+        static func listed(_ entries: [ZipAudit.Entry]) -> [Entry] {
+            var seen = Set<String>()
+            var out: [Entry] = []
+            for e in entries {
+                let lower = e.name.lowercased()
+                if lower.hasSuffix("/.rels") || lower.hasSuffix("[content_types].xml") || lower.hasSuffix(".psmdcp") {
+                    continue
+                }
+                guard seen.insert(lower.replacingOccurrences(of: "\\", with: "/")).inserted else { continue }
+                out.append(
+                    Entry(
+                        fullName: e.name, length: Int64(e.uncompressedSize), compressedLength: Int64(e.compressedSize),
+                        madeOnWindows: e.madeOnWindows))
+            }
+            return out
+        }
     }
 
     /// A file inside the package: its entry name and size.
@@ -312,7 +364,7 @@ extension PackageArchive {
         return PackageArchive(
             path: path, size: size, sha512: sha512, nuspec: nuspec, nuspecEntry: nuspecEntry.name,
             packedAt: packedAt, isSigned: signature != nil, signerFingerprint: signer, icon: icon, readme: readme,
-            licenseFile: license, warnings: warnings)
+            licenseFile: license, warnings: warnings, entries: Entry.listed(entries))
     }
 
     /// Extracts one entry of a package into memory, checking the archive, its CRC and a size limit.

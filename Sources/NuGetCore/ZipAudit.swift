@@ -54,6 +54,9 @@ public enum ZipAudit {
         /// cannot. Damage (zeroed or lost bytes) is told apart from lies (a local header that
         /// names another entry): damage leaves the rest of the package readable.
         public var damage: String?
+        /// The central directory says the entry was made on MS-DOS or Windows (version made by,
+        /// high byte 0): .NET's `ZipArchiveEntry.Name` then splits the name on `\` as well as `/`.
+        public var madeOnWindows = false
         public var isDirectory: Bool { name.hasSuffix("/") || name.hasSuffix("\\") }
     }
 
@@ -213,7 +216,7 @@ public enum ZipAudit {
                         uncompressedSize: uncompressed, dosDate: dosDate, dosTime: dosTime,
                         localHeaderOffset: localOffset,
                         dataOffset: nil,
-                        damage: "no local header at offset \(localOffset)"))
+                        damage: "no local header at offset \(localOffset)", madeOnWindows: versionMadeBy >> 8 == 0))
                 continue
             }
             let localNameLength = Int(local.u16(26))
@@ -245,7 +248,7 @@ public enum ZipAudit {
                 Entry(
                     name: name, method: method, crc32: crc, compressedSize: compressed, uncompressedSize: uncompressed,
                     dosDate: dosDate, dosTime: dosTime, localHeaderOffset: localOffset, dataOffset: dataOffset,
-                    damage: nil))
+                    damage: nil, madeOnWindows: versionMadeBy >> 8 == 0))
         }
 
         // No two entries may share bytes: sorted by position, each ends before the next begins.

@@ -47,17 +47,20 @@ enum BuildHarness {
         await #expect(throws: BuildKilled(at: fault)) { try await build(input, output, fault: fault) }
     }
 
-    /// Shelf's records, and the catalog (whose history differs between a feed built step by step
-    /// and one built at once).
-    static func noHistory(_ path: String) -> Bool { path.hasPrefix(".shelf/") || path.hasPrefix("catalog/") }
-
-    /// Expects `a` to hold the same files as `b`, naming the first that differ.
+    /// Expects `a` to hold the same files as `b`, naming the first that differ. `history`: the
+    /// catalog is compared too (and the registrations' links to it); else the feeds are compared
+    /// without their history (`historyFreeSnapshot`). Shelf's records are never compared.
     static func expectSame(
-        _ a: String, _ b: String, excluding: (String) -> Bool = noHistory, _ step: String,
-        sourceLocation: SourceLocation = #_sourceLocation
+        _ a: String, _ b: String, history: Bool = false, excluding: @escaping (String) -> Bool = { _ in false },
+        _ step: String, sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
-        let x = try ShelfTestSupport.snapshot(a, excluding: excluding)
-        let y = try ShelfTestSupport.snapshot(b, excluding: excluding)
+        func files(_ folder: String) throws -> [String: Data] {
+            history
+                ? try ShelfTestSupport.snapshot(folder) { $0.hasPrefix(".shelf/") || excluding($0) }
+                : try historyFreeSnapshot(folder, excluding: excluding)
+        }
+        let x = try files(a)
+        let y = try files(b)
         let extra = Set(x.keys).subtracting(y.keys).sorted()
         let missing = Set(y.keys).subtracting(x.keys).sorted()
         #expect(

@@ -86,7 +86,8 @@ struct BuildTests {
     @Test("the public corpus (../shared): every readable package is in the feed, exactly the broken ones are reported")
     func corpus() throws {
         guard FileManager.default.fileExists(atPath: Repo.corpus) else {
-            Skipped.say("the public corpus", "\(Repo.corpus) is not there (../shared is beside our checkouts and CI only)")
+            Skipped.say(
+                "the public corpus", "\(Repo.corpus) is not there (../shared is beside our checkouts and CI only)")
             return
         }
         try Self.realPackages(Repo.corpus, manifest: Repo.corpusManifest, ids: 284, versions: 362)

@@ -27,6 +27,81 @@ struct DiscoveryTests {
         return items
     }
 
+    @Test(
+        "a change of listing, deprecation or advisories appends a PackageDetails item; the registration links the new leaf and takes its commit"
+    )
+    func catalogFollowsAnnotations() throws {
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        let input = tmp.sub("in")
+        let out = tmp.sub("feed")
+        try FileManager.default.copyItem(atPath: Repo.sampleFeed, toPath: input)
+        let policyPath = input + "/shelf.json"
+        var policy = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: policyPath)))
+                as? [String: Any])
+        func build(_ change: ((inout [String: Any]) -> Void)? = nil) throws -> [[String: Any]] {
+            if let change {
+                change(&policy)
+                try JSONSerialization.data(withJSONObject: policy).write(to: URL(fileURLWithPath: policyPath))
+            }
+            let r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--quiet"])
+            #expect(r.status == 0, "\(r.stderr)")
+            return try Self.catalogItems(out)
+        }
+        /// The leaf of the last item, and the registration of its version in the SemVer 2.0.0 hive.
+        func latest(_ items: [[String: Any]]) throws -> (item: [String: Any], leaf: [String: Any], reg: [String: Any]) {
+            let item = try #require(items.last)
+            let leaf = try Self.json(out + "/" + (try #require(item["@id"] as? String)).dropFirst(Self.baseURL.count))
+            let id = try #require(item["nuget:id"] as? String).lowercased()
+            let version = try #require(item["nuget:version"] as? String).lowercased()
+            let reg = try Self.json(out + "/registration-semver2/\(id)/\(version).json")
+            return (item, leaf, reg)
+        }
+        let first = try build()
+        #expect(first.count == 9)
+
+        // Unlisted: a new item; its leaf says so as nuget.org's do (published in 1900).
+        let unlisted = try build { $0["unlisted"] = ["Shelf.Sample.Core": ["2.0.0-beta", "1.1.0"]] }
+        #expect(unlisted.count == 10)
+        let u = try latest(unlisted)
+        #expect(u.item["nuget:version"] as? String == "1.1.0" && u.item["@type"] as? String == "nuget:PackageDetails")
+        #expect(u.leaf["listed"] as? Bool == false && u.leaf["published"] as? String == "1900-01-01T00:00:00Z")
+        #expect(u.reg["catalogEntry"] as? String == u.item["@id"] as? String, "the registration links the latest leaf")
+        let index = try Self.json(out + "/registration-semver2/shelf.sample.core/index.json")
+        #expect(index["commitId"] as? String == u.item["commitId"] as? String, "the index takes the id's last commit")
+
+        // Deprecated, then an advisory: each a new item whose leaf carries it.
+        let deprecated = try build { p in
+            var list = p["deprecations"] as? [[String: Any]] ?? []
+            list.append(["id": "Shelf.Sample.Preview", "reasons": ["Other"], "message": "Use Shelf.Sample.Core."])
+            p["deprecations"] = list
+        }
+        #expect(deprecated.count == 11)
+        let d = try latest(deprecated)
+        #expect(d.item["nuget:id"] as? String == "Shelf.Sample.Preview")
+        #expect((d.leaf["deprecation"] as? [String: Any])?["reasons"] as? [String] == ["Other"])
+        let advised = try build { p in
+            var list = p["vulnerabilities"] as? [[String: Any]] ?? []
+            list.append([
+                "id": "Shelf.Sample.Extensions", "versions": "[1.0.0]", "severity": "moderate",
+                "advisoryUrl": "https://example.com/advisories/SHELF-2024-0002",
+            ])
+            p["vulnerabilities"] = list
+        }
+        #expect(advised.count == 12)
+        let v = try latest(advised)
+        #expect(v.item["nuget:id"] as? String == "Shelf.Sample.Extensions")
+        let advisories = v.leaf["vulnerabilities"] as? [[String: Any]]
+        #expect(advisories?.first?["advisoryUrl"] as? String == "https://example.com/advisories/SHELF-2024-0002")
+        #expect(advisories?.first?["severity"] as? String == "1")
+
+        // The same policy again: nothing new.
+        #expect(try build().count == 12)
+        let check = try checkFeed(out, baseURL: Self.baseURL)
+        #expect(check.errors == 0, "\(check.output)")
+    }
+
     @Test("static search: listed ids, latest version first, versions with links, totalHits == hits, at most 25")
     func search() throws {
         let tmp = try TemporaryFolder()
@@ -71,12 +146,12 @@ struct DiscoveryTests {
         }
         try build()
         let first = try Self.catalogItems(out)
-        #expect(first.count == 8)
+        #expect(first.count == 9)
         #expect(first.allSatisfy { $0["@type"] as? String == "nuget:PackageDetails" })
 
         // A rebuild with nothing new adds nothing.
         try build()
-        #expect(try Self.catalogItems(out).count == 8)
+        #expect(try Self.catalogItems(out).count == 9)
 
         // Remove one package: a PackageDelete is appended and the old leaf stays.
         let removed = input + "/Shelf.Sample.Legacy.1.2.3.4.nupkg"
@@ -84,7 +159,7 @@ struct DiscoveryTests {
         try FileManager.default.moveItem(atPath: removed, toPath: kept)
         try build()
         let second = try Self.catalogItems(out)
-        #expect(second.count == 9)
+        #expect(second.count == 10)
         #expect(second.last?["@type"] as? String == "nuget:PackageDelete")
         #expect(second.last?["nuget:id"] as? String == "Shelf.Sample.Legacy")
         for item in first {
@@ -97,12 +172,12 @@ struct DiscoveryTests {
         try FileManager.default.moveItem(atPath: kept, toPath: removed)
         try build()
         let third = try Self.catalogItems(out)
-        #expect(third.count == 10)
+        #expect(third.count == 11)
         #expect(third.last?["@type"] as? String == "nuget:PackageDetails")
         // Earlier items never change, and commit times strictly increase.
-        #expect(NSArray(array: Array(third.prefix(9))).isEqual(to: second))
+        #expect(NSArray(array: Array(third.prefix(10))).isEqual(to: second))
         let times = third.compactMap { $0["commitTimeStamp"] as? String }
-        #expect(times.count == 10 && zip(times, times.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(times.count == 11 && zip(times, times.dropFirst()).allSatisfy { $0 < $1 })
 
         // A lost state file: the history is read back from the catalog, and nothing changes.
         let before = try snapshot(out) { $0.hasPrefix(".shelf/") }
@@ -122,13 +197,13 @@ struct DiscoveryTests {
         let stale = try stateFiles.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
         try FileManager.default.moveItem(atPath: removed, toPath: kept)
         try build()
-        #expect(try Self.catalogItems(out).count == 11)
+        #expect(try Self.catalogItems(out).count == 12)
         for (data, path) in zip(stale, stateFiles) { try data.write(to: URL(fileURLWithPath: path)) }
         try FileManager.default.moveItem(atPath: kept, toPath: removed)
         let r3 = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL])
         #expect(r3.stderr.contains("is behind the catalog"), "\(r3.stderr)")
         let fourth = try Self.catalogItems(out)
-        #expect(fourth.count == 12)
+        #expect(fourth.count == 13)
         #expect(fourth.suffix(2).map { $0["@type"] as? String } == ["nuget:PackageDelete", "nuget:PackageDetails"])
         let check = try checkFeed(out, baseURL: Self.baseURL)
         #expect(check.errors == 0, "\(check.output)")

@@ -113,9 +113,8 @@ struct IncrementalTests {
             let differing = ia.keys.filter { ia[$0] != fa[$0] }.sorted()
             #expect(differing.isEmpty, "step \(step): incremental differs from --full: \(differing.prefix(5))")
             // A fresh build has a catalog with a shorter history; everything else is the same.
-            let noHistory: (String) -> Bool = { $0.hasPrefix(".shelf/") || $0.hasPrefix("catalog/") }
-            let ib = try snapshot(incremental, excluding: noHistory)
-            let fb = try snapshot(fresh, excluding: noHistory)
+            let ib = try historyFreeSnapshot(incremental)
+            let fb = try historyFreeSnapshot(fresh)
             #expect(ib == fb, "step \(step): incremental differs from a fresh build")
             try fm.removeItem(atPath: fresh)
             if step > 0 {
@@ -181,8 +180,7 @@ struct IncrementalTests {
         #expect(summary?["packagesOpened"] as? Int == 61)
         let fresh = tmp.sub("fresh")
         _ = try Self.build(input, fresh)
-        let noHistory: (String) -> Bool = { $0.hasPrefix(".shelf/") || $0.hasPrefix("catalog/") }
-        #expect(try snapshot(out, excluding: noHistory) == (try snapshot(fresh, excluding: noHistory)))
+        #expect(try historyFreeSnapshot(out) == (try historyFreeSnapshot(fresh)))
 
         // A build killed midway left a file it had recorded in its journal: the next build,
         // which does not produce that file, removes it; a file Shelf never wrote stays.

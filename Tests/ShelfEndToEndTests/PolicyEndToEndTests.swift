@@ -84,12 +84,12 @@ struct PolicyEndToEndTests {
         let r = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL])
         #expect(r.status == 2)
         let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error: ") }
-        // Extensions and Legacy declare the owner Shelf in their nuspecs; Preview declares none, so
-        // it is taken to be the prefix owner's.
+        // Extensions and Legacy declare the owner Shelf in their nuspecs; Analyzers and Preview
+        // declare none, so they are taken to be the prefix owner's.
         #expect(errors.count == 2, "Extensions and Legacy: \(r.stderr)")
         #expect(errors.allSatisfy { $0.contains("reserved for contoso (shelf.json:1)") && $0.contains(".nupkg: ") })
         let ids = try FileManager.default.contentsOfDirectory(atPath: out + "/flatcontainer")
-        #expect(ids.sorted() == ["shelf.sample.core", "shelf.sample.preview"])
+        #expect(ids.sorted() == ["shelf.sample.analyzers", "shelf.sample.core", "shelf.sample.preview"])
 
         let warned = try shelf([
             "build", input, "--out", out, "--base-url", Self.baseURL, "--prefix-violations", "warn",
@@ -98,7 +98,10 @@ struct PolicyEndToEndTests {
         #expect(warned.stderr.contains("let through unverified"))
         let search = try #require(try Self.json(out + "/search/query.json") as? [String: Any])
         let verified = (search["data"] as? [[String: Any]] ?? []).filter { $0["verified"] as? Bool == true }
-        #expect(Set(verified.compactMap { $0["id"] as? String }) == ["Shelf.Sample.Core", "Shelf.Sample.Preview"])
+        #expect(
+            Set(verified.compactMap { $0["id"] as? String }) == [
+                "Shelf.Sample.Analyzers", "Shelf.Sample.Core", "Shelf.Sample.Preview",
+            ])
         let check = try checkFeed(out, baseURL: Self.baseURL)
         #expect(check.errors == 0, "\(check.output)")
     }

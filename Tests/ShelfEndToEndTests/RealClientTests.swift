@@ -19,7 +19,8 @@ struct RealClientTests {
     static func available() -> Bool {
         guard FileManager.default.fileExists(atPath: nugetcheck) else {
             Skipped.say(
-                "the official NuGet client", "\(nugetcheck) is not there (../shared is beside our checkouts and CI only)")
+                "the official NuGet client",
+                "\(nugetcheck) is not there (../shared is beside our checkouts and CI only)")
             return false
         }
         let built = ["out/NuGetCheck.exe", "out-restore/NuGetRestore.exe"].allSatisfy {
@@ -56,13 +57,17 @@ struct RealClientTests {
         #expect(last.hasSuffix(" 0 failed") && !last.hasPrefix("0 passed"), "\(last)")
     }
 
-    @Test("SampleFeed: the official client reads it over nginx and as a local folder, and restores a package with a dependency")
+    @Test(
+        "SampleFeed: the official client reads it over nginx and as a local folder, and restores a package with a dependency"
+    )
     func sampleFeed() throws {
         guard Self.available() else { return }
         try Self.check("SampleFeed", input: Repo.sampleFeed, restore: "Shelf.Sample.Extensions@1.0.0")
     }
 
-    @Test("the public corpus: the official client reads it over nginx and as a local folder, and restores a package with a dependency")
+    @Test(
+        "the public corpus: the official client reads it over nginx and as a local folder, and restores a package with a dependency"
+    )
     func corpus() throws {
         guard Self.available() else { return }
         guard FileManager.default.fileExists(atPath: Repo.corpus) else {

@@ -119,7 +119,7 @@ struct ServeTests {
         }
 
         let all = try Self.json(q + "?prerelease=true&semVerLevel=2.0.0")
-        #expect(all["totalHits"] as? Int == 4)
+        #expect(all["totalHits"] as? Int == 5)
         let stable = try Self.json(q)
         #expect(!ids(stable).contains("Shelf.Sample.Preview"), "prerelease-only ids need prerelease=true")
         let exact = try Self.json(q + "?q=shelf.sample.core")
@@ -145,10 +145,15 @@ struct ServeTests {
         #expect(ids(try Self.json(q + "?packageType=dependency")).count == ids(stable).count)
         #expect(ids(try Self.json(q + "?q=packageid:shelf.sample.legacy")) == ["Shelf.Sample.Legacy"])
         #expect(ids(try Self.json(q + "?q=nothing-like-this")).isEmpty)
+        // Package types as nuget.org reads them: every list, names trimmed, exact repeats dropped.
+        let custom = try Self.json(q + "?packageType=Shelf.Custom")
+        #expect(ids(custom) == ["Shelf.Sample.Analyzers"])
+        let types = (custom["data"] as? [[String: Any]])?.first?["packageTypes"] as? [[String: String]]
+        #expect(types == [["name": "Dependency"], ["name": "Shelf.Custom"]])
 
         let a = server.url + "search/autocomplete.json"
         let auto = try Self.json(a + "?q=sample&prerelease=true&semVerLevel=2.0.0")
-        #expect((auto["data"] as? [String])?.count == 4)
+        #expect((auto["data"] as? [String])?.count == 5)
         let versions = try Self.json(a + "?id=shelf.sample.core")
         #expect(versions["data"] as? [String] == ["1.0.0", "1.1.0", "2.0.0"])
 

@@ -20,12 +20,12 @@ struct ValidateTests {
         try Self.build(out)
         let local = try shelf(["validate", out])
         #expect(local.status == 0, "\(local.stderr)")
-        #expect(local.stdout.contains("4 ids, 8 versions, 8 packages hashed"), "\(local.stdout)")
+        #expect(local.stdout.contains("5 ids, 9 versions, 9 packages hashed"), "\(local.stdout)")
         let server = try StaticServer(serving: out)
         defer { server.stop() }
         let http = try shelf(["validate", server.url + "index.json", "--base-url", Self.baseURL])
         #expect(http.status == 0, "\(http.stderr)")
-        #expect(http.stdout.contains("4 ids, 8 versions"), "\(http.stdout)")
+        #expect(http.stdout.contains("5 ids, 9 versions"), "\(http.stdout)")
 
         let fixtures = tmp.sub("fixtures")
         _ = try shelf(["build", Repo.fixtures, "--out", fixtures, "--base-url", Self.baseURL, "--quiet", "--no-site"])

@@ -54,7 +54,8 @@ struct SiteGoldenTests {
     func perIdFilesAreFoundBySweep() throws {
         let model = try Self.sampleModel()
         let renderer = FeedRenderer(layout: FeedLayout(baseURL: "https://feed.example.com/"), extras: [SiteRenderer()])
-        let paths = renderer.renderIds(model.registrations, model: model).values.flatMap { $0 }.map(\.path)
+        let paths = renderer.renderIds(model.registrations, model: model, catalog: [:]).values.flatMap { $0 }.map(
+            \.path)
         #expect(paths.count > 50)
         for path in paths {
             #expect(FeedLayout.isPerIdDocumentName(path), "\(path)")

@@ -28,3 +28,28 @@ public func snapshot(_ folder: String, excluding: (String) -> Bool = { _ in fals
     }
     return result
 }
+
+/// Whether a path is Shelf's records or the catalog: what differs between a feed built step by
+/// step and one built at once from the same input (the catalog is the feed's history).
+public func isHistory(_ path: String) -> Bool { path.hasPrefix(".shelf/") || path.hasPrefix("catalog/") }
+
+/// A feed's files without its history: Shelf's records and the catalog left out, and in the
+/// registration documents, what they say of the catalog (each `commitId` and `commitTimeStamp`,
+/// and the time in a catalog leaf's address) masked. Two feeds of the same input are the same
+/// in this view, however their histories went.
+public func historyFreeSnapshot(_ folder: String, excluding: (String) -> Bool = { _ in false }) throws -> [String:
+    Data]
+{
+    var files = try snapshot(folder) { isHistory($0) || excluding($0) }
+    for (path, data) in files where path.hasPrefix("registration") && path.hasSuffix(".json") {
+        files[path] = Data(withoutCatalogHistory(String(decoding: data, as: UTF8.self)).utf8)
+    }
+    return files
+}
+
+/// A registration document with its catalog commits and catalog leaf times masked.
+public func withoutCatalogHistory(_ text: String) -> String {
+    text.replacing(#/"commitId": "[^"]*"/#, with: #""commitId": "-""#)
+        .replacing(#/"commitTimeStamp": "[^"]*"/#, with: #""commitTimeStamp": "-""#)
+        .replacing(#/catalog/data/[0-9.]+/#, with: "catalog/data/-")
+}

@@ -149,14 +149,13 @@ public struct FeedBuilder: Sendable {
         // 3. The dirty ids put together; which of them to render; the catalog's new items.
         let assembly = IdAssembly(inputs: inputs, settings: settings, started: started)
         var feed = AssembledFeed(
-            plan: plan, previous: records.ids, globalKey: globalKey, assembly: assembly,
+            plan: plan, previous: records.ids, history: records.history, globalKey: globalKey, assembly: assembly,
             digest: { [extras, layout = settings.layout] in FeedRenderer.digest($0, extras: extras, layout: layout) })
         let summary = feed.summary(policy: settings.policy)
         report.add(summary, rendered: feed.changed.count, notes: inputs.timestampsInFuture())
-        clock.mark("model")
-        let (catalog, added) = records.history.appending(feed.model, only: plan.trustRecords ? feed.dirty : nil)
+        let (catalog, added) = (feed.catalog, feed.catalogAdded)
         report.catalogItemsAdded = added
-        clock.mark("plan")
+        clock.mark("model")
 
         // 4. Render and 5. commit: the dirty ids a batch at a time, then the feed-wide documents,
         // the records and the removals.

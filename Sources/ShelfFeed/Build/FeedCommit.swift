@@ -67,8 +67,8 @@ struct FeedCommit {
         progress: (@Sendable (FeedBuilder.Progress) -> Void)?, feedWide: () -> [FeedDocument], records: Records
     ) async throws {
         try await writeIds(
-            feed.changed, renderer: renderer, model: feed.model, records: &feed.records, previous: previous,
-            progress: progress)
+            feed.changed, renderer: renderer, model: feed.model, catalog: feed.links, records: &feed.records,
+            previous: previous, progress: progress)
         try await retire(feed.removedIds, previous: previous)
         // The catalog history is encoded (when written whole, tens of megabytes) while the
         // feed-wide documents are rendered and written.
@@ -89,14 +89,15 @@ struct FeedCommit {
     /// batch, not the feed). Each batch's paths go to the journal before its files; each id's
     /// record then names its new files, and those it no longer has are stale.
     mutating func writeIds(
-        _ changed: [PackageRegistration], renderer: FeedRenderer, model: FeedModel, records: inout IdState,
-        previous: IdState, progress: (@Sendable (FeedBuilder.Progress) -> Void)?
+        _ changed: [PackageRegistration], renderer: FeedRenderer, model: FeedModel,
+        catalog: [String: CatalogLinks], records: inout IdState, previous: IdState,
+        progress: (@Sendable (FeedBuilder.Progress) -> Void)?
     ) async throws {
         let batchSize = 256
         let total = changed.count
         for start in stride(from: 0, to: changed.count, by: batchSize) {
             let batch = Array(changed[start..<min(start + batchSize, changed.count)])
-            let perId = renderer.renderIds(batch, model: model)
+            let perId = renderer.renderIds(batch, model: model, catalog: catalog)
             let docs = perId.values.flatMap { $0 }
             try await state.journal(docs.map(\.path))
             let done = start

@@ -82,10 +82,16 @@ struct AssembledFeed: Sendable {
     var removedIds: [String]
     /// The record of this build (file lists are filled in as documents are written).
     var records: IdState
+    /// The catalog history with this build's items appended, and how many it appended.
+    var catalog: CatalogState
+    var catalogAdded: Int
+    /// The catalog leaves and commits of each served dirty id, which its registration links.
+    var links: [String: CatalogLinks]
 
-    /// `digest`: what the feed-wide documents need of an id (`FeedRenderer.digest`).
+    /// `history`: the catalog history of the previous build. `digest`: what the feed-wide
+    /// documents need of an id (`FeedRenderer.digest`).
     init(
-        plan: BuildPlan, previous: IdState, globalKey: String, assembly: IdAssembly,
+        plan: BuildPlan, previous: IdState, history: CatalogState, globalKey: String, assembly: IdAssembly,
         digest: @escaping @Sendable (PackageRegistration) -> IdDigest
     ) {
         dirty = plan.dirty
@@ -102,12 +108,25 @@ struct AssembledFeed: Sendable {
             assembled.merge(assembly.assemble(dependents.sorted())) { a, _ in a }
         }
 
-        // Fingerprints and digests of the dirty ids that are served, on all cores.
         served = assembled.values.compactMap(\.0).sorted { ByteOrder.precedes($0.lowerId, $1.lowerId) }
+        // The catalog's new items: the dirty ids' versions that are new or changed, and deletes
+        // for those that went. An id's registration links its catalog leaves and commits, so they
+        // are part of its fingerprint.
+        (catalog, catalogAdded) = history.appending(
+            FeedModel(registrations: served, diagnostics: [], presentIds: present),
+            only: plan.trustRecords ? dirty : nil)
+        links = catalog.links(for: Set(served.map(\.lowerId)))
+
+        // Fingerprints and digests of the dirty ids that are served, on all cores.
         let presentIds = present
+        let linksNow = links
         let made = Parallel.map(served, pieces: 16) { r in
             let d = digest(r)
-            return (IdState.fingerprint(r, linking: d.dependencies, presentIds: presentIds), d)
+            return (
+                IdState.fingerprint(
+                    r, linking: d.dependencies, presentIds: presentIds, catalog: linksNow[r.lowerId] ?? CatalogLinks()),
+                d
+            )
         }
         records = IdState(globalKey: globalKey)
         if plan.sameGlobal {

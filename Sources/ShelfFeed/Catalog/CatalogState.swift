@@ -34,7 +34,9 @@ public struct CatalogState: Sendable, Equatable {
     /// The same history (however it was read).
     public static func == (a: CatalogState, b: CatalogState) -> Bool { a.items == b.items }
 
-    static let formatVersion = 2
+    /// 3: details items record their annotations (deprecation, advisories). A history of format
+    /// 2 is still read (its items have none); the next save writes it whole in format 3.
+    static let formatVersion = 3
 
     /// The history with this build's changes appended, and how many items were appended.
     /// `only`: the ids `model` covers (the others are as the history has them); nil: `model` is
@@ -62,15 +64,16 @@ public struct CatalogState: Sendable, Equatable {
                 let key = CatalogItem.key(r.lowerId, v.lowerVersion)
                 present.insert(key)
                 let previous = latest[key]
+                let annotations = CatalogItem.annotations(v)
                 if let previous, previous.kind == .details, previous.sha512 == v.archive.sha512,
-                    previous.listed == v.listed
+                    previous.listed == v.listed, previous.annotations == annotations
                 {
                     continue
                 }
                 let item = CatalogItem(
                     kind: .details, id: v.nuspec.id, version: v.version.fullString, lowerId: r.lowerId,
                     lowerVersion: v.lowerVersion, ticks: 0, commitId: "", sha512: v.archive.sha512,
-                    listed: v.listed)
+                    listed: v.listed, annotations: annotations)
                 events.append(Event(base: CatalogTime.ticks(v.archive.packedAt), item: item))
             }
         }
@@ -142,16 +145,18 @@ public struct CatalogState: Sendable, Equatable {
         return out
     }
 
-    /// Reads what `encode(_:into:)` wrote (a delete has no hash or listing).
-    private static func decodeItem(_ r: inout CacheReader) throws(CacheReader.Damaged) -> CatalogItem {
+    /// Reads what `encode(_:into:)` wrote in `format` (a delete has no hash, listing or annotations).
+    private static func decodeItem(_ r: inout CacheReader, format: Int) throws(CacheReader.Damaged) -> CatalogItem {
         let details = try r.bool()
         var item = CatalogItem(
             kind: details ? .details : .delete, id: try r.string(), version: try r.string(),
             lowerId: try r.string(), lowerVersion: try r.string(), ticks: try r.int(), commitId: try r.string(),
             sha512: try r.optional(), listed: try r.bool())
+        item.annotations = format >= 3 ? try r.optional() : ""
         if !details {
             item.sha512 = nil
             item.listed = nil
+            item.annotations = nil
         }
         return item
     }
@@ -166,6 +171,7 @@ public struct CatalogState: Sendable, Equatable {
         w.string(item.commitId)
         w.optional(item.sha512)
         w.bool(item.listed ?? true)
+        w.optional(item.annotations)
     }
 
     /// The items appended since the history was last written whole (`StateRecord.catalogTail`):
@@ -195,7 +201,8 @@ public struct CatalogState: Sendable, Equatable {
 
     /// The history from the base and, when there is one, the tail.
     public static func decode(_ base: Data, tail: Data?) throws(LoadError) -> CatalogState {
-        var state = try decode(base)
+        let (decoded, format) = try decodeBase(base)
+        var state = decoded
         guard let tail else { return state }
         let bytes = [UInt8](tail)
         guard bytes.count >= tailMagic.count, Array(bytes.prefix(tailMagic.count)) == tailMagic else {
@@ -210,7 +217,7 @@ public struct CatalogState: Sendable, Equatable {
             baseLast = try r.string()
             let count = try r.int()
             guard count >= 0, count <= Int64(bytes.count) else { throw CacheReader.Damaged() }
-            for _ in 0..<count { appended.append(try Self.decodeItem(&r)) }
+            for _ in 0..<count { appended.append(try Self.decodeItem(&r, format: format)) }
             guard r.atEnd else { throw CacheReader.Damaged() }
         } catch {
             throw LoadError.damaged(StateRecord.catalogTail.path)
@@ -276,7 +283,10 @@ public struct CatalogState: Sendable, Equatable {
     }
 
     /// Reads the stored state. Items must be in strictly increasing time order.
-    public static func decode(_ data: Data) throws(LoadError) -> CatalogState {
+    public static func decode(_ data: Data) throws(LoadError) -> CatalogState { try decodeBase(data).state }
+
+    /// The stored state and its format (2 or 3; a tail is in its base's format).
+    static func decodeBase(_ data: Data) throws(LoadError) -> (state: CatalogState, format: Int) {
         let bytes = [UInt8](data)
         guard bytes.count >= magic.count, Array(bytes.prefix(magic.count)) == magic else {
             throw LoadError.notAHistory(StateRecord.catalog.path)
@@ -285,14 +295,14 @@ public struct CatalogState: Sendable, Equatable {
         var items: [CatalogItem] = []
         var format: Int64 = -1
         do throws(CacheReader.Damaged) { format = try r.int() } catch {}
-        guard format == Int64(formatVersion) else {
+        guard format == 2 || format == Int64(formatVersion) else {
             throw LoadError.otherFormat(StateRecord.catalog.path)
         }
         do throws(CacheReader.Damaged) {
             let count = try r.int()
             guard count >= 0, count <= Int64(bytes.count) else { throw CacheReader.Damaged() }
             items.reserveCapacity(Int(count))
-            for _ in 0..<count { items.append(try Self.decodeItem(&r)) }
+            for _ in 0..<count { items.append(try Self.decodeItem(&r, format: Int(format))) }
             guard r.atEnd else { throw CacheReader.Damaged() }
         } catch {
             throw LoadError.damaged(StateRecord.catalog.path)
@@ -305,11 +315,12 @@ public struct CatalogState: Sendable, Equatable {
             last = item.ticks
         }
         var state = CatalogState(items: items)
-        if let last = items.last {
+        // Only a base of this format is copied as it is; an older one is written again whole.
+        if let last = items.last, format == Int64(formatVersion) {
             state.encodedPrefix = EncodedPrefix(
                 file: bytes, start: magic.count + 16, count: items.count, lastCommitId: last.commitId)
         }
-        return state
+        return (state, Int(format))
     }
 }
 
@@ -330,9 +341,46 @@ public struct CatalogItem: Sendable, Equatable {
     /// The package hash (details only), to notice a replaced file.
     public var sha512: String?
     public var listed: Bool?
+    /// The version's deprecation and advisories as the leaf records them (details only; "" for
+    /// none), to notice a change of either: nuget.org appends a leaf when they change.
+    public var annotations: String? = nil
 
     static func key(_ lowerId: String, _ lowerVersion: String) -> String { lowerId + "/" + lowerVersion }
     var key: String { Self.key(lowerId, lowerVersion) }
+
+    /// The annotations of a version: its deprecation and advisories in the order nuget.org's
+    /// catalog writes them ("" when it has neither).
+    static func annotations(_ v: PackageVersion) -> String {
+        annotations(
+            reasons: v.deprecation?.reasons.map(\.rawValue), message: v.deprecation?.message,
+            alternate: v.deprecation?.alternateId.map { ($0, v.deprecation?.alternateRange?.normalizedString ?? "*") },
+            vulnerabilities: v.vulnerabilities.map { ($0.advisoryURL, String($0.severity.rawValue)) })
+    }
+
+    /// The same, from its parts (as a leaf gives them back).
+    static func annotations(
+        reasons: [String]?, message: String?, alternate: (id: String, range: String)?,
+        vulnerabilities: [(url: String, severity: String)]
+    ) -> String {
+        var lines: [String] = []
+        if let reasons {
+            lines.append(
+                "deprecation|" + Deprecation.Reason.catalogOrder(reasons).joined(separator: ",") + "|" + (message ?? "")
+                    + "|" + (alternate.map { "\($0.id)|\($0.range)" } ?? "-"))
+        }
+        for v in vulnerabilities { lines.append("vulnerability|\(v.url)|\(v.severity)") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension Deprecation.Reason {
+    /// Reasons in the order nuget.org writes them: its flag values, `Other` (1), `Legacy` (2),
+    /// `CriticalBugs` (4) (NuGetGallery `PackageDeprecationStatus`); names it does not know last.
+    static func catalogOrder(_ reasons: [String]) -> [String] {
+        let rank = ["Other": 0, "Legacy": 1, "CriticalBugs": 2]
+        return reasons.enumerated().sorted { (rank[$0.element] ?? 3, $0.offset) < (rank[$1.element] ?? 3, $1.offset) }
+            .map(\.element)
+    }
 }
 
 /// Catalog times: 100 ns ticks since the Unix epoch, written as nuget.org writes them
@@ -341,6 +389,10 @@ public enum CatalogTime {
     public static func ticks(_ date: Date) -> Int64 {
         Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down)) * 10
     }
+
+    /// The `published` time of an unlisted version, as nuget.org writes it (NuGetGallery
+    /// `Constants.UnpublishedDate`): clients read "unlisted" from the year.
+    public static let unlisted = "1900-01-01T00:00:00Z"
 
     public static func string(_ ticks: Int64) -> String {
         var seconds = time_t(ticks / 10_000_000)
@@ -356,6 +408,17 @@ public enum CatalogTime {
         UTCDateTime.append(digits: Int(fraction), count: 7, to: &out)
         out.append(0x5A)
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A time as nuget.org's catalog leaves have it (Newtonsoft's ISO form of a parsed date): the
+    /// fraction's trailing zeros dropped, and the point with them when nothing is left
+    /// (`2017-01-04T08:15:00Z`, `2017-11-06T22:06:53.64Z`).
+    public static func trimmed(_ ticks: Int64) -> String {
+        var s = string(ticks)
+        s.removeLast()  // Z
+        while s.hasSuffix("0") { s.removeLast() }
+        if s.hasSuffix(".") { s.removeLast() }
+        return s + "Z"
     }
 
     /// The folder name nuget.org gives a commit's leaves (`2015.02.01.06.22.45`), with the ticks
@@ -424,6 +487,7 @@ extension CatalogState {
                 let kind: CatalogItem.Kind = type.hasSuffix("PackageDelete") ? .delete : .details
                 var sha512: String?
                 var listed: Bool?
+                var annotations: String?
                 if kind == .details {
                     guard let range = url.range(of: "catalog/data/", options: .backwards) else {
                         throw LoadError.leafElsewhere(page: path, leaf: url)
@@ -432,12 +496,21 @@ extension CatalogState {
                     let leaf = try object(await read(leafPath), leafPath)
                     sha512 = leaf["packageHash"] as? String
                     listed = leaf["listed"] as? Bool ?? true
+                    let deprecation = leaf["deprecation"] as? [String: Any]
+                    let alternate = deprecation?["alternatePackage"] as? [String: Any]
+                    annotations = CatalogItem.annotations(
+                        reasons: deprecation.map { ($0["reasons"] as? [String]) ?? [] },
+                        message: deprecation?["message"] as? String,
+                        alternate: (alternate?["id"] as? String).map { ($0, alternate?["range"] as? String ?? "*") },
+                        vulnerabilities: ((leaf["vulnerabilities"] as? [[String: Any]]) ?? []).map {
+                            (($0["advisoryUrl"] as? String) ?? "", ($0["severity"] as? String) ?? "")
+                        })
                 }
                 items.append(
                     CatalogItem(
                         kind: kind, id: id, version: version, lowerId: id.lowercased(),
                         lowerVersion: parsed.pathSegment, ticks: time, commitId: commitId, sha512: sha512,
-                        listed: listed))
+                        listed: listed, annotations: annotations))
             }
         }
         items.sort { $0.ticks < $1.ticks }

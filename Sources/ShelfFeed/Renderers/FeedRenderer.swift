@@ -71,13 +71,17 @@ public struct FeedRenderer: Sendable {
 
     /// The documents of these ids (flat container, both registration hives, and the extras'),
     /// by lowercase id. Rendered on all cores; each id's extras see a model of that id alone
-    /// (with the feed's ids), so that none walks the whole batch.
-    public func renderIds(_ registrations: [PackageRegistration], model: FeedModel) -> [String: [FeedDocument]] {
+    /// (with the feed's ids), so that none walks the whole batch. `catalog`: each id's catalog
+    /// leaves and commits (`CatalogState.links`), which its registration links.
+    public func renderIds(
+        _ registrations: [PackageRegistration], model: FeedModel, catalog: [String: CatalogLinks]
+    ) -> [String: [FeedDocument]] {
         let flat = FlatContainerRenderer()
         let semver1 = RegistrationRenderer(layout: layout, hive: .semVer1)
         let semver2 = RegistrationRenderer(layout: layout, hive: .semVer2)
         let rendered = Parallel.map(registrations, pieces: 8) { r -> (String, [FeedDocument]) in
-            var docs = flat.render(r) + semver1.render(r) + semver2.render(r)
+            let links = catalog[r.lowerId] ?? CatalogLinks()
+            var docs = flat.render(r) + semver1.render(r, catalog: links) + semver2.render(r, catalog: links)
             let alone = FeedModel(registrations: [r], diagnostics: [], presentIds: model.presentIds)
             for extra in extras {
                 docs += extra.renderIds(alone, layout: layout, ids: [r.lowerId], contents: contents)[r.lowerId] ?? []
@@ -136,7 +140,8 @@ public struct FeedRenderer: Sendable {
 
     /// Every document of the feed (for tests and golden files).
     public func render(_ model: FeedModel, catalog: CatalogState, added: Int) -> [FeedDocument] {
-        renderIds(model.registrations, model: model).sorted { $0.key < $1.key }.flatMap(\.value)
+        let links = catalog.links(for: Set(model.registrations.map(\.lowerId)))
+        return renderIds(model.registrations, model: model, catalog: links).sorted { $0.key < $1.key }.flatMap(\.value)
             + renderFeedWide(
                 model.registrations.map(digest),
                 shown: Dictionary(uniqueKeysWithValues: model.registrations.map { ($0.lowerId, $0) }), model: model,

@@ -37,7 +37,10 @@ public struct RegistrationRenderer: Sendable {
         hive == .semVer2 ? registration.versions : registration.versions.filter { !$0.nuspec.isSemVer2 }
     }
 
-    public func render(_ registration: PackageRegistration) -> [FeedDocument] {
+    /// The documents of one id: its index, external pages when it has 128 versions or more, and a
+    /// leaf per version. `catalog` says which catalog leaf describes each version and which
+    /// commit last changed the id: nuget.org's registration links the leaf and carries the commit.
+    public func render(_ registration: PackageRegistration, catalog: CatalogLinks = CatalogLinks()) -> [FeedDocument] {
         let versions = versions(of: registration)
         guard !versions.isEmpty else { return [] }
         let lid = registration.lowerId
@@ -46,7 +49,9 @@ public struct RegistrationRenderer: Sendable {
         var docs: [FeedDocument] = []
 
         for v in versions {
-            docs.append(.json(leafPath(lid, v), leafDocument(v, lid: lid, indexURL: indexURL), phase: .leaves))
+            docs.append(
+                .json(leafPath(lid, v), leafDocument(v, lid: lid, indexURL: indexURL, catalog: catalog), phase: .leaves)
+            )
         }
 
         let inline = versions.count < Self.inlineThreshold
@@ -58,33 +63,41 @@ public struct RegistrationRenderer: Sendable {
             }
         var pages: [JSON] = []
         for chunk in chunks {
-            let lower = chunk.first!.version.normalizedString.lowercased()
-            let upper = chunk.last!.version.normalizedString.lowercased()
-            let leaves = JSON.array(chunk.map { leafInPage($0, lid: lid, indexURL: indexURL) })
+            let lower = chunk.first!.version.normalizedString
+            let upper = chunk.last!.version.normalizedString
+            let commit = catalog.commit(from: chunk.first!.version, to: chunk.last!.version)
+            let leaves = JSON.array(chunk.map { leafInPage($0, lid: lid, indexURL: indexURL, catalog: catalog) })
             if inline {
                 pages.append(
                     page(
-                        id: indexURL + "#page/\(lower)/\(upper)", count: chunk.count, items: leaves, indexURL: indexURL,
-                        lower: lower, upper: upper))
+                        id: indexURL + "#page/\(lower.lowercased())/\(upper.lowercased())", commit: commit,
+                        count: chunk.count, items: leaves, indexURL: indexURL, lower: lower, upper: upper))
             } else {
-                let pagePath = FeedLayout.registrationPage(hive.folder, lid, lower: lower, upper: upper)
+                let pagePath = FeedLayout.registrationPage(
+                    hive.folder, lid, lower: lower.lowercased(), upper: upper.lowercased())
                 let pageURL = layout.url(pagePath)
-                docs.append(
-                    .json(
-                        pagePath,
-                        page(
-                            id: pageURL, count: chunk.count, items: leaves, indexURL: indexURL, lower: lower,
-                            upper: upper),
-                        phase: .leaves))
+                var document = page(
+                    id: pageURL, commit: commit, count: chunk.count, items: leaves, indexURL: indexURL, lower: lower,
+                    upper: upper)
+                if case .object(let members) = document {
+                    document = .object(members + [JSON.Member("@context", Self.containerContext)])
+                }
+                docs.append(.json(pagePath, document, phase: .leaves))
                 pages.append(
-                    page(id: pageURL, count: chunk.count, items: nil, indexURL: indexURL, lower: lower, upper: upper))
+                    page(
+                        id: pageURL, commit: commit, count: chunk.count, items: nil, indexURL: nil, lower: lower,
+                        upper: upper))
             }
         }
+        let commit = catalog.latest
         let index: JSON = .object([
-            .init("@id", .string(indexURL)),
-            .init("@type", .array(["catalog:CatalogRoot", "PackageRegistration", "catalog:Permalink"])),
-            .init("count", .int(pages.count)),
-            .init("items", .array(pages)),
+            "@id": .string(indexURL),
+            "@type": .array(["catalog:CatalogRoot", "PackageRegistration", "catalog:Permalink"]),
+            "commitId": commit.map { .string($0.commitId) },
+            "commitTimeStamp": commit.map { .string(Self.commitTime($0.ticks)) },
+            "count": .int(pages.count),
+            "items": .array(pages),
+            "@context": Self.containerContext,
         ])
         docs.append(.json(indexPath, index, phase: .indexes))
         return docs
@@ -94,68 +107,69 @@ public struct RegistrationRenderer: Sendable {
         FeedLayout.registrationLeaf(hive.folder, lid, v.lowerVersion)
     }
 
-    private func page(id: String, count: Int, items: JSON?, indexURL: String, lower: String, upper: String) -> JSON {
+    /// A page: inline in the index (with its leaves and `parent`), external (the same, as its own
+    /// document), or the index's item for an external one (no leaves, no `parent`). `lower` and
+    /// `upper` are normalized versions in their own case; the URL has them lowercased.
+    private func page(
+        id: String, commit: CatalogItem?, count: Int, items: JSON?, indexURL: String?, lower: String, upper: String
+    ) -> JSON {
         .object([
             "@id": .string(id),
             "@type": "catalog:CatalogPage",
+            "commitId": commit.map { .string($0.commitId) },
+            "commitTimeStamp": commit.map { .string(Self.commitTime($0.ticks)) },
             "count": .int(count),
             "items": items,
-            "parent": .string(indexURL),
+            "parent": indexURL.json,
             "lower": .string(lower),
             "upper": .string(upper),
         ])
     }
 
-    /// A leaf as it appears inside a page (`RegistrationLeafItem`): `catalogEntry` inline.
-    private func leafInPage(_ v: PackageVersion, lid: String, indexURL: String) -> JSON {
-        .object([
-            .init("@id", .string(layout.url(leafPath(lid, v)))),
-            .init("@type", "Package"),
-            .init("catalogEntry", catalogEntry(v, lid: lid)),
-            .init("packageContent", .string(layout.url(FeedLayout.nupkg(lid, v.lowerVersion)))),
-            .init("registration", .string(indexURL)),
+    /// A leaf as it appears inside a page (`RegistrationLeafItem`): `catalogEntry` inline, and the
+    /// catalog commit that last changed the version.
+    private func leafInPage(_ v: PackageVersion, lid: String, indexURL: String, catalog: CatalogLinks) -> JSON {
+        let item = catalog.leaves[v.lowerVersion]
+        return .object([
+            "@id": .string(layout.url(leafPath(lid, v))),
+            "@type": "Package",
+            "commitId": item.map { .string($0.commitId) },
+            "commitTimeStamp": item.map { .string(Self.commitTime($0.ticks)) },
+            "catalogEntry": catalogEntry(v, lid: lid, leaf: item),
+            "packageContent": .string(layout.url(FeedLayout.nupkg(lid, v.lowerVersion))),
+            "registration": .string(indexURL),
         ])
     }
 
     /// The stand-alone leaf document (`{hive}/{id}/{version}.json`).
-    private func leafDocument(_ v: PackageVersion, lid: String, indexURL: String) -> JSON {
+    private func leafDocument(_ v: PackageVersion, lid: String, indexURL: String, catalog: CatalogLinks) -> JSON {
         .object([
-            .init("@id", .string(layout.url(leafPath(lid, v)))),
-            .init("@type", .array(["Package", "http://schema.nuget.org/catalog#Permalink"])),
-            .init("catalogEntry", .string(layout.url(leafPath(lid, v)) + "#catalogEntry")),
-            .init("listed", .bool(v.listed)),
-            .init("packageContent", .string(layout.url(FeedLayout.nupkg(lid, v.lowerVersion)))),
-            .init("published", .string(Self.published(v))),
-            .init("registration", .string(indexURL)),
+            "@id": .string(layout.url(leafPath(lid, v))),
+            "@type": .array(["Package", "http://schema.nuget.org/catalog#Permalink"]),
+            "catalogEntry": .string(catalogLeafURL(v, lid: lid, leaf: catalog.leaves[v.lowerVersion])),
+            "listed": .bool(v.listed),
+            "packageContent": .string(layout.url(FeedLayout.nupkg(lid, v.lowerVersion))),
+            "published": .string(Self.published(v)),
+            "registration": .string(indexURL),
+            "@context": Self.leafContext,
         ])
     }
 
-    /// `catalogEntry`: every field a client shows (NuGet.Protocol `PackageSearchMetadataRegistration`).
-    func catalogEntry(_ v: PackageVersion, lid: String) -> JSON {
+    /// The catalog leaf that describes the version as it is (its latest), or, when the catalog
+    /// has none (a renderer called without one), a fragment of the registration leaf.
+    private func catalogLeafURL(_ v: PackageVersion, lid: String, leaf: CatalogItem?) -> String {
+        leaf.map { layout.url(CatalogLayout.leaf($0)) } ?? layout.url(leafPath(lid, v)) + "#catalogEntry"
+    }
+
+    /// `catalogEntry`: every field a client shows (NuGet.Protocol `PackageSearchMetadataRegistration`),
+    /// as nuget.org's registration writes it (NuGetGallery `NuGet.Jobs.Catalog2Registration`
+    /// `EntityBuilder`): the catalog leaf's `@id` and fragment ids, the nuspec's own
+    /// `targetFramework` text (clients before NuGet 5.6 misread short names such as `net5.0`),
+    /// deprecation and advisories in the SemVer 2.0.0 hive only. Shelf adds `packageTypes`.
+    func catalogEntry(_ v: PackageVersion, lid: String, leaf: CatalogItem?) -> JSON {
         let n = v.nuspec
-        let a = v.archive
         let lv = v.lowerVersion
-        let entryURL = layout.url(leafPath(lid, v)) + "#catalogEntry"
-        // NuGet reads `iconUrl` as a Uri without the lenient converter it uses for the other URLs
-        // (NuGet.Protocol `PackageSearchMetadata.IconUrl`): a malformed one would fail the whole
-        // document, so only an absolute http(s) URL is passed on.
-        var iconURL = n.iconUrl.flatMap(Self.webURL)
-        if let icon = a.icon { iconURL = layout.url(FeedLayout.icon(lid, lv, icon.fileExtension)) }
-        var licenseURL = n.licenseUrl
-        var licenseExpression: String?
-        if let license = n.license {
-            switch license.kind {
-            case .expression:
-                licenseExpression = license.text
-                // nuget.org points licenseUrl at the expression's page.
-                licenseURL =
-                    "https://licenses.nuget.org/"
-                    + (license.text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? license.text)
-            case .file:
-                if let file = a.licenseFile { licenseURL = layout.url(FeedLayout.license(lid, lv, file.fileExtension)) }
-            }
-        }
-        let groups = JSON.array(n.dependencyGroups.map { dependencyGroup($0, entryURL: entryURL) })
+        let entryURL = catalogLeafURL(v, lid: lid, leaf: leaf)
         let packageTypes: JSON? =
             n.packageTypes.isEmpty
             ? nil
@@ -167,14 +181,15 @@ public struct RegistrationRenderer: Sendable {
             "@id": .string(entryURL),
             "@type": "PackageDetails",
             "authors": .string(n.authors ?? ""),
-            "dependencyGroups": groups,
-            "deprecation": v.deprecation.map { Self.deprecation($0, entryURL: entryURL, layout: layout, hive: hive) },
+            "dependencyGroups": dependencyGroups(n, leafURL: entryURL.lowercased()),
+            "deprecation": hive == .semVer2 ? v.deprecation.map { Self.deprecation($0, leafURL: entryURL) } : nil,
             "description": .string(n.description ?? ""),
-            "iconUrl": .string(iconURL ?? ""),
+            "iconUrl": .string(Self.iconURL(v, lid: lid, layout: layout) ?? ""),
             "id": .string(n.id),
             "language": .string(n.language ?? ""),
-            "licenseExpression": .string(licenseExpression ?? ""),
-            "licenseUrl": .string(licenseURL ?? ""),
+            "licenseExpression": .string(n.license?.kind == .expression ? n.license!.text : ""),
+            "licenseUrl": .string(Self.licenseURL(v, lid: lid, layout: layout) ?? ""),
+            "readmeUrl": v.archive.readme.map { _ in .string(layout.url(FeedLayout.readme(lid, lv))) },
             "listed": .bool(v.listed),
             "minClientVersion": .string(n.minClientVersion ?? ""),
             "packageContent": .string(layout.url(FeedLayout.nupkg(lid, lv))),
@@ -183,12 +198,35 @@ public struct RegistrationRenderer: Sendable {
             "published": .string(Self.published(v)),
             "requireLicenseAcceptance": .bool(n.requireLicenseAcceptance),
             "summary": .string(n.summary ?? ""),
-            "tags": .array(n.tags.map(JSON.string)),
+            "tags": .array((n.tags.isEmpty ? [""] : n.tags).map(JSON.string)),
             "title": .string(n.title ?? ""),
             "version": .string(n.version.fullString),
-            "vulnerabilities": v.vulnerabilities.isEmpty
-                ? nil : Self.vulnerabilities(v.vulnerabilities, entryURL: entryURL),
+            "vulnerabilities": hive == .semVer2 && !v.vulnerabilities.isEmpty
+                ? Self.vulnerabilities(v.vulnerabilities) : nil,
         ])
+    }
+
+    /// The icon's URL: the embedded icon in the flat container, else the nuspec's `iconUrl`.
+    /// NuGet reads `iconUrl` as a Uri without the lenient converter it uses for the other URLs
+    /// (NuGet.Protocol `PackageSearchMetadata.IconUrl`): a malformed one would fail the whole
+    /// document, so only an absolute http(s) URL is passed on.
+    static func iconURL(_ v: PackageVersion, lid: String, layout: FeedLayout) -> String? {
+        if let icon = v.archive.icon { return layout.url(FeedLayout.icon(lid, v.lowerVersion, icon.fileExtension)) }
+        return v.nuspec.iconUrl.flatMap(webURL)
+    }
+
+    /// The license's URL: for an expression, its page at licenses.nuget.org (as nuget.org points
+    /// it); for an embedded file, the file in the flat container; else the nuspec's `licenseUrl`.
+    static func licenseURL(_ v: PackageVersion, lid: String, layout: FeedLayout) -> String? {
+        guard let license = v.nuspec.license else { return v.nuspec.licenseUrl }
+        switch license.kind {
+        case .expression:
+            return "https://licenses.nuget.org/"
+                + (license.text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? license.text)
+        case .file:
+            guard let file = v.archive.licenseFile else { return v.nuspec.licenseUrl }
+            return layout.url(FeedLayout.license(lid, v.lowerVersion, file.fileExtension))
+        }
     }
 
     /// nuget.org writes 1900-01-01 as the `published` time of an unlisted version, and older
@@ -197,68 +235,109 @@ public struct RegistrationRenderer: Sendable {
         v.listed ? timestamp(v.archive.packedAt) : "1900-01-01T00:00:00+00:00"
     }
 
-    /// `deprecation` as nuget.org writes it in a catalog entry (NuGet.Protocol
-    /// `PackageDeprecationMetadata`: `reasons`, `message`, `alternatePackage` with `id` and `range`,
-    /// `*` for any version).
-    static func deprecation(_ d: Deprecation, entryURL: String, layout: FeedLayout, hive: Hive) -> JSON {
+    /// `deprecation` as nuget.org's registration writes it: the catalog leaf's object with `@type`s.
+    static func deprecation(_ d: Deprecation, leafURL: String) -> JSON {
         let alternate: JSON? = d.alternateId.map { id in
             .object([
-                "@id": .string(entryURL + "/deprecation/alternatePackage"),
+                "@id": .string(leafURL + "#deprecation/alternatePackage"),
+                "@type": "alternatePackage",
                 "id": .string(id),
                 "range": .string(d.alternateRange?.normalizedString ?? "*"),
             ])
         }
         return .object([
-            "@id": .string(entryURL + "/deprecation"),
+            "@id": .string(leafURL + "#deprecation"),
             "@type": "deprecation",
             "alternatePackage": alternate,
             "message": d.message.map(JSON.string),
-            "reasons": .array(d.reasons.map { .string($0.rawValue) }),
+            "reasons": .array(Deprecation.Reason.catalogOrder(d.reasons.map(\.rawValue)).map(JSON.string)),
         ])
     }
 
     /// `vulnerabilities`: advisory URL and severity (`"0"` low to `"3"` critical, a string as
     /// nuget.org writes it; NuGet reads it as a number).
-    static func vulnerabilities(_ list: [Vulnerability], entryURL: String) -> JSON {
+    static func vulnerabilities(_ list: [Vulnerability]) -> JSON {
         .array(
-            list.enumerated().map { i, v in
-                .object([
-                    "@id": .string(entryURL + "/vulnerability/\(i)"),
-                    "@type": "Vulnerability",
-                    "advisoryUrl": .string(v.advisoryURL),
-                    "severity": .string(String(v.severity.rawValue)),
-                ])
+            list.map { v in
+                .object(["advisoryUrl": .string(v.advisoryURL), "severity": .string(String(v.severity.rawValue))])
             })
     }
 
-    /// A dependency group with the framework's short folder name (`net45`, `netstandard2.0`) and
-    /// normalized ranges (`[1.0.0, )`); a group for any framework has no `targetFramework`.
-    private func dependencyGroup(_ g: Nuspec.DependencyGroup, entryURL: String) -> JSON {
-        let framework = g.targetFramework.map { NuGetFramework.parse($0) }
-        let tfm = framework.map(\.shortFolderName)
-        let groupURL = entryURL + "/dependencygroup" + (tfm.map { "/" + $0.lowercased() } ?? "")
-        let deps: JSON? =
-            g.dependencies.isEmpty
-            ? nil
-            : .array(
-                g.dependencies.map { d in
-                    .object([
-                        .init("@id", .string(groupURL + "/" + d.id.lowercased())),
-                        .init("@type", "PackageDependency"),
-                        .init("id", .string(d.id)),
-                        .init("range", .string(d.range.normalizedString)),
-                        .init(
-                            "registration",
-                            .string(layout.url(FeedLayout.registrationIndex(hive.folder, d.id.lowercased())))),
-                    ])
-                })
-        return .object([
-            "@id": .string(groupURL),
-            "@type": "PackageDependencyGroup",
-            "dependencies": deps,
-            "targetFramework": tfm.json,
-        ])
+    /// The dependency groups as the catalog leaf has them (fragment ids of the leaf, the nuspec's
+    /// own `targetFramework` text, ranges normalized or "(, )" when the nuspec gives none), each
+    /// dependency with the registration of its id in this hive; nil when the nuspec has none.
+    ///
+    /// An empty `<dependencies>` element is no group here, though nuget.org's catalog (and so its
+    /// registration) makes one of it: NuGet's own nuspec reader sees no group in it, and a client
+    /// that compares the two (the official one does) would find them differ.
+    private func dependencyGroups(_ n: Nuspec, leafURL: String) -> JSON? {
+        guard !n.dependencyGroups.isEmpty,
+            case .array(let groups)? = CatalogRenderer.dependencyGroups(n, leafURL: leafURL)
+        else { return nil }
+        return .array(
+            groups.map { group in
+                guard case .object(var members) = group else { return group }
+                for i in members.indices where members[i].key == "dependencies" {
+                    guard case .array(let deps) = members[i].value else { continue }
+                    members[i].value = .array(
+                        deps.map { dep in
+                            guard case .object(let fields) = dep,
+                                case .string(let id)? = fields.first(where: { $0.key == "id" })?.value
+                            else { return dep }
+                            // nuget.org copies the catalog's "" for a dependency without a
+                            // range; every NuGet client reads that as any version, and so it is
+                            // written here ("(, )"), which a stricter reader parses too.
+                            let ranged = fields.map { f in
+                                f.key == "range" && f.value == .string("") ? JSON.Member("range", "(, )") : f
+                            }
+                            return .object(
+                                ranged + [
+                                    JSON.Member(
+                                        "registration",
+                                        .string(layout.url(FeedLayout.registrationIndex(hive.folder, id.lowercased()))))
+                                ])
+                        })
+                }
+                return .object(members)
+            })
     }
+
+    /// A commit time as nuget.org's registration writes it (`2020-10-13T14:44:10.4931057+00:00`,
+    /// trailing zeros of the fraction dropped).
+    static func commitTime(_ ticks: Int64) -> String {
+        CatalogTime.trimmed(ticks).dropLast() + "+00:00"
+    }
+
+    /// The `@context` of an index and of an external page (NuGetGallery
+    /// `NuGet.Jobs.Catalog2Registration` `JsonLdConstants`).
+    static let containerContext: JSON = .object([
+        "@vocab": "http://schema.nuget.org/schema#",
+        "catalog": "http://schema.nuget.org/catalog#",
+        "xsd": "http://www.w3.org/2001/XMLSchema#",
+        "items": .object(["@id": "catalog:item", "@container": "@set"]),
+        "commitTimeStamp": .object(["@id": "catalog:commitTimeStamp", "@type": "xsd:dateTime"]),
+        "commitId": .object(["@id": "catalog:commitId"]),
+        "count": .object(["@id": "catalog:count"]),
+        "parent": .object(["@id": "catalog:parent", "@type": "@id"]),
+        "tags": .object(["@id": "tag", "@container": "@set"]),
+        "reasons": .object(["@container": "@set"]),
+        "packageTargetFrameworks": .object(["@id": "packageTargetFramework", "@container": "@set"]),
+        "dependencyGroups": .object(["@id": "dependencyGroup", "@container": "@set"]),
+        "dependencies": .object(["@id": "dependency", "@container": "@set"]),
+        "packageContent": .object(["@type": "@id"]),
+        "published": .object(["@type": "xsd:dateTime"]),
+        "registration": .object(["@type": "@id"]),
+    ])
+
+    /// The `@context` of a stand-alone leaf.
+    static let leafContext: JSON = .object([
+        "@vocab": "http://schema.nuget.org/schema#",
+        "xsd": "http://www.w3.org/2001/XMLSchema#",
+        "catalogEntry": .object(["@type": "@id"]),
+        "registration": .object(["@type": "@id"]),
+        "packageContent": .object(["@type": "@id"]),
+        "published": .object(["@type": "xsd:dateTime"]),
+    ])
 
     /// The string if it is an absolute http or https URL with a host, else nil.
     static func webURL(_ s: String) -> String? {

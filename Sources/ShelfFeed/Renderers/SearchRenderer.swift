@@ -80,20 +80,19 @@ public struct SearchRenderer: Sendable {
         versions.last { !$0.version.isPrerelease } ?? versions.last
     }
 
+    /// A search hit as nuget.org's search writes one (NuGetGallery `NuGet.Services.AzureSearch`
+    /// `SearchResponseBuilder`): the title, or the id when there is none; the authors as one
+    /// string; `packageTypes` from the nuspec (`Dependency` when it names none); `vulnerabilities`
+    /// always, severity a number; `deprecation` without ids. Shelf adds each version's
+    /// `packageContent`.
     private func hit(_ r: PackageRegistration, _ versions: [PackageVersion]) -> JSON {
         let shown = Self.latest(versions)!
         let n = shown.nuspec
-        let hive = RegistrationRenderer(layout: layout, hive: .semVer2)
-        let entry = hive.catalogEntry(shown, lid: r.lowerId)
-        func field(_ key: String) -> JSON? {
-            if case .object(let members) = entry { return members.first { $0.key == key }?.value }
-            return nil
-        }
-        let owners = r.owners
-        let authors = (n.authors ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }
         let typeNames = n.packageTypes.isEmpty ? ["Dependency"] : n.packageTypes.map(\.name)
-        let packageTypes: [JSON] = typeNames.map { .object([JSON.Member("name", .string($0))]) }
+        var seenTypes = Set<String>()
+        let packageTypes: [JSON] = typeNames.filter { seenTypes.insert($0).inserted }.map {
+            .object([JSON.Member("name", .string($0))])
+        }
         let registration = JSON.string(
             layout.url(FeedLayout.registrationIndex(FeedLayout.registrationSemVer2, r.lowerId)))
         let versionList: [JSON] = versions.map { v in
@@ -106,29 +105,40 @@ public struct SearchRenderer: Sendable {
                 JSON.Member("packageContent", .string(layout.url(FeedLayout.nupkg(r.lowerId, v.lowerVersion)))),
             ])
         }
-        let members: [JSON.Member] = [
-            .init("@id", registration),
-            .init("@type", "Package"),
-            .init("registration", registration),
-            .init("id", .string(r.id)),
-            .init("version", .string(n.version.fullString)),
-            .init("description", .string(n.description ?? "")),
-            .init("summary", .string(n.summary ?? "")),
-            .init("title", .string(n.title ?? "")),
-            .init("iconUrl", field("iconUrl") ?? ""),
-            .init("licenseUrl", field("licenseUrl") ?? ""),
-            .init("projectUrl", .string(n.projectUrl ?? "")),
-            .init("tags", .array(n.tags.map(JSON.string))),
-            .init("authors", .array(authors.map(JSON.string))),
-            .init("owners", .array(owners.map(JSON.string))),
-            .init("totalDownloads", .int(0)),
-            .init("verified", .bool(r.verified)),
-            .init("packageTypes", .array(packageTypes)),
-            .init("versions", .array(versionList)),
-        ]
-        var all = members
-        if let d = field("deprecation") { all.append(.init("deprecation", d)) }
-        if let v = field("vulnerabilities") { all.append(.init("vulnerabilities", v)) }
-        return .object(all)
+        let title = (n.title ?? "").trimmingCharacters(in: .whitespaces).isEmpty ? n.id : n.title!
+        let deprecation: JSON? = shown.deprecation.map { d in
+            .object([
+                "alternatePackage": d.alternateId.map { id in
+                    .object(["id": .string(id), "range": .string(d.alternateRange?.normalizedString ?? "*")])
+                },
+                "message": d.message.json,
+                "reasons": .array(Deprecation.Reason.catalogOrder(d.reasons.map(\.rawValue)).map(JSON.string)),
+            ])
+        }
+        return .object([
+            "@id": registration,
+            "@type": "Package",
+            "registration": registration,
+            "id": .string(r.id),
+            "version": .string(n.version.fullString),
+            "description": .string(n.description ?? ""),
+            "summary": .string(n.summary ?? ""),
+            "title": .string(title),
+            "iconUrl": RegistrationRenderer.iconURL(shown, lid: r.lowerId, layout: layout).json,
+            "licenseUrl": RegistrationRenderer.licenseURL(shown, lid: r.lowerId, layout: layout).json,
+            "projectUrl": n.projectUrl.json,
+            "tags": .array(n.tags.map(JSON.string)),
+            "authors": .array(n.authors.map { [.string($0)] } ?? []),
+            "owners": .array(r.owners.map(JSON.string)),
+            "totalDownloads": .int(0),
+            "verified": .bool(r.verified),
+            "packageTypes": .array(packageTypes),
+            "versions": .array(versionList),
+            "deprecation": deprecation,
+            "vulnerabilities": .array(
+                shown.vulnerabilities.map { v in
+                    .object(["advisoryUrl": .string(v.advisoryURL), "severity": .int(v.severity.rawValue)])
+                }),
+        ])
     }
 }

@@ -92,9 +92,16 @@ public struct ServiceIndexRenderer: Sendable {
                     "The endpoint for discovering information about vulnerabilities of packages in this package source."
                 ))
         }
+        // nuget.org's `@context` last, as its index has it (JSON-LD readers resolve the types by it).
         let doc: JSON = .object([
             .init("version", "3.0.0"),
             .init("resources", .array(resources)),
+            .init(
+                "@context",
+                .object([
+                    .init("@vocab", "http://schema.nuget.org/services#"),
+                    .init("comment", "http://www.w3.org/2000/01/rdf-schema#comment"),
+                ])),
         ])
         return .json("index.json", doc, phase: .serviceIndex)
     }

@@ -18,7 +18,7 @@ struct IdState: Sendable {
     static let shardCount = 64
     static func shard(of lowerId: String) -> Int { ReadCache.shard(of: lowerId) }
     /// Bumped whenever a renderer's output changes, so that no id keeps documents of an older shape.
-    static let outputFormat = "shelf-output-6"
+    static let outputFormat = "shelf-output-7"
 
     /// One id of the input: what the feed got from it last time.
     struct Entry: Sendable {
@@ -84,8 +84,11 @@ struct IdState: Sendable {
             SHA256.hash(data: Data(([outputFormat, baseURL] + renderers + settings).joined(separator: "\n").utf8)))
     }
 
-    /// `linking`: the ids its pages link when they are in the feed (`IdDigest.dependencies`).
-    static func fingerprint(_ r: PackageRegistration, linking: [String], presentIds: Set<String>) -> String {
+    /// `linking`: the ids its pages link when they are in the feed (`IdDigest.dependencies`);
+    /// `catalog`: its catalog leaves and commits, which its registration links.
+    static func fingerprint(
+        _ r: PackageRegistration, linking: [String], presentIds: Set<String>, catalog: CatalogLinks
+    ) -> String {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(256 * r.versions.count)
         func add(_ s: String) {
@@ -116,6 +119,13 @@ struct IdState: Sendable {
         add("|")
         // Which of the ids its pages link are in the feed (dependencies, deprecation alternates).
         for d in linking where presentIds.contains(d) { add(d) }
+        add("|")
+        // Its catalog items (each leaf's address and each commit follow from them).
+        for item in catalog.items {
+            add(item.kind == .details ? "details" : "delete")
+            add(item.lowerVersion)
+            add(String(item.ticks))
+        }
         return Hex.string(SHA256.hash(data: buffer))
     }
 

@@ -1,5 +1,9 @@
 window.shelfSearchIndex = [
   [
+    "shelf.sample.analyzers",
+    "shelf.sample.analyzers  shelf analyzers shelf contributors  a development dependency built with a .net 5 preview sdk: its dependency group is named .netcoreapp5.0, it is serviceable, and it names its package types in two lists (one with a padded, repeated name)."
+  ],
+  [
     "shelf.sample.core",
     "shelf.sample.core shelf sample core shelf sample core shelf contributors core sample package. the core library of the shelf sample feed. it has an embedded icon, readme and license file."
   ],

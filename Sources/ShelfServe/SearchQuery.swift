@@ -122,52 +122,31 @@ extension SearchIndex {
         ])
     }
 
-    /// One hit, in nuget.org's shape (NuGetGallery `SearchResponseBuilder`), as the static search
-    /// writes one: the latest visible version's metadata (title, or the id when there is none;
-    /// the authors as one string; `vulnerabilities` always, severity a number; `deprecation`
-    /// without ids; absent URLs left out) and every visible version, oldest first.
+    /// One hit (`SearchHit`, the static search's shape): the latest visible version's metadata,
+    /// from its registration entry, and every visible version, oldest first.
     func hit(_ p: Package, _ versions: [Version], hive: String, layout: FeedLayout) -> JSON {
         let shown = versions.last!
         let entry = JSON.object(shown.entry)
-        func text(_ key: String) -> JSON { .string(entry.string(key) ?? "") }
-        func url(_ key: String) -> JSON? { entry.string(key).flatMap { $0.isEmpty ? nil : .string($0) } }
-        let registration = JSON.string(layout.url(FeedLayout.registrationIndex(hive, p.lowerId)))
-        let title = entry.string("title").flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } ?? p.id
-        var seenTypes = Set<String>()
-        let types = shown.packageTypes.filter { seenTypes.insert($0).inserted }
-        return .object([
-            "@id": registration,
-            "@type": "Package",
-            "registration": registration,
-            "id": .string(p.id),
-            "version": .string(shown.version.fullString),
-            "description": text("description"),
-            "summary": text("summary"),
-            "title": .string(title),
-            "iconUrl": url("iconUrl"),
-            "licenseUrl": url("licenseUrl"),
-            "projectUrl": url("projectUrl"),
-            "tags": .array(Self.tags(entry).map(JSON.string)),
-            "authors": .array(entry.string("authors").map { [.string($0)] } ?? []),
-            "owners": .array(p.owners.map(JSON.string)),
-            "totalDownloads": .int(0),
-            "verified": .bool(p.verified),
-            "packageTypes": .array(types.map { .object([JSON.Member("name", .string($0))]) }),
-            "versions": .array(
-                versions.map { v in
-                    let leaf = layout.url(FeedLayout.registrationLeaf(hive, p.lowerId, v.version.pathSegment))
-                    return .object([
-                        JSON.Member("version", .string(v.version.fullString)),
-                        JSON.Member("downloads", .int(0)),
-                        JSON.Member("@id", .string(leaf)),
-                    ])
-                }),
-            "deprecation": entry.member("deprecation").map(Self.searchDeprecation),
-            "vulnerabilities": .array(Self.searchVulnerabilities(entry.member("vulnerabilities"))),
-        ])
+        return SearchHit(
+            registration: layout.url(FeedLayout.registrationIndex(hive, p.lowerId)), id: p.id,
+            version: shown.version.fullString, description: entry.string("description"),
+            summary: entry.string("summary"), title: entry.string("title"), iconUrl: entry.string("iconUrl"),
+            licenseUrl: entry.string("licenseUrl"), projectUrl: entry.string("projectUrl"), tags: Self.tags(entry),
+            authors: entry.string("authors"), owners: p.owners, verified: p.verified, packageTypes: shown.packageTypes,
+            versions: versions.map { v in
+                let leaf = layout.url(FeedLayout.registrationLeaf(hive, p.lowerId, v.version.pathSegment))
+                return .object([
+                    JSON.Member("version", .string(v.version.fullString)),
+                    JSON.Member("downloads", .int(0)),
+                    JSON.Member("@id", .string(leaf)),
+                ])
+            },
+            deprecation: entry.member("deprecation").map(Self.deprecation),
+            vulnerabilities: Self.vulnerabilities(entry.member("vulnerabilities"))
+        ).json
     }
 
-    /// The registration's tags: nuget.org writes `[""]` for a package without tags; search says `[]`.
+    /// The registration entry's tags (nuget.org writes `[""]` for a package without tags).
     static func tags(_ entry: JSON) -> [String] {
         switch entry.member("tags") {
         case .array(let list)?: return list.compactMap(\.stringValue).filter { !$0.isEmpty }
@@ -176,25 +155,27 @@ extension SearchIndex {
         }
     }
 
-    /// The registration's `deprecation` as search writes it: `reasons`, `message` and
-    /// `alternatePackage` (`id`, `range`), without the catalog's `@id` and `@type`.
-    static func searchDeprecation(_ d: JSON) -> JSON {
-        guard case .object(let members) = d else { return d }
-        return .object(
-            members.filter { !$0.key.hasPrefix("@") }.map { m in
-                guard m.key == "alternatePackage", case .object(let alt) = m.value else { return m }
-                return JSON.Member(m.key, .object(alt.filter { !$0.key.hasPrefix("@") }))
-            }
-            .sorted { $0.key < $1.key })
+    /// The registration entry's `deprecation`, read back.
+    static func deprecation(_ d: JSON) -> SearchHit.Deprecation {
+        let reasons: [String]
+        if case .array(let list)? = d.member("reasons") {
+            reasons = list.compactMap(\.stringValue)
+        } else {
+            reasons = []
+        }
+        let alternate = d.member("alternatePackage").flatMap { a in
+            a.string("id").map { ($0, a.string("range") ?? "*") }
+        }
+        return SearchHit.Deprecation(reasons: reasons, message: d.string("message"), alternate: alternate)
     }
 
-    /// The registration's `vulnerabilities` as search writes them: the severity a number.
-    static func searchVulnerabilities(_ v: JSON?) -> [JSON] {
+    /// The registration entry's `vulnerabilities` (severity a string there), read back.
+    static func vulnerabilities(_ v: JSON?) -> [(advisoryUrl: String, severity: Int)] {
         guard case .array(let list)? = v else { return [] }
         return list.compactMap { item in
             guard let url = item.string("advisoryUrl"), let severity = item.string("severity").flatMap({ Int($0) })
             else { return nil }
-            return .object(["advisoryUrl": .string(url), "severity": .int(severity)])
+            return (url, severity)
         }
     }
 

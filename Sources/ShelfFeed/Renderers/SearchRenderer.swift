@@ -80,21 +80,11 @@ public struct SearchRenderer: Sendable {
         versions.last { !$0.version.isPrerelease } ?? versions.last
     }
 
-    /// A search hit as nuget.org's search writes one (NuGetGallery `NuGet.Services.AzureSearch`
-    /// `SearchResponseBuilder`): the title, or the id when there is none; the authors as one
-    /// string; `packageTypes` from the nuspec (`Dependency` when it names none); `vulnerabilities`
-    /// always, severity a number; `deprecation` without ids. Shelf adds each version's
+    /// One id's hit: the latest version's metadata and every version shown, each with Shelf's
     /// `packageContent`.
     private func hit(_ r: PackageRegistration, _ versions: [PackageVersion]) -> JSON {
         let shown = Self.latest(versions)!
         let n = shown.nuspec
-        let typeNames = n.packageTypes.isEmpty ? ["Dependency"] : n.packageTypes.map(\.name)
-        var seenTypes = Set<String>()
-        let packageTypes: [JSON] = typeNames.filter { seenTypes.insert($0).inserted }.map {
-            .object([JSON.Member("name", .string($0))])
-        }
-        let registration = JSON.string(
-            layout.url(FeedLayout.registrationIndex(FeedLayout.registrationSemVer2, r.lowerId)))
         let versionList: [JSON] = versions.map { v in
             let leaf = layout.url(
                 FeedLayout.registrationLeaf(FeedLayout.registrationSemVer2, r.lowerId, v.lowerVersion))
@@ -105,40 +95,124 @@ public struct SearchRenderer: Sendable {
                 JSON.Member("packageContent", .string(layout.url(FeedLayout.nupkg(r.lowerId, v.lowerVersion)))),
             ])
         }
-        let title = (n.title ?? "").trimmingCharacters(in: .whitespaces).isEmpty ? n.id : n.title!
-        let deprecation: JSON? = shown.deprecation.map { d in
-            .object([
-                "alternatePackage": d.alternateId.map { id in
-                    .object(["id": .string(id), "range": .string(d.alternateRange?.normalizedString ?? "*")])
-                },
-                "message": d.message.json,
-                "reasons": .array(Deprecation.Reason.catalogOrder(d.reasons.map(\.rawValue)).map(JSON.string)),
-            ])
+        return SearchHit(
+            registration: layout.url(FeedLayout.registrationIndex(FeedLayout.registrationSemVer2, r.lowerId)),
+            id: r.id, version: n.version.fullString, description: n.description, summary: n.summary, title: n.title,
+            iconUrl: RegistrationRenderer.iconURL(shown, lid: r.lowerId, layout: layout),
+            licenseUrl: RegistrationRenderer.licenseURL(shown, lid: r.lowerId, layout: layout),
+            projectUrl: n.projectUrl, tags: n.tags, authors: n.authors, owners: r.owners, verified: r.verified,
+            packageTypes: n.packageTypes.map(\.name), versions: versionList,
+            deprecation: shown.deprecation.map { d in
+                SearchHit.Deprecation(
+                    reasons: Deprecation.Reason.catalogOrder(d.reasons.map(\.rawValue)), message: d.message,
+                    alternate: d.alternateId.map { ($0, d.alternateRange?.normalizedString ?? "*") })
+            },
+            vulnerabilities: shown.vulnerabilities.map { ($0.advisoryURL, $0.severity.rawValue) }
+        ).json
+    }
+}
+
+/// A search hit as nuget.org's search writes one (NuGetGallery `NuGet.Services.AzureSearch`
+/// `SearchResponseBuilder`), for the static search and `shelf serve`'s alike: the title, or the id
+/// when it has none; the authors as one string; `packageTypes` with exact repeats dropped
+/// (`Dependency` when the package names none); URLs left out when there are none; `deprecation`
+/// without the catalog's ids; `vulnerabilities` always, severity a number.
+public struct SearchHit: Sendable {
+    public struct Deprecation: Sendable {
+        public var reasons: [String]
+        public var message: String?
+        /// The alternate package's id and range.
+        public var alternate: (id: String, range: String)?
+
+        public init(reasons: [String], message: String?, alternate: (id: String, range: String)?) {
+            self.reasons = reasons
+            self.message = message
+            self.alternate = alternate
         }
+    }
+
+    public var registration: String
+    public var id: String
+    public var version: String
+    public var description: String?
+    public var summary: String?
+    public var title: String?
+    public var iconUrl: String?
+    public var licenseUrl: String?
+    public var projectUrl: String?
+    public var tags: [String]
+    public var authors: String?
+    public var owners: [String]
+    public var verified: Bool
+    public var packageTypes: [String]
+    /// Each version shown, as the caller writes it.
+    public var versions: [JSON]
+    public var deprecation: Deprecation?
+    public var vulnerabilities: [(advisoryUrl: String, severity: Int)]
+
+    public init(
+        registration: String, id: String, version: String, description: String?, summary: String?, title: String?,
+        iconUrl: String?, licenseUrl: String?, projectUrl: String?, tags: [String], authors: String?,
+        owners: [String], verified: Bool, packageTypes: [String], versions: [JSON], deprecation: Deprecation?,
+        vulnerabilities: [(advisoryUrl: String, severity: Int)]
+    ) {
+        self.registration = registration
+        self.id = id
+        self.version = version
+        self.description = description
+        self.summary = summary
+        self.title = title
+        self.iconUrl = iconUrl
+        self.licenseUrl = licenseUrl
+        self.projectUrl = projectUrl
+        self.tags = tags
+        self.authors = authors
+        self.owners = owners
+        self.verified = verified
+        self.packageTypes = packageTypes
+        self.versions = versions
+        self.deprecation = deprecation
+        self.vulnerabilities = vulnerabilities
+    }
+
+    public var json: JSON {
+        func url(_ s: String?) -> JSON? { s.flatMap { $0.isEmpty ? nil : .string($0) } }
+        var seen = Set<String>()
+        let types = (packageTypes.isEmpty ? ["Dependency"] : packageTypes).filter { seen.insert($0).inserted }
+        let shownTitle = (title ?? "").trimmingCharacters(in: .whitespaces).isEmpty ? id : title!
         return .object([
-            "@id": registration,
+            "@id": .string(registration),
             "@type": "Package",
-            "registration": registration,
-            "id": .string(r.id),
-            "version": .string(n.version.fullString),
-            "description": .string(n.description ?? ""),
-            "summary": .string(n.summary ?? ""),
-            "title": .string(title),
-            "iconUrl": RegistrationRenderer.iconURL(shown, lid: r.lowerId, layout: layout).json,
-            "licenseUrl": RegistrationRenderer.licenseURL(shown, lid: r.lowerId, layout: layout).json,
-            "projectUrl": n.projectUrl.json,
-            "tags": .array(n.tags.map(JSON.string)),
-            "authors": .array(n.authors.map { [.string($0)] } ?? []),
-            "owners": .array(r.owners.map(JSON.string)),
+            "registration": .string(registration),
+            "id": .string(id),
+            "version": .string(version),
+            "description": .string(description ?? ""),
+            "summary": .string(summary ?? ""),
+            "title": .string(shownTitle),
+            "iconUrl": url(iconUrl),
+            "licenseUrl": url(licenseUrl),
+            "projectUrl": url(projectUrl),
+            "tags": .array(tags.filter { !$0.isEmpty }.map(JSON.string)),
+            "authors": .array(authors.map { [.string($0)] } ?? []),
+            "owners": .array(owners.map(JSON.string)),
             "totalDownloads": .int(0),
-            "verified": .bool(r.verified),
-            "packageTypes": .array(packageTypes),
-            "versions": .array(versionList),
-            "deprecation": deprecation,
+            "verified": .bool(verified),
+            "packageTypes": .array(types.map { .object([JSON.Member("name", .string($0))]) }),
+            "versions": .array(versions),
+            "deprecation": deprecation.map { d in
+                .object([
+                    "alternatePackage": d.alternate.map {
+                        .object(["id": .string($0.id), "range": .string($0.range)])
+                    },
+                    "message": d.message.json,
+                    "reasons": .array(d.reasons.map(JSON.string)),
+                ])
+            },
             "vulnerabilities": .array(
-                shown.vulnerabilities.map { v in
-                    .object(["advisoryUrl": .string(v.advisoryURL), "severity": .int(v.severity.rawValue)])
-                }),
+                vulnerabilities.map {
+                    .object(["advisoryUrl": .string($0.advisoryUrl), "severity": .int($0.severity)])
+                }
+            ),
         ])
     }
 }

@@ -7,7 +7,8 @@ usage: python3 scripts/gather-fixtures.py [--from DIR] [--out DIR] [--check] [--
 It also gathers Tests/Fixtures/nuget-catalog/: pairs of a package and the catalog leaf nuget.org's
 catalog writer made from it, as NuGetGallery keeps them in tests/CatalogTests/TestData (the
 package named .nupkg.testdata there), listed in that folder's MANIFEST.tsv (file, sha512, size,
-source_repo, source_path, commit).
+source_repo, source_path, commit). A row whose source_repo is `derived` is made here from a package
+of the folder, as its source_path says (`dedup FILE`: without its repeated entries).
 
   --from DIR   take a package from DIR when a file there has its name and SHA-512 (a local copy
                of the packages, such as the public corpus); otherwise it is downloaded from
@@ -132,13 +133,45 @@ def gather_catalog(check, problems):
         path = os.path.join(CATALOG, r["file"])
         if os.path.isfile(path) and sha512(open(path, "rb").read()) == r["sha512"]:
             continue
+        if r["source_repo"] == "derived":
+            continue
         data = fetch(r)
         if sha512(data) != r["sha512"] or str(len(data)) != r["size"]:
             problems.append("%s: the bytes from %s at %s are not the manifest's" % (
                 r["file"], r["source_repo"], r["commit"]))
             continue
         open(path, "wb").write(data)
+    for r in (r for r in rows if r["source_repo"] == "derived"):
+        data = derive_catalog(r["source_path"])
+        if sha512(data) != r["sha512"]:
+            problems.append("%s: made from '%s', it does not have the manifest's SHA-512" % (
+                r["file"], r["source_path"]))
+            continue
+        open(os.path.join(CATALOG, r["file"]), "wb").write(data)
     return len(rows)
+
+
+def derive_catalog(recipe):
+    """`dedup FILE`: FILE without the entries whose name (separators as '/', case aside) repeats an
+    earlier one's, in order, with their times and compression: a package Shelf accepts, whose
+    nuspec-made members can be compared with the leaf nuget.org made from FILE."""
+    kind, name = recipe.split(" ", 1)
+    if kind != "dedup":
+        sys.exit("unknown recipe: %s" % recipe)
+    source = zipfile.ZipFile(os.path.join(CATALOG, name))
+    out = io.BytesIO()
+    seen = set()
+    with zipfile.ZipFile(out, "w") as z:
+        for info in source.infolist():
+            key = info.filename.replace("\\", "/").lower()
+            if key in seen:
+                continue
+            seen.add(key)
+            target = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            target.compress_type = info.compress_type
+            target.external_attr = info.external_attr
+            z.writestr(target, source.open(info).read())
+    return out.getvalue()
 
 
 def main():

@@ -201,6 +201,11 @@ public struct Nuspec: Sendable, Hashable {
         public static let serviceable = DeclaredFlags(rawValue: 4)
         /// A `<dependencies>` element, even an empty one (nuget.org's catalog then writes a group).
         public static let dependencies = DeclaredFlags(rawValue: 8)
+        /// `<icon>` or `<readme>` with a `type` other than `file` (`type=""` too): nuget.org's
+        /// catalog writes no `iconFile` or `readmeFile` for it (`nuspec.xslt`), though NuGet reads
+        /// the element whatever its type.
+        public static let iconOfOtherType = DeclaredFlags(rawValue: 16)
+        public static let readmeOfOtherType = DeclaredFlags(rawValue: 32)
     }
 
     /// `<license type="expression|file" version="...">`.
@@ -349,15 +354,10 @@ extension Nuspec {
         releaseNotes = text("releaseNotes")
         copyright = text("copyright")
         language = text("language")
-        // NuspecReader.GetTags / nuget.org: tags are separated by spaces; commas, semicolons and
-        // bars are also used in the wild and split the same way by the gallery (NuGetGallery
-        // `src/Catalog/Helpers/Utils.cs` `SplitTags`).
-        tags = (text("tags") ?? "")
-            .split(whereSeparator: {
-                $0 == " " || $0 == "," || $0 == ";" || $0 == "|" || $0 == "\t" || $0 == "\n" || $0 == "\r"
-                    || $0 == "\r\n"
-            })
-            .map(String.init)
+        // One of each tag, in order: nuget.org's catalog keeps one of identical values (it is a
+        // graph), and its registration and search take the catalog's tags.
+        var seenTags = Set<String>()
+        tags = Self.splitTags(text("tags") ?? "").filter { seenTags.insert($0).inserted }
         projectUrl = text("projectUrl")
         iconUrl = text("iconUrl")
         icon = text("icon")
@@ -385,6 +385,9 @@ extension Nuspec {
         ] where md.child(name) != nil {
             declared.insert(flag)
         }
+        for (name, flag) in [("icon", DeclaredFlags.iconOfOtherType), ("readme", .readmeOfOtherType)] {
+            if let type = md.child(name)?.attributes["type"], type != "file" { declared.insert(flag) }
+        }
         self.declared = declared
         minClientVersion = md.attributes["minClientVersion"].flatMap { $0.isEmpty ? nil : $0 }
         packageTypes = Self.packageTypes(md)
@@ -399,6 +402,15 @@ extension Nuspec {
                 guard let name = el.attributes["assemblyName"], !name.isEmpty else { return nil }
                 return FrameworkAssembly(assemblyName: name, targetFramework: el.attributes["targetFramework"])
             } ?? []
+    }
+
+    /// Tags as nuget.org splits them (NuGetGallery `src/Catalog/Helpers/Utils.cs` `SplitTags`,
+    /// which its catalog also uses to split a framework assembly's `targetFramework`; its
+    /// registration and search take the catalog's): on spaces, tabs, commas, semicolons and bars,
+    /// nothing else (a line break stays inside a tag, as on nuget.org).
+    public static func splitTags(_ text: String) -> [String] {
+        text.split(whereSeparator: { $0 == " " || $0 == "," || $0 == ";" || $0 == "|" || $0 == "\t" })
+            .map(String.init)
     }
 
     /// Every `<packageType>` of every `<packageTypes>` element, in order, as nuget.org's catalog

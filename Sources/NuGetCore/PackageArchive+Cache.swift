@@ -114,7 +114,7 @@ extension PackageArchive {
             w.string(e.fullName)
             w.int(e.length)
             w.int(e.compressedLength)
-            w.bool(e.madeOnWindows)
+            w.bool(e.splitsOnBackslash)
         }
     }
 
@@ -147,7 +147,7 @@ extension PackageArchive {
             entries.append(
                 Entry(
                     fullName: try r.string(), length: try r.int(), compressedLength: try r.int(),
-                    madeOnWindows: try r.bool()))
+                    splitsOnBackslash: try r.bool()))
         }
         return PackageArchive(
             path: path, size: size, sha512: sha512, nuspec: nuspec, nuspecEntry: nuspecEntry, packedAt: packedAt,

@@ -116,19 +116,19 @@ public struct PackageArchive: Sendable, Hashable {
         /// Uncompressed and compressed sizes.
         public var length: Int64
         public var compressedLength: Int64
-        /// Made on Windows: `name` splits on `\` too.
-        public var madeOnWindows: Bool
+        /// Not made on Unix: `name` splits on `\` and `:` too (`ZipAudit.Entry.splitsOnBackslash`).
+        public var splitsOnBackslash: Bool
 
-        public init(fullName: String, length: Int64, compressedLength: Int64, madeOnWindows: Bool) {
+        public init(fullName: String, length: Int64, compressedLength: Int64, splitsOnBackslash: Bool) {
             self.fullName = fullName
             self.length = length
             self.compressedLength = compressedLength
-            self.madeOnWindows = madeOnWindows
+            self.splitsOnBackslash = splitsOnBackslash
         }
 
         /// The file name (`X.dll`; "" for a folder), as `ZipArchiveEntry.Name` gives it.
         public var name: String {
-            let separators: Set<Character> = madeOnWindows ? ["/", "\\", ":"] : ["/"]
+            let separators: Set<Character> = splitsOnBackslash ? ["/", "\\", ":"] : ["/"]
             guard let last = fullName.lastIndex(where: separators.contains) else { return fullName }
             return String(fullName[fullName.index(after: last)...])
         }
@@ -148,7 +148,7 @@ public struct PackageArchive: Sendable, Hashable {
                 out.append(
                     Entry(
                         fullName: e.name, length: Int64(e.uncompressedSize), compressedLength: Int64(e.compressedSize),
-                        madeOnWindows: e.madeOnWindows))
+                        splitsOnBackslash: e.splitsOnBackslash))
             }
             return out
         }

@@ -54,9 +54,11 @@ public enum ZipAudit {
         /// cannot. Damage (zeroed or lost bytes) is told apart from lies (a local header that
         /// names another entry): damage leaves the rest of the package readable.
         public var damage: String?
-        /// The central directory says the entry was made on MS-DOS or Windows (version made by,
-        /// high byte 0): .NET's `ZipArchiveEntry.Name` then splits the name on `\` as well as `/`.
-        public var madeOnWindows = false
+        /// The central directory does not say the entry was made on Unix (version made by, high
+        /// byte other than 3): .NET's `ZipArchiveEntry.Name` then reads the name by the rule of
+        /// the platform it runs on, Windows for nuget.org's catalog job, splitting on `\` and `:`
+        /// as well as `/`.
+        public var splitsOnBackslash = false
         public var isDirectory: Bool { name.hasSuffix("/") || name.hasSuffix("\\") }
     }
 
@@ -216,7 +218,7 @@ public enum ZipAudit {
                         uncompressedSize: uncompressed, dosDate: dosDate, dosTime: dosTime,
                         localHeaderOffset: localOffset,
                         dataOffset: nil,
-                        damage: "no local header at offset \(localOffset)", madeOnWindows: versionMadeBy >> 8 == 0))
+                        damage: "no local header at offset \(localOffset)", splitsOnBackslash: versionMadeBy >> 8 != 3))
                 continue
             }
             let localNameLength = Int(local.u16(26))
@@ -248,7 +250,7 @@ public enum ZipAudit {
                 Entry(
                     name: name, method: method, crc32: crc, compressedSize: compressed, uncompressedSize: uncompressed,
                     dosDate: dosDate, dosTime: dosTime, localHeaderOffset: localOffset, dataOffset: dataOffset,
-                    damage: nil, madeOnWindows: versionMadeBy >> 8 == 0))
+                    damage: nil, splitsOnBackslash: versionMadeBy >> 8 != 3))
         }
 
         // No two entries may share bytes: sorted by position, each ends before the next begins.

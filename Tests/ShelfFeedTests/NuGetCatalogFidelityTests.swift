@@ -146,3 +146,119 @@ struct NuGetCatalogFidelityTests {
         }
     }
 }
+
+/// What nuget.org's catalog writer decides from a nuspec (`nuspec.xslt`, `Utils.SplitTags`), for
+/// cases NuGetGallery's test pairs do not hold: one row per rule.
+struct CatalogLeafRuleTests {
+    static let leafURL = "https://Feed.example.com/catalog/data/2024.01.01.00.00.00.0000000/rule.package.1.0.0.json"
+
+    /// The leaf of a package whose nuspec has `metadata` besides id, version, authors and description.
+    static func leaf(_ metadata: String) throws -> [String: Any] {
+        let nuspec = try Nuspec(
+            data: Data(
+                "<package><metadata><id>Rule.Package</id><version>1.0.0</version><authors>a</authors><description>d</description>\(metadata)</metadata></package>"
+                    .utf8))
+        let archive = PackageArchive(
+            path: "/in/rule.nupkg", size: 100, sha512: "x", nuspec: nuspec, nuspecEntry: "Rule.Package.nuspec",
+            packedAt: Date(timeIntervalSince1970: 1_704_067_200), isSigned: false, signerFingerprint: nil, icon: nil,
+            readme: nil, licenseFile: nil, warnings: [])
+        let model = FeedModel(packages: [archive], relativePath: { $0 })
+        let (catalog, added) = CatalogState().appending(model)
+        let docs = CatalogRenderer(layout: FeedLayout(baseURL: "https://Feed.example.com/")).render(
+            state: catalog, added: added, model: model)
+        let leaf = try #require(docs.first { $0.path.hasPrefix("catalog/data/") })
+        let data = try #require(try leaf.data())
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    @Test(
+        "iconFile and readmeFile only for type=\"file\" or no type",
+        arguments: [
+            ("<icon>i.png</icon>", "iconFile", true), ("<icon type=\"file\">i.png</icon>", "iconFile", true),
+            ("<icon type=\"\">i.png</icon>", "iconFile", false),
+            ("<icon type=\"File\">i.png</icon>", "iconFile", false),
+            ("<readme>r.md</readme>", "readmeFile", true),
+            ("<readme type=\"other\">r.md</readme>", "readmeFile", false),
+        ])
+    func fileElements(metadata: String, key: String, present: Bool) throws {
+        #expect((try Self.leaf(metadata)[key] != nil) == present)
+    }
+
+    @Test(
+        "tags split on spaces, tabs, commas, semicolons and bars, one of each, in order",
+        arguments: [
+            ("<tags>a b,a;c|b\td</tags>", ["a", "b", "c", "d"]), ("<tags>a\nb c</tags>", ["a\nb", "c"]),
+            ("<tags> , </tags>", []),
+        ])
+    func tags(metadata: String, expected: [String]) throws {
+        #expect((try Self.leaf(metadata)["tags"] as? [String] ?? []) == expected)
+    }
+
+    @Test(
+        "framework assemblies: split as tags; nothing for a framework of separators alone; one group per framework whatever its case"
+    )
+    func frameworkAssemblies() throws {
+        let none = try Self.leaf(
+            "<frameworkAssemblies><frameworkAssembly assemblyName=\"A\" targetFramework=\" , \" /></frameworkAssemblies>"
+        )
+        #expect(none["frameworkAssemblyGroup"] == nil)
+        let merged = try Self.leaf(
+            "<frameworkAssemblies><frameworkAssembly assemblyName=\"A\" targetFramework=\"net45\" /><frameworkAssembly assemblyName=\"B\" targetFramework=\"NET45;net46\" /></frameworkAssemblies>"
+        )
+        let groups = try #require(merged["frameworkAssemblyGroup"] as? [[String: Any]])
+        #expect(groups.map { $0["targetFramework"] as? String } == ["net45", "net46"])
+        #expect(groups.first?["assembly"] as? [String] == ["A", "B"])
+        #expect(groups.first?["@id"] as? String == Self.leafURL.lowercased() + "#frameworkassemblygroup/net45")
+        let noFramework = try Self.leaf(
+            "<frameworkAssemblies><frameworkAssembly assemblyName=\"A\" /></frameworkAssemblies>")
+        let group = try #require(noFramework["frameworkAssemblyGroup"] as? [String: Any])
+        #expect(group["assembly"] as? String == "A" && group["targetFramework"] == nil)
+    }
+
+    @Test("fragment ids are the lowercased leaf address: repository, dependency groups")
+    func fragments() throws {
+        let leaf = try Self.leaf(
+            "<repository type=\"git\" url=\"https://example.com/R.git\" /><dependencies><group targetFramework=\"net8.0\"><dependency id=\"Other.Package\" version=\"1.0.0\" /></group></dependencies>"
+        )
+        #expect((leaf["repository"] as? [String: Any])?["@id"] as? String == Self.leafURL.lowercased() + "#repository")
+        let group = try #require((leaf["dependencyGroups"] as? [[String: Any]])?.first)
+        #expect(group["@id"] as? String == Self.leafURL.lowercased() + "#dependencygroup/net8.0")
+    }
+}
+
+/// A registration page's commit is the catalog's last commit of a version within its bounds.
+struct RegistrationCommitTests {
+    @Test("each page takes the last commit within its bounds; a delete changes only its page's commit")
+    func pageCommits() throws {
+        let all = try GoldenTests.registration(versionCount: 130)
+        let layout = FeedLayout(baseURL: "https://feed.example.com/")
+        var (history, _) = CatalogState().appending(FeedModel(registrations: [all], diagnostics: []))
+        func pages(_ r: PackageRegistration) throws -> [[String: Any]] {
+            let links = history.links(for: [r.lowerId])[r.lowerId] ?? CatalogLinks()
+            let docs = RegistrationRenderer(layout: layout, hive: .semVer2).render(r, catalog: links)
+            let index = try #require(docs.first { $0.path.hasSuffix("/index.json") })
+            let data = try #require(try index.data())
+            let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            return try #require(json["items"] as? [[String: Any]])
+        }
+        let before = try pages(all)
+        #expect(before.count == 3)
+        // Versions commit in order: each page's commit is its last version's.
+        for (page, last) in zip(before, [63, 127, 129]) {
+            let item = history.items[last]
+            #expect(page["commitId"] as? String == item.commitId, "\(page["@id"] ?? "")")
+        }
+        // 1.3.0 (in the first page) goes: a delete item, the first page's commit (its bounds hold
+        // the deleted version). The others now end one version later (129 versions: 64, 64, 1).
+        var kept = all
+        kept.versions.removeAll { $0.version.normalizedString == "1.3.0" }
+        let committed = history.items
+        (history, _) = history.appending(FeedModel(registrations: [kept], diagnostics: []))
+        #expect(history.items.last?.kind == .delete)
+        let after = try pages(kept)
+        #expect(
+            after.map { $0["commitId"] as? String } == [
+                history.items.last?.commitId, committed[128].commitId, committed[129].commitId,
+            ])
+    }
+}

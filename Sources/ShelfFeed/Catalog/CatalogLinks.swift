@@ -17,13 +17,23 @@ public struct CatalogLinks: Sendable, Equatable {
     /// The id's latest commit: what last changed its index.
     public var latest: CatalogItem? { items.last }
 
-    /// The latest commit of a version in `lower...upper`, deletes included: what last changed a
-    /// page with those bounds.
-    func commit(from lower: NuGetVersion, to upper: NuGetVersion) -> CatalogItem? {
-        items.last { item in
-            guard let v = NuGetVersion(item.version) else { return false }
-            return lower <= v && v <= upper
+    /// For each page, given by its bounds in order (`lower...upper`, not overlapping), the latest
+    /// commit of a version within them, deletes included: what last changed the page. One pass
+    /// over the id's items, each placed by binary search (an id with 20,000 versions has 313 pages).
+    func pageCommits(_ bounds: [(lower: NuGetVersion, upper: NuGetVersion)]) -> [CatalogItem?] {
+        var out = [CatalogItem?](repeating: nil, count: bounds.count)
+        guard !bounds.isEmpty else { return out }
+        for item in items {
+            guard let v = NuGetVersion(item.version) else { continue }
+            // The last page whose lower bound is at most v.
+            var (low, high) = (0, bounds.count)
+            while low < high {
+                let mid = (low + high) / 2
+                if bounds[mid].lower <= v { low = mid + 1 } else { high = mid }
+            }
+            if low > 0, v <= bounds[low - 1].upper { out[low - 1] = item }
         }
+        return out
     }
 }
 

@@ -107,8 +107,14 @@ public struct CatalogRenderer: Sendable {
             "commitId": .string(item.commitId),
             "commitTimeStamp": .string(CatalogTime.string(item.ticks)),
             "nuget:id": .string(item.id),
-            "nuget:version": .string(item.version),
+            "nuget:version": .string(item.kind == .details ? item.version : Self.deletedVersion(item)),
         ])
+    }
+
+    /// The version a delete names, in its page item and leaf: normalized, without build metadata
+    /// (NuGetGallery `DeleteCatalogItem`).
+    static func deletedVersion(_ item: CatalogItem) -> String {
+        item.version.split(separator: "+", maxSplits: 1).first.map(String.init) ?? item.version
     }
 
     /// A `PackageDetails` leaf, field for field as nuget.org's catalog writer makes one
@@ -139,7 +145,7 @@ public struct CatalogRenderer: Sendable {
         add("description", n.description.json)
         if n.declared.contains(.developmentDependency) { add("developmentDependency", .bool(n.developmentDependency)) }
         add("frameworkAssemblyGroup", Self.frameworkAssemblyGroup(n.frameworkAssemblies, leafURL: fragmentBase))
-        add("iconFile", n.icon.json)
+        if !n.declared.contains(.iconOfOtherType) { add("iconFile", n.icon.json) }
         add("iconUrl", n.iconUrl.json)
         add("id", .string(n.id))
         add("isPrerelease", .bool(n.version.isPrerelease))
@@ -156,13 +162,13 @@ public struct CatalogRenderer: Sendable {
         add("packageSize", .int(Int(v.archive.size)))
         add("projectUrl", n.projectUrl.json)
         add("published", .string(v.listed ? packed : CatalogTime.unlisted))
-        add("readmeFile", n.readme.json)
+        if !n.declared.contains(.readmeOfOtherType) { add("readmeFile", n.readme.json) }
         add("releaseNotes", n.releaseNotes.json)
         add(
             "repository",
             n.repository.map { r in
                 .object([
-                    "@id": .string(leafURL + "#repository"), "branch": r.branch.json, "commit": r.commit.json,
+                    "@id": .string(fragmentBase + "#repository"), "branch": r.branch.json, "commit": r.commit.json,
                     "type": r.type.json, "url": r.url.json,
                 ])
             })
@@ -197,9 +203,7 @@ public struct CatalogRenderer: Sendable {
                             "@type": "PackageType", "name": .string(t.name), "version": t.version.json,
                         ])
                     }))
-        var tags: [String] = []
-        for tag in n.tags where !tags.contains(tag) { tags.append(tag) }
-        add("tags", tags.isEmpty ? nil : .array(tags.map(JSON.string)))
+        add("tags", n.tags.isEmpty ? nil : .array(n.tags.map(JSON.string)))
         add(
             "vulnerabilities",
             v.vulnerabilities.isEmpty
@@ -266,16 +270,18 @@ public struct CatalogRenderer: Sendable {
     }
 
     /// `frameworkAssemblyGroup`: one group per target framework (its assemblies merged, in order);
-    /// an object when there is one group, a list when there are several.
+    /// an object when there is one group, a list when there are several. As `nuspec.xslt` reads
+    /// them: a `targetFramework` is split as tags are, into one group per piece (none when no
+    /// piece is left), and an empty one is the group without a framework; a group's `@id` is
+    /// lowercased, so frameworks that differ only in case are one group (named as first seen).
     static func frameworkAssemblyGroup(_ assemblies: [Nuspec.FrameworkAssembly], leafURL: String) -> JSON? {
         var order: [String?] = []
         var byFramework: [String: [String]] = [:]
         for a in assemblies {
-            let frameworks = (a.targetFramework ?? "").split(whereSeparator: {
-                $0 == "," || $0 == " " || $0 == "\t" || $0 == "|" || $0 == ";"
-            }).map(String.init)
-            for tf in frameworks.isEmpty ? [nil] : frameworks.map(Optional.some) {
-                let key = tf ?? ""
+            let text = a.targetFramework ?? ""
+            let frameworks: [String?] = text.isEmpty ? [nil] : Nuspec.splitTags(text).map(Optional.some)
+            for tf in frameworks {
+                let key = tf?.lowercased() ?? ""
                 if byFramework[key] == nil { order.append(tf) }
                 if !(byFramework[key] ?? []).contains(a.assemblyName) {
                     byFramework[key, default: []].append(a.assemblyName)
@@ -283,7 +289,7 @@ public struct CatalogRenderer: Sendable {
             }
         }
         let groups: [JSON] = order.map { tf in
-            let names = byFramework[tf ?? ""] ?? []
+            let names = byFramework[tf?.lowercased() ?? ""] ?? []
             return .object([
                 "@id": .string(leafURL + "#frameworkassemblygroup" + (tf.map { "/" + $0.lowercased() } ?? "")),
                 "assembly": names.count == 1 ? .string(names[0]) : .array(names.map(JSON.string)),
@@ -313,7 +319,6 @@ public struct CatalogRenderer: Sendable {
     /// `published` is when the version was deleted, `version` its normalized form.
     private func deleteLeaf(_ item: CatalogItem) -> JSON {
         let time = JSON.string(CatalogTime.trimmed(item.ticks))
-        let version = item.version.split(separator: "+", maxSplits: 1).first.map(String.init) ?? item.version
         return .object([
             "@id": .string(layout.url(CatalogLayout.leaf(item))),
             "@type": .array(["PackageDelete", "catalog:Permalink"]),
@@ -322,7 +327,7 @@ public struct CatalogRenderer: Sendable {
             "id": .string(item.id),
             "originalId": .string(item.id),
             "published": time,
-            "version": .string(version),
+            "version": .string(Self.deletedVersion(item)),
             "@context": Self.deleteContext,
         ])
     }

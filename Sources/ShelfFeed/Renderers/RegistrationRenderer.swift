@@ -62,10 +62,10 @@ public struct RegistrationRenderer: Sendable {
                 versions[$0..<min($0 + Self.pageSize, versions.count)]
             }
         var pages: [JSON] = []
-        for chunk in chunks {
+        let commits = catalog.pageCommits(chunks.map { ($0.first!.version, $0.last!.version) })
+        for (chunk, commit) in zip(chunks, commits) {
             let lower = chunk.first!.version.normalizedString
             let upper = chunk.last!.version.normalizedString
-            let commit = catalog.commit(from: chunk.first!.version, to: chunk.last!.version)
             let leaves = JSON.array(chunk.map { leafInPage($0, lid: lid, indexURL: indexURL, catalog: catalog) })
             if inline {
                 pages.append(

@@ -114,9 +114,9 @@ public struct SearchRenderer: Sendable {
 
 /// A search hit as nuget.org's search writes one (NuGetGallery `NuGet.Services.AzureSearch`
 /// `SearchResponseBuilder`), for the static search and `shelf serve`'s alike: the title, or the id
-/// when it has none; the authors as one string; `packageTypes` with exact repeats dropped
-/// (`Dependency` when the package names none); URLs left out when there are none; `deprecation`
-/// without the catalog's ids; `vulnerabilities` always, severity a number.
+/// when it has none; the authors as one string (`[""]` when there are none); `packageTypes` with
+/// exact repeats dropped (`Dependency` when the package names none); URLs left out when there are
+/// none; `deprecation` without the catalog's ids; `vulnerabilities` always, severity a number.
 public struct SearchHit: Sendable {
     public struct Deprecation: Sendable {
         public var reasons: [String]
@@ -193,7 +193,7 @@ public struct SearchHit: Sendable {
             "licenseUrl": url(licenseUrl),
             "projectUrl": url(projectUrl),
             "tags": .array(tags.filter { !$0.isEmpty }.map(JSON.string)),
-            "authors": .array(authors.map { [.string($0)] } ?? []),
+            "authors": .array([.string(authors ?? "")]),
             "owners": .array(owners.map(JSON.string)),
             "totalDownloads": .int(0),
             "verified": .bool(verified),

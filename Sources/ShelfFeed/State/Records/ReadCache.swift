@@ -23,7 +23,7 @@ struct ReadCache: Sendable {
         return Int(h % UInt32(shardCount))
     }
     /// Bumped whenever what the reader extracts from a package changes.
-    static let format: Int64 = 7
+    static let format: Int64 = 8
     static let magic = Array("SHELFRC3".utf8)
 
     /// The identity of a file on disk.

@@ -7,8 +7,8 @@ import NuGetCore
 /// keeps it correct when the records cannot be trusted.
 ///
 /// - With whole records of a finished build, and the same global key (base URL, renderers,
-///   policy, options, output format), an id is dirty when one of its files was opened or left,
-///   or it came or went. Otherwise every id is dirty (those whose fingerprint turns out the same
+///   options, output format), an id is dirty when one of its files was opened or left, its view
+///   of the policy changed, or it came or went. Otherwise every id is dirty (those whose fingerprint turns out the same
 ///   are still not rendered).
 /// - The output folder is listed ("swept") when the records cannot say which files earlier
 ///   builds wrote: the per-id record is missing or damaged after a finished build, or the file
@@ -42,6 +42,8 @@ struct BuildPlan: Sendable, Equatable {
         var inputIds: Set<String>
         /// The ids whose files this build opened or that lost a file.
         var touchedIds: Set<String>
+        /// The ids whose view of the policy changed (`FeedPolicy.view(of:)`).
+        var policyTouched: Set<String> = []
     }
 
     /// The records apply: same global key, not `--full`, and the catalog continues.
@@ -65,7 +67,7 @@ struct BuildPlan: Sendable, Equatable {
             && !(input.catalogRestarted && !previous.entries.isEmpty)
         trustRecords = sameGlobal && !input.readCacheDamaged && !input.previousDamaged && !input.unfinishedBefore
         if trustRecords {
-            dirty = input.touchedIds
+            dirty = input.touchedIds.union(input.policyTouched)
             for id in input.inputIds where previous.entries[id] == nil { dirty.insert(id) }
             for id in previous.entries.keys where !input.inputIds.contains(id) { dirty.insert(id) }
         } else {

@@ -55,16 +55,29 @@ struct BuildSettings: Sendable {
             ])
     }
 
-    /// Everything an id's documents depend on beyond its own files (base URL, renderers, the
-    /// policy's contents and options, Shelf's output format): when it changes, every id is put
-    /// together again (`IdState.globalKey`).
+    /// Everything every id's documents depend on beyond its own files (base URL, renderers,
+    /// options, Shelf's output format): when it changes, every id is put together again
+    /// (`IdState.globalKey`). The policy is not in it (`policyKey`).
     func globalKey() -> String {
         IdState.globalKey(
             baseURL: layout.baseURL, renderers: rendererNames + (options.gzipRegistrations ? ["gzip"] : []),
-            settings: [options.warnOnPrefixViolation ? "warn" : "refuse"]
-                + policyFiles.map { path in
-                    (try? Data(contentsOf: URL(fileURLWithPath: path))).map { Hex.string(SHA256.hash(data: $0)) }
-                        ?? "missing"
-                })
+            settings: [options.warnOnPrefixViolation ? "warn" : "refuse"])
+    }
+
+    /// The policy files' contents (the policy file and the advisories it imports; "" for no
+    /// policy): when they change, the ids whose view of the policy changed are put together again.
+    func policyKey() -> String {
+        guard !policyFiles.isEmpty else { return "" }
+        return policyFiles.map { path in
+            (try? Data(contentsOf: URL(fileURLWithPath: path))).map { Hex.string(SHA256.hash(data: $0)) } ?? "missing"
+        }.joined(separator: ",")
+    }
+
+    /// The ids whose view of the policy is not the one their record has: none when the policy
+    /// files are the ones the records were made with.
+    func policyTouched(_ previous: IdState, policyKey: String) -> Set<String> {
+        guard previous.policyKey != policyKey else { return [] }
+        let entries = previous.entries
+        return FeedPolicy.idsWithChangedView(policy, Array(entries.keys)) { entries[$0]?.policyView ?? "" }
     }
 }

@@ -142,14 +142,19 @@ public struct FeedBuilder: Sendable {
         let records = await previous.loaded(cacheDamaged: cacheDamaged)
         records.notes.forEach { report.note($0) }
         let globalKey = settings.globalKey()
+        let policyKey = settings.policyKey()
         let feedPresent = await sink.exists("index.json")
-        let plan = BuildPlan(.init(globalKey, records, inputs, full: options.full, feedPresent: feedPresent))
+        let plan = BuildPlan(
+            .init(
+                globalKey, records, inputs, full: options.full, feedPresent: feedPresent,
+                policyTouched: settings.policyTouched(records.ids, policyKey: policyKey)))
         plan.notes.forEach { report.note($0) }
 
         // 3. The dirty ids put together; which of them to render; the catalog's new items.
         let assembly = IdAssembly(inputs: inputs, settings: settings, started: started)
         var feed = AssembledFeed(
-            plan: plan, previous: records.ids, history: records.history, globalKey: globalKey, assembly: assembly,
+            plan: plan, previous: records.ids, history: records.history, keys: (globalKey, policyKey),
+            assembly: assembly,
             digest: { [extras, layout = settings.layout] in FeedRenderer.digest($0, extras: extras, layout: layout) })
         let summary = feed.summary(policy: settings.policy)
         report.add(summary, rendered: feed.changed.count, notes: inputs.timestampsInFuture())
@@ -173,7 +178,9 @@ public struct FeedBuilder: Sendable {
                     summary.digests, shown: shown, model: model, catalog: catalog, added: added,
                     keepCatalogPagesBefore: plan.catalogPagesKept(catalog, added: added))
             },
-            records: .init(inputs: inputs, plan: plan, full: options.full, catalog: catalog))
+            records: .init(
+                inputs: inputs, plan: plan, full: options.full, catalog: catalog,
+                policyChanged: records.ids.policyKey != policyKey))
         commit.notes.forEach { report.note($0) }
         clock.mark("write")
 
@@ -287,14 +294,14 @@ extension BuildPlan.Input {
     /// The plan's input from this build's global key, the previous build's records and the inputs.
     init(
         _ globalKey: String, _ records: PreviousRecords.Loaded, _ inputs: PackageInputs, full: Bool,
-        feedPresent: Bool
+        feedPresent: Bool, policyTouched: Set<String>
     ) {
         self.init(
             full: full, globalKey: globalKey, previous: records.ids, previousMissing: records.idsMissing,
             previousDamaged: records.idsDamaged, readCacheDamaged: records.cacheDamaged,
             catalogRestarted: records.history.items.isEmpty, unfinishedBefore: records.unfinished,
             builtBefore: records.builtBefore, feedPresent: feedPresent, inputIds: Set(inputs.byId.keys),
-            touchedIds: inputs.touchedIds)
+            touchedIds: inputs.touchedIds, policyTouched: policyTouched)
     }
 }
 

@@ -50,11 +50,12 @@ struct FeedCommit {
         var onlyDirtyIdShards: Bool
         var catalog: CatalogState
 
-        /// With trusted records, only the shards this build changed are written again.
-        init(inputs: PackageInputs, plan: BuildPlan, full: Bool, catalog: CatalogState) {
+        /// With trusted records, only the shards this build changed are written again (all of the
+        /// per-id record's when the policy changed: each shard names the policy it was made with).
+        init(inputs: PackageInputs, plan: BuildPlan, full: Bool, catalog: CatalogState, policyChanged: Bool) {
             readCache = inputs.nextCache
             cacheShards = full || !inputs.hadCache || !plan.trustRecords ? nil : inputs.changedCacheShards
-            onlyDirtyIdShards = plan.trustRecords
+            onlyDirtyIdShards = plan.trustRecords && !policyChanged
             self.catalog = catalog
         }
     }

@@ -47,6 +47,7 @@ struct IdAssembly: Sendable {
             }
         }
         var e = IdState.Entry()
+        e.policyView = policy?.view(of: lowerId) ?? ""
         guard !archives.isEmpty else { return (lowerId, nil, e) }
         let model = FeedModel(packages: archives, relativePath: relativePath)
         e.modelDiagnostics = model.diagnostics
@@ -91,7 +92,8 @@ struct AssembledFeed: Sendable {
     /// `history`: the catalog history of the previous build. `digest`: what the feed-wide
     /// documents need of an id (`FeedRenderer.digest`).
     init(
-        plan: BuildPlan, previous: IdState, history: CatalogState, globalKey: String, assembly: IdAssembly,
+        plan: BuildPlan, previous: IdState, history: CatalogState, keys: (global: String, policy: String),
+        assembly: IdAssembly,
         digest: @escaping @Sendable (PackageRegistration) -> IdDigest
     ) {
         dirty = plan.dirty
@@ -128,7 +130,8 @@ struct AssembledFeed: Sendable {
                 d
             )
         }
-        records = IdState(globalKey: globalKey)
+        records = IdState(globalKey: keys.global)
+        records.policyKey = keys.policy
         if plan.sameGlobal {
             // The other ids keep their records (the dictionary is copied whole, not rebuilt).
             records.entries = previous.entries

@@ -8,12 +8,14 @@ import NuGetCore
 /// An id's fingerprint covers everything its documents are made from: every version's package
 /// hash, listing, deprecation and advisories, the owners and verified mark, the casing of its id,
 /// and which of the ids its pages link (dependencies, deprecation alternates) are in the feed.
-/// Everything the whole feed shares (base URL, which renderers run, the policy's contents and
-/// options, Shelf's own output format) goes into a global key; when that changes, every id is put
-/// together again. Beside the fingerprint, each id keeps its digest and what the policy said of
-/// it, so that a build that does not redo the id still has them.
+/// Everything the whole feed shares (base URL, which renderers run, options, Shelf's own output
+/// format) goes into a global key; when that changes, every id is put together again. The policy
+/// is not in it: each id keeps its view of the policy (`FeedPolicy.view(of:)`), and when the
+/// policy files change (`policyKey`), the ids whose view changed are put together again. Beside
+/// the fingerprint, each id keeps its digest and what the policy said of it, so that a build that
+/// does not redo the id still has them.
 struct IdState: Sendable {
-    static let magic = Array("SHELFID4".utf8)
+    static let magic = Array("SHELFID5".utf8)
     /// Split in shards by id, so that a build rewrites only the shards of the ids it changed.
     static let shardCount = 64
     static func shard(of lowerId: String) -> Int { ReadCache.shard(of: lowerId) }
@@ -57,6 +59,8 @@ struct IdState: Sendable {
         var pruned = 0
         /// The policy entries that matched the id.
         var policyUsed: [String] = []
+        /// Its view of the policy it was put together with (`FeedPolicy.view(of:)`; "" for none).
+        var policyView = ""
 
         init(fingerprint: String, paths: [String], digest: IdDigest? = nil) {
             self.fingerprint = fingerprint
@@ -76,9 +80,11 @@ struct IdState: Sendable {
     }
 
     var globalKey: String
+    /// The policy files the ids were put together with (their SHA-256s; "" for no policy).
+    var policyKey = ""
     var entries: [String: Entry] = [:]
 
-    /// `settings`: everything else an id's documents depend on (the policy's contents, its options).
+    /// `settings`: everything else every id's documents depend on (options).
     static func globalKey(baseURL: String, renderers: [String], settings: [String] = []) -> String {
         Hex.string(
             SHA256.hash(data: Data(([outputFormat, baseURL] + renderers + settings).joined(separator: "\n").utf8)))
@@ -142,6 +148,7 @@ struct IdState: Sendable {
             var w = CacheWriter()
             var body: [UInt8] = []
             w.string(globalKey)
+            w.string(policyKey)
             let list = (groups[n] ?? []).sorted { $0.0 < $1.0 }
             w.int(Int64(list.count))
             for (id, e) in list {
@@ -176,6 +183,7 @@ struct IdState: Sendable {
                 }
                 w.int(Int64(e.pruned))
                 w.strings(e.policyUsed)
+                w.string(e.policyView)
             }
             return SplitFile.encode(magic: Self.magic, head: w.bytes, body: body)
         }
@@ -212,9 +220,11 @@ struct IdState: Sendable {
             for (_, part) in parts.sorted(by: { $0.0 < $1.0 }) {
                 if state == nil {
                     state = IdState(globalKey: part.globalKey)
+                    state!.policyKey = part.policyKey
                     state!.entries.reserveCapacity(parts.reduce(0) { $0 + $1.1.entries.count })
                 }
-                guard part.globalKey == state!.globalKey else {
+                // A build whose policy changed writes every shard: shards that disagree are not whole.
+                guard part.globalKey == state!.globalKey, part.policyKey == state!.policyKey else {
                     damaged = true
                     continue
                 }
@@ -228,6 +238,7 @@ struct IdState: Sendable {
         var r = CacheReader(head)
         do throws(CacheReader.Damaged) {
             var state = IdState(globalKey: try r.string())
+            state.policyKey = try r.string()
             let count = try r.int()
             guard count >= 0, count < Int64(head.count) else { return nil }
             for _ in 0..<count {
@@ -255,6 +266,7 @@ struct IdState: Sendable {
                 e.refused = lists[2]
                 e.pruned = Int(try r.int())
                 e.policyUsed = try r.strings()
+                e.policyView = try r.string()
                 state.entries[id] = e
             }
             return r.atEnd ? state : nil

@@ -16,7 +16,7 @@ struct DiscoveryTests {
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
-    static func catalogItems(_ feed: String) throws -> [[String: Any]] {
+    static func catalogItems(_ feed: String, baseURL: String = baseURL) throws -> [[String: Any]] {
         let index = try json(feed + "/catalog/index.json")
         var items: [[String: Any]] = []
         for page in index["items"] as? [[String: Any]] ?? [] {

@@ -43,6 +43,55 @@ struct BuildSettings: Sendable {
         self.rendererNames = extras.map { String(describing: type(of: $0)) }
     }
 
+    /// A push's settings: the feed's recorded options, the policy at `policyPath` (a local copy,
+    /// or the one the push applies), the destination's `root` (a folder, or "/" for a bucket) to
+    /// name files by.
+    init(
+        pushing record: BuildOptionsRecord, policyPath: String?, extras: [any FeedDocumentRenderer], root: String,
+        concurrency: Int
+    ) throws(PolicyError) {
+        var options = FeedBuilder.Options(
+            input: root, output: root, baseURL: record.baseURL, concurrency: concurrency, policyPath: policyPath,
+            warnOnPrefixViolation: record.warnOnPrefixViolation)
+        options.gzipRegistrations = record.gzipRegistrations
+        options.host = record.host
+        options.looksForPolicy = false
+        self.options = options
+        layout = FeedLayout(baseURL: record.baseURL)
+        scanner = PackageScanner(root: root)
+        policy = try policyPath.map { path throws(PolicyError) in try FeedPolicy.load(path: path) }
+        policyFiles = (policyPath.map { [$0] } ?? []) + (policy?.advisoryFiles ?? [])
+        rendererNames = extras.map { String(describing: type(of: $0)) }
+    }
+
+    /// The record of how this feed is built, for `shelf push`.
+    var optionsRecord: BuildOptionsRecord {
+        BuildOptionsRecord(
+            baseURL: layout.baseURL, renderers: rendererNames, host: options.host,
+            gzipRegistrations: options.gzipRegistrations, warnOnPrefixViolation: options.warnOnPrefixViolation,
+            policy: options.resolvedPolicyPath.map { ($0 as NSString).lastPathComponent })
+    }
+
+    /// The policy file and the advisory files it imports, as records for `shelf push`: each by
+    /// its path relative to the policy's folder (an advisory outside that folder is left out; a
+    /// push then says it is missing).
+    func policyRecords() -> [(StateRecord, Data)] {
+        guard let path = options.resolvedPolicyPath else { return [] }
+        let folder = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path
+        var out: [(StateRecord, Data)] = []
+        if let data = FileManager.default.contents(atPath: path) {
+            out.append((.policy((path as NSString).lastPathComponent), data))
+        }
+        for file in policy?.advisoryFiles ?? [] {
+            let standard = URL(fileURLWithPath: file).standardizedFileURL.path
+            guard standard.hasPrefix(folder + "/"), let data = FileManager.default.contents(atPath: standard) else {
+                continue
+            }
+            out.append((.policy(String(standard.dropFirst(folder.count + 1))), data))
+        }
+        return out
+    }
+
     /// The digest of everything this build reads (`InputSignature`): when it and the records'
     /// identity are what the last finished build recorded, nothing can have changed.
     func signature(of scan: InputScan) -> String {

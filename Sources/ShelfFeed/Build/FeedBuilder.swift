@@ -49,9 +49,14 @@ public struct FeedBuilder: Sendable {
             self.warnOnPrefixViolation = warnOnPrefixViolation
         }
 
+        /// Whether a build without `policyPath` takes `shelf.json` from the input folder (a push
+        /// does not: its input is no folder).
+        var looksForPolicy = true
+
         /// The policy file this build uses, if any.
         public var resolvedPolicyPath: String? {
             if let policyPath { return policyPath }
+            guard looksForPolicy else { return nil }
             let candidate = (input as NSString).appendingPathComponent(FeedPolicy.fileName)
             return FileManager.default.fileExists(atPath: candidate) ? candidate : nil
         }
@@ -180,7 +185,8 @@ public struct FeedBuilder: Sendable {
             },
             records: .init(
                 inputs: inputs, plan: plan, full: options.full, catalog: catalog,
-                policyChanged: records.ids.policyKey != policyKey))
+                policyChanged: records.ids.policyKey != policyKey, options: settings.optionsRecord,
+                policyFiles: settings.policyRecords()))
         commit.notes.forEach { report.note($0) }
         clock.mark("write")
 

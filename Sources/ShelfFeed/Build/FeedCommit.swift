@@ -43,20 +43,43 @@ struct FeedCommit {
 
     /// The records a build leaves, to save after the feed-wide documents.
     struct Records {
-        var readCache: ReadCache
+        /// Nil for a push, which reads no input folder.
+        var readCache: ReadCache?
         /// The read-cache shards to write (all when nil).
         var cacheShards: Set<Int>?
         /// Whether only the per-id shards of dirty ids are written (else all of them).
         var onlyDirtyIdShards: Bool
         var catalog: CatalogState
+        /// How the feed is built, and its policy files (for `shelf push`).
+        var options: BuildOptionsRecord? = nil
+        var policyFiles: [(StateRecord, Data)] = []
 
         /// With trusted records, only the shards this build changed are written again (all of the
         /// per-id record's when the policy changed: each shard names the policy it was made with).
-        init(inputs: PackageInputs, plan: BuildPlan, full: Bool, catalog: CatalogState, policyChanged: Bool) {
+        init(
+            inputs: PackageInputs, plan: BuildPlan, full: Bool, catalog: CatalogState, policyChanged: Bool,
+            options: BuildOptionsRecord? = nil, policyFiles: [(StateRecord, Data)] = []
+        ) {
+            self.options = options
+            self.policyFiles = policyFiles
+            self.catalog = catalog
             readCache = inputs.nextCache
             cacheShards = full || !inputs.hadCache || !plan.trustRecords ? nil : inputs.changedCacheShards
             onlyDirtyIdShards = plan.trustRecords && !policyChanged
+        }
+
+        /// The records of a push: no read cache; the per-id shards of the ids it put together
+        /// (all when the policy changed).
+        init(
+            pushWith catalog: CatalogState, policyChanged: Bool, options: BuildOptionsRecord,
+            policyFiles: [(StateRecord, Data)]
+        ) {
+            readCache = nil
+            cacheShards = []
+            onlyDirtyIdShards = !policyChanged
             self.catalog = catalog
+            self.options = options
+            self.policyFiles = policyFiles
         }
     }
 
@@ -78,6 +101,7 @@ struct FeedCommit {
         let documents = feedWide()
         clock.mark("render")
         try await writeFeedWide(documents, records: feed.records)
+        try await savePackageRecords(rendered: feed.changed, removed: feed.removedIds, records: records)
         try await saveRecords(
             readCache: records.readCache, cacheShards: records.cacheShards, records: feed.records,
             idShards: records.onlyDirtyIdShards ? Set(feed.dirty.map(IdState.shard(of:))) : Set(0..<IdState.shardCount),
@@ -138,13 +162,26 @@ struct FeedCommit {
         summary.add(try await sink.writeDocuments(documents))
     }
 
+    /// What `shelf push` needs to carry on from this build: each rendered id's packages (the
+    /// records of ids that left go), how the feed is built, and its policy files. Written before
+    /// the per-id record that names the new fingerprints: a build killed in between renders those
+    /// ids again.
+    func savePackageRecords(rendered: [PackageRegistration], removed: [String], records: Records) async throws {
+        try await state.writeAll(
+            rendered.map { (StateRecord.packages($0.lowerId), PackageRecord(served: $0).encoded()) })
+        for id in removed { await state.remove(.packages(id)) }
+        if let options = records.options {
+            try await state.writeAll([(StateRecord.buildOptions, options.encoded())] + records.policyFiles)
+        }
+    }
+
     /// This build's records: the read cache's and the per-id record's changed shards, and the
     /// catalog history. Then the first fault point.
     func saveRecords(
-        readCache: ReadCache, cacheShards: Set<Int>?, records: IdState, idShards: Set<Int>,
+        readCache: ReadCache?, cacheShards: Set<Int>?, records: IdState, idShards: Set<Int>,
         catalog: (base: Data?, tail: Data)
     ) async throws {
-        try await state.saveReadCache(readCache, shards: cacheShards)
+        if let readCache { try await state.saveReadCache(readCache, shards: cacheShards) }
         try await state.saveIdState(records, shards: idShards)
         try await state.saveCatalogHistory(catalog)
         try faults?(.afterRecord)

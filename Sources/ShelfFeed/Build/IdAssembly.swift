@@ -1,12 +1,26 @@
 import Foundation
 import NuGetCore
 
+/// Where the packages of an id come from, for the assembly.
+protocol PackageSource: Sendable {
+    /// The files of an id (lowercase), with what was read from each.
+    func files(of lowerId: String) -> [(path: String, entry: ReadCache.Entry)]
+    /// Whether the id has any file.
+    func has(_ lowerId: String) -> Bool
+}
+
+extension PackageInputs: PackageSource {
+    func has(_ lowerId: String) -> Bool { byId[lowerId] != nil }
+}
+
 /// Stage 3 of a build: the dirty ids put together from their packages (decoded from the read
 /// cache, or read again when a record cannot be decoded) with the policy applied, each on its
 /// own and on all cores (the policy never looks at another id); then which of them must be
 /// rendered, and the per-id record of the next build.
 struct IdAssembly: Sendable {
-    let inputs: PackageInputs
+    /// Where each id's packages come from: the input folder (`PackageInputs`), or a feed's own
+    /// records and the packages pushed to it (`PushInputs`).
+    let inputs: any PackageSource
     let settings: BuildSettings
     /// When the build started (nanoseconds since 1970), for `FeedBuilder.isRacy`.
     let started: Int64
@@ -97,7 +111,7 @@ struct AssembledFeed: Sendable {
         digest: @escaping @Sendable (PackageRegistration) -> IdDigest
     ) {
         dirty = plan.dirty
-        assembled = assembly.assemble(dirty.filter { assembly.inputs.byId[$0] != nil }.sorted())
+        assembled = assembly.assemble(dirty.filter { assembly.inputs.has($0) }.sorted())
         present = []
         for (id, e) in previous.entries where e.digest != nil && !dirty.contains(id) { present.insert(id) }
         for (id, (r, _)) in assembled where r != nil { present.insert(id) }

@@ -50,7 +50,7 @@ extension FeedPolicy {
                 r.prerelease.map(String.init) ?? "-")
         }
         guard matched else { return "" }
-        buffer += Array(file.utf8)
+        buffer += Array((file as NSString).lastPathComponent.utf8)
         return Hex.string(SHA256.hash(data: buffer))
     }
 

@@ -126,7 +126,7 @@ extension StateStore {
     // MARK: Helpers
 
     /// Writes several records, a few at a time (a build writes up to 128 shards).
-    private func writeAll(_ records: [(StateRecord, Data)]) async throws(StateError) {
+    func writeAll(_ records: [(StateRecord, Data)]) async throws(StateError) {
         let failures = await withTaskGroup(of: StateError?.self) { group in
             var next = 0
             func add() {

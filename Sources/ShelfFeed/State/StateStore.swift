@@ -33,6 +33,14 @@ public enum StateRecord: Hashable, Sendable {
     case publishOwner(String)
     /// A host's configuration that the host does not read from the served folder (nginx).
     case hostConfiguration(String)
+    /// The packages an id is served from (`PackageRecord`): what `shelf push` puts the id
+    /// together from, without the packages folder.
+    case packages(String)
+    /// How the feed is built (`BuildOptionsRecord`): base URL, renderers, options.
+    case buildOptions
+    /// A copy of a policy file (the policy, or an advisory file it imports, by its path relative
+    /// to the policy's folder), for `shelf push`.
+    case policy(String)
 
     /// The folder (or key prefix) every record lives under, beside the feed's files. Hosts are
     /// told to keep it private (`HostConfigRenderer`), and `shelf serve` answers 404 for it.
@@ -52,6 +60,9 @@ public enum StateRecord: Hashable, Sendable {
         case .publishManifest: return Self.folder + "/publish.json"
         case .publishOwner(let name): return Self.folder + "/publish/" + name + ".owner"
         case .hostConfiguration(let name): return Self.folder + "/host/" + name
+        case .packages(let lowerId): return Self.folder + "/packages/" + lowerId + ".bin"
+        case .buildOptions: return Self.folder + "/build.json"
+        case .policy(let relative): return Self.folder + "/policy/" + relative
         }
     }
 

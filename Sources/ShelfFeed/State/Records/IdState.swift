@@ -20,7 +20,7 @@ struct IdState: Sendable {
     static let shardCount = 64
     static func shard(of lowerId: String) -> Int { ReadCache.shard(of: lowerId) }
     /// Bumped whenever a renderer's output changes, so that no id keeps documents of an older shape.
-    static let outputFormat = "shelf-output-8"
+    static let outputFormat = "shelf-output-9"
 
     /// One id of the input: what the feed got from it last time.
     struct Entry: Sendable {

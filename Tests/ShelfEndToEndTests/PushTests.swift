@@ -27,12 +27,18 @@ struct PushTests {
         init(versions: Int, seed: Int, initially: Int) throws {
             tmp = try TemporaryFolder()
             let all = tmp.sub("pool")
-            #expect(try python([PushTests.generator, all, "--versions", String(versions), "--seed", String(seed)]).status == 0)
+            #expect(
+                try python([PushTests.generator, all, "--versions", String(versions), "--seed", String(seed)]).status
+                    == 0)
             input = tmp.sub("in")
             try FileManager.default.createDirectory(atPath: input, withIntermediateDirectories: true)
-            let names = try FileManager.default.contentsOfDirectory(atPath: all).filter { $0.hasSuffix(".nupkg") }.sorted()
+            let names = try FileManager.default.contentsOfDirectory(atPath: all).filter { $0.hasSuffix(".nupkg") }
+                .sorted()
             pool = names.map { all + "/" + $0 }
-            for path in pool.prefix(initially) { try FileManager.default.copyItem(atPath: path, toPath: input + "/" + (path as NSString).lastPathComponent) }
+            for path in pool.prefix(initially) {
+                try FileManager.default.copyItem(
+                    atPath: path, toPath: input + "/" + (path as NSString).lastPathComponent)
+            }
             pool.removeFirst(initially)
             built = tmp.sub("built")
             pushed = tmp.sub("pushed")
@@ -48,7 +54,9 @@ struct PushTests {
             #expect(r.status == 0 || r.status == 2, "\(r.stderr)", sourceLocation: sourceLocation)
             let a = try snapshot(pushed) { $0.hasPrefix(".shelf/") }
             let b = try snapshot(built) { $0.hasPrefix(".shelf/") }
-            let differ = Set(a.keys).symmetricDifference(b.keys).sorted() + a.keys.filter { b[$0] != nil && a[$0] != b[$0] }.sorted()
+            let differ =
+                Set(a.keys).symmetricDifference(b.keys).sorted()
+                + a.keys.filter { b[$0] != nil && a[$0] != b[$0] }.sorted()
             #expect(differ.isEmpty, "\(step): \(differ.prefix(8))", sourceLocation: sourceLocation)
         }
     }
@@ -68,11 +76,16 @@ struct PushTests {
                 s.pool.removeFirst(n)
                 let r = try shelf(["push"] + files + [s.pushed, "--quiet"])
                 #expect(r.status == 0, "step \(step): \(r.stderr)")
-                for f in files { try FileManager.default.copyItem(atPath: f, toPath: s.input + "/" + (f as NSString).lastPathComponent) }
+                for f in files {
+                    try FileManager.default.copyItem(
+                        atPath: f, toPath: s.input + "/" + (f as NSString).lastPathComponent)
+                }
                 try s.expectSame("step \(step): pushed \(files.map { ($0 as NSString).lastPathComponent })")
             } else if roll < 8 {
                 // Delete a version the feed has.
-                let names = try FileManager.default.contentsOfDirectory(atPath: s.input).filter { $0.hasSuffix(".nupkg") }.sorted()
+                let names = try FileManager.default.contentsOfDirectory(atPath: s.input).filter {
+                    $0.hasSuffix(".nupkg")
+                }.sorted()
                 guard !names.isEmpty else { continue }
                 let name = names[rng.below(names.count)]
                 let (id, version) = try Self.identity(s.input + "/" + name)
@@ -83,9 +96,18 @@ struct PushTests {
             } else {
                 // A policy: unlist and deprecate versions of a few ids, owners for all.
                 policyVersion += 1
-                let names = try FileManager.default.contentsOfDirectory(atPath: s.input).filter { $0.hasSuffix(".nupkg") }.sorted()
-                let picked = (0..<3).map { _ in try? Self.identity(s.input + "/" + names[rng.below(names.count)]) }.compactMap { $0 }
-                let unlisted = picked.map { "\"\($0.0)\": \"\($0.1)\"" }.joined(separator: ", ")
+                let names = try FileManager.default.contentsOfDirectory(atPath: s.input).filter {
+                    $0.hasSuffix(".nupkg")
+                }.sorted()
+                let picked = (0..<3).map { _ in try? Self.identity(s.input + "/" + names[rng.below(names.count)]) }
+                    .compactMap { $0 }
+                var byId: [String: [String]] = [:]
+                for (id, version) in picked where !(byId[id] ?? []).contains(version) {
+                    byId[id, default: []].append(version)
+                }
+                let unlisted = byId.keys.sorted().map { id in
+                    "\"\(id)\": [" + byId[id]!.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
+                }.joined(separator: ", ")
                 let policy = """
                     { "owners": { "Synthetic.*": ["team-\(policyVersion)"] },
                       "unlisted": { \(unlisted) },
@@ -93,27 +115,34 @@ struct PushTests {
                     """
                 try policy.write(toFile: s.input + "/shelf.json", atomically: true, encoding: .utf8)
                 let copy = s.tmp.sub("policy-\(policyVersion)") + "/shelf.json"
-                try FileManager.default.createDirectory(atPath: (copy as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    atPath: (copy as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 try policy.write(toFile: copy, atomically: true, encoding: .utf8)
                 let r = try shelf(["push", "--policy", copy, s.pushed, "--quiet"])
                 #expect(r.status == 0, "step \(step): \(r.stderr)")
                 try s.expectSame("step \(step): policy \(policyVersion)")
             }
         }
-        let check = try checkFeed(s.pushed, baseURL: Self.baseURL, extra: ["--local-folder", s.pushed + "/flatcontainer"])
+        let check = try checkFeed(
+            s.pushed, baseURL: Self.baseURL, extra: ["--local-folder", s.pushed + "/flatcontainer"])
         #expect(check.errors == 0, "\(check.output)")
     }
 
-    @Test("a version already there: exit 3 and nothing changed, or left as it is with --skip-duplicate; a bad package: exit 2, the rest pushed; a missing version to delete: exit 3")
+    @Test(
+        "a version already there: exit 3 and nothing changed, or left as it is with --skip-duplicate; a bad package: exit 2, the rest pushed; a missing version to delete: exit 3"
+    )
     func refusals() throws {
         var s = try Setup(versions: 20, seed: 32, initially: 10)
         defer { s.tmp.cleanup() }
         let before = try snapshot(s.pushed)
-        let present = try FileManager.default.contentsOfDirectory(atPath: s.input).filter { $0.hasSuffix(".nupkg") }.sorted()[0]
+        let present = try FileManager.default.contentsOfDirectory(atPath: s.input).filter { $0.hasSuffix(".nupkg") }
+            .sorted()[0]
         let duplicate = try shelf(["push", s.input + "/" + present, s.pushed])
         #expect(duplicate.status == 3, "\(duplicate.stderr)")
         #expect(duplicate.stderr.contains("is already in the feed"), "\(duplicate.stderr)")
-        #expect(try snapshot(s.pushed).filter { !$0.key.hasPrefix(".shelf/") } == before.filter { !$0.key.hasPrefix(".shelf/") })
+        #expect(
+            try snapshot(s.pushed).filter { !$0.key.hasPrefix(".shelf/") }
+                == before.filter { !$0.key.hasPrefix(".shelf/") })
         let skipped = try shelf(["push", s.input + "/" + present, s.pushed, "--skip-duplicate", "--quiet"])
         #expect(skipped.status == 0, "\(skipped.stderr)")
 
@@ -137,7 +166,8 @@ struct PushTests {
         #expect(none.status == 1 && none.stderr.contains("holds no Shelf feed"), "\(none.stderr)")
     }
 
-    @Test("eight pushes started together: every package lands, each once in the catalog, and the feed passes the checks")
+    @Test(
+        "eight pushes started together: every package lands, each once in the catalog, and the feed passes the checks")
     func concurrentPushes() throws {
         var s = try Setup(versions: 40, seed: 33, initially: 20)
         defer { s.tmp.cleanup() }
@@ -153,24 +183,29 @@ struct PushTests {
         }
         for p in processes { p.waitUntilExit() }
         #expect(processes.allSatisfy { $0.terminationStatus == 0 }, "\(processes.map(\.terminationStatus))")
-        for f in files { try FileManager.default.copyItem(atPath: f, toPath: s.input + "/" + (f as NSString).lastPathComponent) }
+        for f in files {
+            try FileManager.default.copyItem(atPath: f, toPath: s.input + "/" + (f as NSString).lastPathComponent)
+        }
         // Each version once in the catalog: as many PackageDetails as versions.
         let items = try DiscoveryTests.catalogItems(s.pushed, baseURL: Self.baseURL)
         var seen: [String: Int] = [:]
         for item in items where item["@type"] as? String == "nuget:PackageDetails" {
             seen["\(item["nuget:id"] ?? "")/\(item["nuget:version"] ?? "")", default: 0] += 1
         }
-        let inputCount = try FileManager.default.contentsOfDirectory(atPath: s.input).filter { $0.hasSuffix(".nupkg") }.count
+        let inputCount = try FileManager.default.contentsOfDirectory(atPath: s.input).filter { $0.hasSuffix(".nupkg") }
+            .count
         #expect(seen.count == inputCount && seen.values.allSatisfy { $0 == 1 }, "\(seen.filter { $0.value != 1 })")
         // The order the pushes took is not known: the same feed as a build, but for the history.
         let fresh = s.tmp.sub("fresh")
         #expect(try shelf(["build", s.input, "--out", fresh, "--base-url", Self.baseURL, "--quiet"]).status == 0)
         #expect(try historyFreeSnapshot(s.pushed) == (try historyFreeSnapshot(fresh)))
-        let check = try checkFeed(s.pushed, baseURL: Self.baseURL, extra: ["--local-folder", s.pushed + "/flatcontainer", "--nupkgs", s.input])
+        let check = try checkFeed(
+            s.pushed, baseURL: Self.baseURL,
+            extra: ["--local-folder", s.pushed + "/flatcontainer", "--nupkgs", s.input])
         #expect(check.errors == 0, "\(check.output)")
     }
 
-    @Test("SIGKILL at 20 random points of pushes and deletes: the feed passes the checks after each; pushing again completes it")
+    @Test("SIGKILL at 20 random points of pushes: the feed passes the checks after each; pushing again completes it")
     func killedPushes() throws {
         var s = try Setup(versions: 60, seed: 34, initially: 30)
         defer { s.tmp.cleanup() }
@@ -181,11 +216,13 @@ struct PushTests {
         let duration = max(Date().timeIntervalSince(start) * 0.9, 0.05)
         try FileManager.default.copyItem(atPath: probe, toPath: s.input + "/" + (probe as NSString).lastPathComponent)
         var rng = SeededRandom(seed: 99)
+        var killedMidway = 0
         for trial in 0..<20 {
             let file = s.pool.removeFirst()
             let delay = Double(rng.below(1000)) / 1000 * duration
-            _ = try killShelf(["push", file, s.pushed, "--quiet"], after: delay)
-            let check = try checkFeed(s.pushed, baseURL: Self.baseURL, extra: ["--local-folder", s.pushed + "/flatcontainer"])
+            if try killShelf(["push", file, s.pushed, "--quiet"], after: delay) { killedMidway += 1 }
+            let check = try checkFeed(
+                s.pushed, baseURL: Self.baseURL, extra: ["--local-folder", s.pushed + "/flatcontainer"])
             #expect(check.errors == 0, "trial \(trial) after \(delay) s: \(check.output)")
             // Pushing again completes it (or finds it there already).
             let again = try shelf(["push", file, s.pushed, "--quiet", "--skip-duplicate"])
@@ -193,13 +230,16 @@ struct PushTests {
             try FileManager.default.copyItem(atPath: file, toPath: s.input + "/" + (file as NSString).lastPathComponent)
             if check.errors != 0 { break }
         }
+        #expect(killedMidway >= 8, "most kills should land while the push runs (\(killedMidway) of 20)")
         // After kills the history may hold items the reference never made: compare without it.
         let fresh = s.tmp.sub("fresh")
         #expect(try shelf(["build", s.input, "--out", fresh, "--base-url", Self.baseURL, "--quiet"]).status == 0)
         let a = try historyFreeSnapshot(s.pushed)
         let b = try historyFreeSnapshot(fresh)
         #expect(a.keys.sorted() == b.keys.sorted())
-        #expect(a.filter { b[$0.key] != $0.value }.keys.sorted().isEmpty, "\(a.filter { b[$0.key] != $0.value }.keys.sorted().prefix(5))")
+        #expect(
+            a.filter { b[$0.key] != $0.value }.keys.sorted().isEmpty,
+            "\(a.filter { b[$0.key] != $0.value }.keys.sorted().prefix(5))")
     }
 
     /// A package's id and version, from its nuspec.

@@ -119,6 +119,15 @@ public struct FeedLayout: Sendable {
         return nil
     }
 
+    /// The version folder of the flat container a path lies below (`flatcontainer/{id}/{version}`),
+    /// else nil.
+    static func flatVersionFolder(_ path: String) -> String? {
+        guard path.hasPrefix(flatContainer) else { return nil }
+        let parts = path.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count == 4, !parts[1].isEmpty, !parts[2].isEmpty else { return nil }
+        return parts[0...2].joined(separator: "/")
+    }
+
     /// The lowercase id whose folder a path lies below (in the flat container or a registration
     /// hive), else nil.
     static func idOfPath(_ path: String) -> String? { idFolder(path).map { String(idOfFolder($0)) } }

@@ -52,11 +52,13 @@ public enum PublishError: Error, Sendable, Equatable, CustomStringConvertible {
     case leaseTaken(destination: String)
     /// Another publish of this folder to this destination runs on this machine.
     case publishingHere(destination: String)
+    /// A `shelf push` or `shelf delete` holds the destination.
+    case pushRunning(destination: String)
 
     /// Another publish or build is in the way: run again when it is done (exit status 75).
     public var isContention: Bool {
         switch self {
-        case .buildRunning, .leaseHeld, .leaseLost, .leaseTaken, .publishingHere: return true
+        case .buildRunning, .leaseHeld, .leaseLost, .leaseTaken, .publishingHere, .pushRunning: return true
         default: return false
         }
     }
@@ -107,6 +109,8 @@ public enum PublishError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "stopped. Run again when it is done: the feed converges."
         case .publishingHere(let destination):
             return "another `shelf publish` of this folder to \(destination) is running on this machine"
+        case .pushRunning(let destination):
+            return "a `shelf push` or `shelf delete` is changing \(destination); publish again when it is done"
         }
     }
 }

@@ -10,7 +10,11 @@ import ShelfFeed
 /// waits for; (2) registration pages; (3) per id, its flat container `index.json` and both
 /// registration indexes, sent together so that they change at (nearly) the same moment;
 /// (4) catalog pages, then (5) the catalog index; (6) search documents, site pages and other
-/// indexes; (7) the service index `index.json`; then deletions, indexes of removed ids first.
+/// indexes; (7) the service index `index.json`; (8) the records `shelf push` reads
+/// (`StateRecord.travelsWithFeed`: how the feed is built, its per-id record and package records,
+/// its catalog history), so that a published feed accepts pushes; then deletions, indexes of
+/// removed ids first. While it runs it also holds the destination's push lock
+/// (`S3StateStore`), so that no push changes the bucket under it.
 /// Each step finishes before the next starts. A publish that stops anywhere leaves the old feed
 /// with some new objects that nothing links to yet, or the new feed with some old objects it no
 /// longer links to; running it again converges.
@@ -82,23 +86,26 @@ public struct Publisher: Sendable {
         var paths: [String] = []
         while let path = walker.nextObject() as? String {
             if StateRecord.isPrivate(path) {
-                walker.skipDescendants()
+                if StateRecord.travelsWithFeed(path) { paths.append(path) }
                 continue
             }
             paths.append(path)
         }
-        for path in paths.sorted() where ServedFile.isServed(path) {
+        for path in paths.sorted() where ServedFile.isServed(path) || StateRecord.travelsWithFeed(path) {
             var st = stat()
             guard lstat(root + "/" + path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
             let mtime = POSIX.modificationTime(st)
             let stamp = "\(st.st_size)|\(mtime / 1_000_000_000).\(mtime % 1_000_000_000)|\(st.st_ino)"
-            let compressible = ServedFile.isCompressible(path)
+            // Records for `shelf push` are stored as it stores them: plain, never cached.
+            let isRecord = StateRecord.travelsWithFeed(path)
+            let compressible = !isRecord && ServedFile.isCompressible(path)
+            let contentType = isRecord ? "application/octet-stream" : ServedFile.contentType(path)
+            let cacheControl = isRecord ? "no-store" : ServedFile.cacheControl(path)
             if let hit = previous[path], hit.stamp == stamp {
                 out.append(
                     LocalObject(
                         path: path, size: Int64(st.st_size), md5: hit.md5, bodySize: hit.bodySize,
-                        contentType: ServedFile.contentType(path), cacheControl: ServedFile.cacheControl(path),
-                        gzip: compressible))
+                        contentType: contentType, cacheControl: cacheControl, gzip: compressible))
                 continue
             }
             let body = try self.body(path, compressible: compressible)
@@ -107,8 +114,7 @@ public struct Publisher: Sendable {
             out.append(
                 LocalObject(
                     path: path, size: Int64(st.st_size), md5: md5, bodySize: Int64(body.count),
-                    contentType: ServedFile.contentType(path), cacheControl: ServedFile.cacheControl(path),
-                    gzip: compressible))
+                    contentType: contentType, cacheControl: cacheControl, gzip: compressible))
         }
         let keep = Set(out.map(\.path))
         await folderState.savePublishCache(PublishCache(entries: previous.filter { keep.contains($0.key) }))
@@ -181,6 +187,8 @@ public struct Publisher: Sendable {
 
     /// The step a path is put in (see the type's documentation).
     static func step(_ path: String) -> Int {
+        // The records `shelf push` reads describe the feed as a whole: after all of it.
+        if StateRecord.travelsWithFeed(path) { return 8 }
         if path == "index.json" { return 7 }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         let top = parts.first ?? ""
@@ -244,6 +252,15 @@ public struct Publisher: Sendable {
             objects[object.path] = Manifest.Entry(md5: object.md5, etag: "", meta: object.meta)
         }
         state = try await lock.acquire(state, owner: localLock.token, objects: objects)
+        let pushLock: any StateLock
+        do {
+            pushLock = try await S3Feed(client: client, destination: destination, lease: options.lease).state.lock(
+                owner: "publish-" + localLock.token)
+        } catch {
+            try? await lock.release(state, objects: objects)
+            throw PublishError.pushRunning(destination: "\(destination)")
+        }
+        defer { pushLock.release() }
         do {
             var etags: [String: String] = [:]
             let steps = Dictionary(grouping: plan.puts, by: { Self.step($0.path) })

@@ -49,6 +49,8 @@ public struct S3Client: Sendable {
     public let addressing: S3Addressing
     public let signer: SigV4Signer
     let session: URLSession
+    /// What this client sent and received (for `--json` and the push benchmark).
+    public let traffic = Traffic()
 
     public init(endpoint: URL, bucket: String, addressing: S3Addressing, signer: SigV4Signer) {
         self.endpoint = endpoint
@@ -156,6 +158,7 @@ public struct S3Client: Sendable {
         // The stored encoding must come back as stored: never ask for another.
         request.setValue("identity", forHTTPHeaderField: "Accept-Encoding")
         let (data, response) = try await session.data(for: request)
+        traffic.add(method, sent: method == "PUT" ? body.count : 0, received: data.count)
         guard let http = response as? HTTPURLResponse else { throw PublishError.notHTTP(url) }
         var headers: [String: String] = [:]
         for (k, v) in http.allHeaderFields {
@@ -218,4 +221,25 @@ enum HTTPDate {
     }
 
     static func parseISO(_ text: String) -> Date? { ISO8601DateFormatter().date(from: text) }
+}
+
+/// Requests by method and body bytes each way, counted as they are answered.
+public final class Traffic: @unchecked Sendable {
+    private let mutex = NSLock()
+    private var requests: [String: Int] = [:]
+    private var sent = 0
+    private var received = 0
+
+    func add(_ method: String, sent: Int, received: Int) {
+        mutex.withLock {
+            requests[method, default: 0] += 1
+            self.sent += sent
+            self.received += received
+        }
+    }
+
+    /// Requests by method, and the bytes of the bodies sent and received.
+    public var totals: (requests: [String: Int], sent: Int, received: Int) {
+        mutex.withLock { (requests, sent, received) }
+    }
 }

@@ -27,18 +27,7 @@ struct Publish: AsyncParsableCommand {
     @Argument(help: "Where to publish: s3://BUCKET or s3://BUCKET/PREFIX.")
     var destination: String
 
-    @Option(
-        name: .long, help: "An S3-compatible endpoint (https://minio.example.com:9000); default: AWS for the region.")
-    var endpoint: String?
-
-    @Option(name: .long, help: "The region to sign for (default: AWS_REGION, the profile's region, us-east-1).")
-    var region: String?
-
-    @Option(name: .long, help: "A profile of ~/.aws/credentials or ~/.aws/config.")
-    var profile: String?
-
-    @Option(name: .long, help: "path or virtual (default: virtual for AWS, path for --endpoint).")
-    var addressing: String?
+    @OptionGroup var s3: S3Options
 
     @Flag(name: .customLong("dry-run"), help: "Print the plan (puts, deletes, bytes) and change nothing.")
     var dryRun = false
@@ -59,32 +48,12 @@ struct Publish: AsyncParsableCommand {
         }
         let root = URL(fileURLWithPath: dir).standardizedFileURL.path
         let target: S3Destination
-        let config: AWSConfiguration
+        let client: S3Client
         do {
-            target = try S3Destination(destination)
-            config = try AWSConfiguration.resolve(profile: profile, region: region)
+            (target, client) = try s3.client(for: destination)
         } catch {
             throw fail("\(error)", 64)
         }
-        var endpointURL = S3Client.awsEndpoint(region: config.region)
-        if let endpoint {
-            guard let url = URL(string: endpoint), url.scheme == "http" || url.scheme == "https", url.host != nil else {
-                throw fail("--endpoint \(endpoint) is not an http(s) URL: write it as https://HOST[:PORT]", 64)
-            }
-            endpointURL = url
-        }
-        let style: S3Addressing
-        if let addressing {
-            guard let s = S3Addressing(rawValue: addressing) else {
-                throw fail("--addressing must be path or virtual, not \(addressing)", 64)
-            }
-            style = s
-        } else {
-            style = S3Client.defaultAddressing(bucket: target.bucket, customEndpoint: endpoint != nil)
-        }
-        let client = S3Client(
-            endpoint: endpointURL, bucket: target.bucket, addressing: style,
-            signer: SigV4Signer(credentials: config.credentials, region: config.region))
         var options = Publisher.Options()
         options.dryRun = dryRun
         options.breakLock = breakLock
@@ -117,5 +86,53 @@ struct Publish: AsyncParsableCommand {
             summary += "; \(plan.foreignCount) objects under \(target) that Shelf did not write were left alone"
         }
         print(summary)
+    }
+}
+
+/// How to reach an S3-compatible bucket: `shelf publish`, `shelf push` and `shelf delete` share these.
+struct S3Options: ParsableArguments {
+    @Option(
+        name: .long, help: "An S3-compatible endpoint (https://minio.example.com:9000); default: AWS for the region.")
+    var endpoint: String?
+
+    @Option(name: .long, help: "The region to sign for (default: AWS_REGION, the profile's region, us-east-1).")
+    var region: String?
+
+    @Option(name: .long, help: "A profile of ~/.aws/credentials or ~/.aws/config.")
+    var profile: String?
+
+    @Option(name: .long, help: "path or virtual (default: virtual for AWS, path for --endpoint).")
+    var addressing: String?
+
+    struct Invalid: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The destination `s3://BUCKET[/PREFIX]` and a client for its bucket, with the credentials
+    /// of the environment or the profile.
+    func client(for destination: String) throws -> (S3Destination, S3Client) {
+        let target = try S3Destination(destination)
+        let config = try AWSConfiguration.resolve(profile: profile, region: region)
+        var endpointURL = S3Client.awsEndpoint(region: config.region)
+        if let endpoint {
+            guard let url = URL(string: endpoint), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+                throw Invalid(
+                    description: "--endpoint \(endpoint) is not an http(s) URL: write it as https://HOST[:PORT]")
+            }
+            endpointURL = url
+        }
+        let style: S3Addressing
+        if let addressing {
+            guard let s = S3Addressing(rawValue: addressing) else {
+                throw Invalid(description: "--addressing must be path or virtual, not \(addressing)")
+            }
+            style = s
+        } else {
+            style = S3Client.defaultAddressing(bucket: target.bucket, customEndpoint: endpoint != nil)
+        }
+        let client = S3Client(
+            endpoint: endpointURL, bucket: target.bucket, addressing: style,
+            signer: SigV4Signer(credentials: config.credentials, region: config.region))
+        return (target, client)
     }
 }

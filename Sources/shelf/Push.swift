@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShelfFeed
+import ShelfPublish
 import ShelfSite
 
 /// `shelf push`: packages added to a feed where it is published, with nothing but the packages.
@@ -23,9 +24,14 @@ struct Push: AsyncParsableCommand {
 
     @Argument(
         help: ArgumentHelp(
-            "The .nupkg files (or folders of them) to push, then the destination: the folder that holds the feed.",
+            "The .nupkg files (or folders of them) to push, then the destination: the folder that holds the feed, or s3://BUCKET[/PREFIX].",
             valueName: "package-or-folder ... destination"))
     var items: [String]
+
+    @OptionGroup var s3: S3Options
+
+    @Option(name: .long, help: "How long a push's claim on an s3:// destination lasts if the push dies, in seconds.")
+    var lease: Double = 300
 
     @Option(name: .long, help: "Apply this policy file (and the advisories it imports) from now on.")
     var policy: String?
@@ -70,7 +76,9 @@ struct Push: AsyncParsableCommand {
         options.policyPath = policy
         options.skipDuplicate = skipDuplicate
         options.wait = wait
-        try await PushRun(destination: destination, options: options, quiet: quiet, json: json, verb: "pushed").run()
+        try await PushRun(
+            destination: destination, options: options, s3: s3, lease: lease, quiet: quiet, json: json, verb: "pushed"
+        ).run()
     }
 }
 
@@ -89,8 +97,13 @@ struct Delete: AsyncParsableCommand {
     @Argument(help: "The version (any equivalent form: 1.0 is 1.0.0).")
     var version: String
 
-    @Argument(help: "The destination: the folder that holds the feed.")
+    @Argument(help: "The destination: the folder that holds the feed, or s3://BUCKET[/PREFIX].")
     var destination: String
+
+    @OptionGroup var s3: S3Options
+
+    @Option(name: .long, help: "How long a delete's claim on an s3:// destination lasts if it dies, in seconds.")
+    var lease: Double = 300
 
     @Option(name: .long, help: "How long to wait for another push or build of the destination, in seconds.")
     var wait: Double = 300
@@ -105,7 +118,10 @@ struct Delete: AsyncParsableCommand {
         var options = FeedPusher.Options()
         options.deletes = [FeedPusher.Delete(id: id, version: version)]
         options.wait = wait
-        try await PushRun(destination: destination, options: options, quiet: quiet, json: json, verb: "deleted").run()
+        try await PushRun(
+            destination: destination, options: options, s3: s3, lease: lease, quiet: quiet, json: json,
+            verb: "deleted"
+        ).run()
     }
 }
 
@@ -113,6 +129,8 @@ struct Delete: AsyncParsableCommand {
 struct PushRun {
     let destination: String
     let options: FeedPusher.Options
+    let s3: S3Options
+    let lease: Double
     let quiet: Bool
     let json: Bool
     let verb: String
@@ -129,13 +147,32 @@ struct PushRun {
 
     func run() async throws {
         let started = Date()
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: destination, isDirectory: &isDir), isDir.boolValue else {
-            printError(
-                "error: \(destination) is not a folder that holds a feed; give the folder `shelf build --out` wrote")
-            throw ExitCode.failure
+        let pusher: FeedPusher
+        var traffic: Traffic?
+        if destination.hasPrefix("s3://") {
+            let target: S3Destination
+            let client: S3Client
+            do {
+                (target, client) = try s3.client(for: destination)
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(64)
+            }
+            let feed = S3Feed(client: client, destination: target, lease: lease)
+            traffic = client.traffic
+            pusher = FeedPusher(
+                options: options, state: feed.state, sink: feed.sink, destination: destination, localRoot: nil,
+                extras: Self.extras)
+        } else {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: destination, isDirectory: &isDir), isDir.boolValue else {
+                printError(
+                    "error: \(destination) is not a folder that holds a feed; give the folder `shelf build --out` "
+                        + "wrote, or s3://BUCKET[/PREFIX]")
+                throw ExitCode.failure
+            }
+            pusher = FeedPusher(options: options, folder: destination, extras: Self.extras)
         }
-        let pusher = FeedPusher(options: options, folder: destination, extras: Self.extras)
         let report: FeedPusher.Report
         do {
             report = try await pusher.run()
@@ -150,14 +187,21 @@ struct PushRun {
         if !quiet { for d in report.warnings { printError("\(d)") } }
         let seconds = Date().timeIntervalSince(started)
         if json {
-            let object: [String: Any] = [
+            var object: [String: Any] = [
                 "pushed": report.pushed, "deleted": report.deleted,
                 "duplicates": report.duplicates.map { "\($0)" }, "refused": report.refused.map { "\($0)" },
                 "notFound": report.notFound.map { "\($0)" }, "ids": report.ids, "versions": report.versions,
                 "idsRendered": report.idsRendered, "filesWritten": report.filesWritten,
+                "bytesWritten": report.bytesWritten,
                 "filesRemoved": report.filesRemoved, "catalogItemsAdded": report.catalogItemsAdded,
                 "waitedSeconds": (report.waited * 1000).rounded() / 1000, "seconds": (seconds * 1000).rounded() / 1000,
             ]
+            if let traffic {
+                let t = traffic.totals
+                object["requests"] = t.requests
+                object["bytesSent"] = t.sent
+                object["bytesReceived"] = t.received
+            }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else if !quiet {

@@ -134,7 +134,16 @@ struct PublishTests {
         #expect(nupkg["ContentType"] as? String == "application/octet-stream")
         #expect(nupkg["CacheControl"] as? String == "public, max-age=31536000, immutable")
         #expect(nupkg["ContentEncoding"] == nil)
-        #expect(try moto.keys(bucket: "feed", prefix: "nuget/.shelf/") == ["nuget/.shelf/publish.json"])
+        // Shelf's records: the publish manifest, and what `shelf push` needs (not the read cache,
+        // the lock or the journal, which are the build machine's).
+        let records = try moto.keys(bucket: "feed", prefix: "nuget/.shelf/").map {
+            String($0.dropFirst("nuget/".count))
+        }
+        #expect(records.contains(".shelf/publish.json") && records.contains(".shelf/build.json"), "\(records)")
+        #expect(
+            records.contains { $0.hasPrefix(".shelf/packages/") } && records.contains { $0.hasPrefix(".shelf/ids/") })
+        #expect(
+            records.allSatisfy { $0 == ".shelf/publish.json" || StateRecordPaths.travels($0) }, "\(records)")
 
         let check = try checkFeed(out, baseURL: base, extra: ["--http", base])
         #expect(check.errors == 0, "\(check.output)")
@@ -168,13 +177,14 @@ struct PublishTests {
         #expect(update.stdout.contains("1 objects under s3://feed/ that Shelf did not write were left alone"))
         let keys = Set(try moto.keys(bucket: "feed", prefix: ""))
         #expect(keys.contains("notes/foreign.txt"))
-        // The bucket holds exactly the folder's served files (and the manifest).
+        // The bucket holds exactly the folder's served files and the records that travel with
+        // them (and the manifest).
         var local = Set<String>()
         let walker = FileManager.default.enumerator(atPath: out)!
         while let p = walker.nextObject() as? String {
             var isDir: ObjCBool = false
-            if !p.hasPrefix(".shelf"), FileManager.default.fileExists(atPath: out + "/" + p, isDirectory: &isDir),
-                !isDir.boolValue
+            if !p.hasPrefix(".shelf") || StateRecordPaths.travels(p),
+                FileManager.default.fileExists(atPath: out + "/" + p, isDirectory: &isDir), !isDir.boolValue
             {
                 local.insert(p)
             }
@@ -304,4 +314,16 @@ struct PublishTests {
 /// Runs a program with the given environment.
 func runWith(_ environment: [String: String], _ executable: String, _ arguments: [String]) throws -> ProcessResult {
     try run(executable, arguments, environment: environment)
+}
+
+/// The records that travel with a published feed, as `StateRecord.travelsWithFeed` names them
+/// (spelled out here: the test checks the rule, not itself).
+enum StateRecordPaths {
+    static func travels(_ path: String) -> Bool {
+        [
+            ".shelf/build.json", ".shelf/catalog.bin", ".shelf/catalog-tail.bin", ".shelf/feed-files.txt",
+            ".shelf/last-report.json",
+        ]
+        .contains(path) || [".shelf/policy/", ".shelf/ids/", ".shelf/packages/"].contains { path.hasPrefix($0) }
+    }
 }

@@ -103,6 +103,7 @@ public struct FeedPusher: Sendable {
         public var ids = 0
         public var versions = 0
         public var filesWritten = 0
+        public var bytesWritten: Int64 = 0
         public var filesRemoved = 0
         public var catalogItemsAdded = 0
         /// Seconds spent waiting for the destination's lock.
@@ -269,7 +270,7 @@ public struct FeedPusher: Sendable {
         // 4 and 5. Render and commit, as a build does.
         let renderer = FeedRenderer(
             layout: settings.layout, extras: extras, vulnerabilities: settings.vulnerabilities(summary.digests),
-            gzipRegistrations: recorded.gzipRegistrations)
+            gzipRegistrations: recorded.gzipRegistrations, contents: await contents(of: feed.changed))
         let model = feed.model
         let shown = feed.shownInSearch(summary.digests, assembly: assembly)
         let (catalog, added) = (feed.catalog, feed.catalogAdded)
@@ -288,6 +289,7 @@ public struct FeedPusher: Sendable {
                 policyFiles: settings.policyRecords()))
         report.warnings += commit.notes.map(\.diagnostic)
         report.filesWritten = commit.summary.written
+        report.bytesWritten = commit.summary.bytesWritten
         report.filesRemoved = commit.summary.removed
         var last = FeedBuilder.Report()
         last.ids = report.ids
@@ -295,6 +297,23 @@ public struct FeedPusher: Sendable {
         last.filesWritten = commit.summary.written + commit.summary.unchanged
         try await state.recordFinishedBuild(last.last, signature: nil)
         return report
+    }
+
+    /// What the renderers read from packages (a version's README): from the package file when
+    /// this machine has it, else (a version already in a bucket) from the README the feed
+    /// serves beside it, fetched now for the ids about to be rendered.
+    func contents(of rendered: [PackageRegistration]) async -> any PackageContents {
+        guard localRoot == nil else { return PackageFileContents() }
+        var readmes: [String: Data] = [:]
+        for r in rendered {
+            for v in r.versions where v.archive.readme != nil && !FileManager.default.fileExists(atPath: v.archive.path)
+            {
+                if let data = await sink.read(FeedLayout.readme(r.lowerId, v.lowerVersion)) {
+                    readmes[v.archive.path] = data
+                }
+            }
+        }
+        return FetchedContents(readmes: readmes)
     }
 
     // MARK: Stage 1
@@ -484,4 +503,14 @@ struct ScratchFolder: Sendable {
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// READMEs of packages this machine does not have, fetched from the feed; the others' from
+/// their files.
+struct FetchedContents: PackageContents {
+    let readmes: [String: Data]
+
+    func readme(of version: PackageVersion) -> Data? {
+        readmes[version.archive.path] ?? PackageFileContents().readme(of: version)
+    }
 }

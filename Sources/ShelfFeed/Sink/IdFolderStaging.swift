@@ -3,7 +3,8 @@ import NuGetCore
 
 /// An id new to the feed has its flat container folder and its registration folders assembled
 /// in the staging folder and moved into place in a few renames, with their `index.json`, just
-/// before the other per-id indexes are written. A crawler of the flat container or a
+/// before the other per-id indexes are written; so has a new version's flat container folder of
+/// an id that is there. A crawler of the flat container or a
 /// local-folder client never sees an id's folder without its `index.json`, even when the build
 /// is killed: what a killed build left in the staging folder was never linked, and goes.
 struct IdFolderStaging {
@@ -19,16 +20,28 @@ struct IdFolderStaging {
         self.folder = folder
     }
 
-    /// The documents, those of id folders that are not there yet moved into the staging folder.
+    /// The documents, those of id folders that are not there yet moved into the staging folder;
+    /// and, for an id that is there, those of its flat container's version folders that are not:
+    /// a local-folder client reads a version folder as a package, so none may be seen before its
+    /// package and `.sha512` are in it, even when the build is killed.
     mutating func divert(_ documents: [FeedDocument]) -> [FeedDocument] {
+        var exists: [String: Bool] = [:]
+        func there(_ folder: String) -> Bool {
+            if let known = exists[folder] { return known }
+            let answer = access(root + "/" + folder, F_OK) == 0
+            exists[folder] = answer
+            return answer
+        }
         let out = documents.map { doc -> FeedDocument in
             guard let idFolder = FeedLayout.idFolder(doc.path) else { return doc }
-            if staged[idFolder] == nil {
-                guard access(root + "/" + idFolder, F_OK) != 0 else { return doc }
-                staged[idFolder] = folder + "/" + idFolder
+            var unit = idFolder
+            if staged[idFolder] == nil && there(idFolder) {
+                guard let version = FeedLayout.flatVersionFolder(doc.path), !there(version) else { return doc }
+                unit = version
             }
+            if staged[unit] == nil { staged[unit] = folder + "/" + unit }
             var moved = doc
-            moved.path = staged[idFolder]! + doc.path.dropFirst(idFolder.count)
+            moved.path = staged[unit]! + doc.path.dropFirst(unit.count)
             return moved
         }
         stagedPrefixes = Set(staged.values.map { $0 + "/" })
@@ -60,13 +73,14 @@ struct IdFolderStaging {
     /// rename puts back what this id already moved, so that an error (unlike a kill) never leaves
     /// a registration without its packages.
     func moveIntoPlace() throws(LocalFile.Failure) {
+        func id(_ folder: String) -> String { FeedLayout.idOfPath(folder + "/") ?? folder }
         let order = staged.keys.sorted {
-            (FeedLayout.idOfFolder($0), $0.hasPrefix(FeedLayout.flatContainer) ? 1 : 0, $0)
-                < (FeedLayout.idOfFolder($1), $1.hasPrefix(FeedLayout.flatContainer) ? 1 : 0, $1)
+            (id($0), $0.hasPrefix(FeedLayout.flatContainer) ? 1 : 0, $0)
+                < (id($1), $1.hasPrefix(FeedLayout.flatContainer) ? 1 : 0, $1)
         }
         var movedForId: [(folder: String, staging: String)] = []
         for idFolder in order {
-            if let last = movedForId.last, FeedLayout.idOfFolder(last.folder) != FeedLayout.idOfFolder(idFolder) {
+            if let last = movedForId.last, id(last.folder) != id(idFolder) {
                 movedForId = []
             }
             let staging = staged[idFolder]!

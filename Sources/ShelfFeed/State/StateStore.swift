@@ -66,6 +66,18 @@ public enum StateRecord: Hashable, Sendable {
         }
     }
 
+    /// Whether a path relative to the feed's root is a record `shelf push` needs where the feed
+    /// is published (`shelf publish` uploads these with the feed): how it is built, its policy,
+    /// the per-id record, each id's packages, the catalog history, the feed-wide file list and
+    /// the last report. Not the read cache (it names the build machine's files), the lock, the
+    /// journal or the publish records.
+    public static func travelsWithFeed(_ path: String) -> Bool {
+        guard path.hasPrefix(folder + "/") else { return false }
+        let name = path.dropFirst(folder.count + 1)
+        return ["build.json", "catalog.bin", "catalog-tail.bin", "feed-files.txt", "last-report.json"].contains(name)
+            || ["policy/", "ids/", "packages/"].contains { name.hasPrefix($0) }
+    }
+
     /// Whether a path relative to the feed's root is inside the state folder.
     public static func isPrivate(_ path: String) -> Bool {
         path == folder || path.hasPrefix(folder + "/")

@@ -1,0 +1,395 @@
+import Crypto
+import Foundation
+import NuGetCore
+import ShelfFeed
+
+/// A feed in a bucket, as `shelf push` writes it: its records (`S3StateStore`) and its files
+/// (`S3Sink`) under the destination's prefix, stored as `shelf publish` stores them.
+public struct S3Feed: Sendable {
+    public let client: S3Client
+    public let destination: S3Destination
+    /// How long a push's claim on the destination lasts if the push dies without handing it back.
+    public let lease: TimeInterval
+    public let concurrency: Int
+
+    public init(client: S3Client, destination: S3Destination, lease: TimeInterval = 300, concurrency: Int = 8) {
+        self.client = client
+        self.destination = destination
+        self.lease = lease
+        self.concurrency = concurrency
+    }
+
+    public var state: S3StateStore { S3StateStore(feed: self) }
+    public var sink: S3Sink { S3Sink(feed: self) }
+
+    func key(_ path: String) -> String { destination.prefix + path }
+}
+
+/// A feed's records as objects under `PREFIX.shelf/` (the keys `StateRecord` names). The lock is
+/// a lease object (`PREFIX.shelf/lock`) written only with conditional requests: created with
+/// `If-None-Match: *`, taken over (once it lapsed) or renewed with `If-Match`. The journal is one
+/// object, written whole under the lock.
+public struct S3StateStore: StateStore {
+    let feed: S3Feed
+    private let journalLines = JournalLines()
+
+    init(feed: S3Feed) { self.feed = feed }
+
+    static let lockPath = StateRecord.folder + "/lock"
+    static let journalPath = StateRecord.folder + "/journal.txt"
+
+    public func read(_ record: StateRecord) async -> Data? { await get(record.path) }
+
+    func get(_ path: String) async -> Data? {
+        guard let r = try? await feed.client.send("GET", key: feed.key(path)), r.status == 200 else { return nil }
+        return r.body
+    }
+
+    public func exists(_ record: StateRecord) async -> Bool {
+        (try? await feed.client.send("HEAD", key: feed.key(record.path)))?.status == 200
+    }
+
+    public func open(_ record: StateRecord) async -> StoredRecordOpening {
+        guard let r = try? await feed.client.send("GET", key: feed.key(record.path)) else { return .unreadable }
+        switch r.status {
+        case 200: return .opened(DataRecord(r.body))
+        case 404: return .missing
+        default: return .unreadable
+        }
+    }
+
+    public func write(_ record: StateRecord, _ data: Data) async throws(StateError) {
+        try await put(record.path, data)
+    }
+
+    func put(_ path: String, _ data: Data) async throws(StateError) {
+        let headers = [("Content-Type", "application/octet-stream"), ("Cache-Control", "no-store")]
+        let response: S3Client.Response
+        do {
+            response = try await feed.client.send("PUT", key: feed.key(path), headers: headers, body: data)
+        } catch {
+            throw .cannotWrite(path: "\(feed.destination)\(path)", reason: "\(error)")
+        }
+        guard response.status == 200 else {
+            throw .cannotWrite(path: "\(feed.destination)\(path)", reason: response.errorMessage)
+        }
+    }
+
+    public func remove(_ record: StateRecord) async {
+        _ = try? await feed.client.send("DELETE", key: feed.key(record.path))
+    }
+
+    // MARK: Lock
+
+    public func lock() async throws(StateError) -> any StateLock { try await lock(owner: UUID().uuidString) }
+
+    /// Takes the lease for `owner`: a lease of the same owner (a publish killed and run again
+    /// from the same folder) is taken back at once.
+    public func lock(owner: String) async throws(StateError) -> any StateLock {
+        let key = feed.key(Self.lockPath)
+        do {
+            // Create it; or, when one is there and has lapsed (by the server's clock), take it over.
+            var response = try await feed.client.send(
+                "PUT", key: key, headers: [("If-None-Match", "*"), ("Cache-Control", "no-store")],
+                body: LeaseBody(owner: owner, until: Date().addingTimeInterval(feed.lease)).encoded)
+            if response.status == 412 || response.status == 409 {
+                let current = try await feed.client.send("GET", key: key)
+                let now = current.date ?? Date()
+                if current.status == 200, let held = LeaseBody.decode(current.body), held.until > now, held.owner != owner {
+                    throw StateError.locked(feed: "\(feed.destination)", lock: "\(feed.destination)\(Self.lockPath)")
+                }
+                var headers = [("Cache-Control", "no-store")]
+                if current.status == 200, let etag = current.etag {
+                    headers.append(("If-Match", etag))
+                } else {
+                    headers.append(("If-None-Match", "*"))
+                }
+                response = try await feed.client.send(
+                    "PUT", key: key, headers: headers,
+                    body: LeaseBody(owner: owner, until: now.addingTimeInterval(feed.lease)).encoded)
+            }
+            guard response.status == 200, let etag = response.etag else {
+                if response.status == 412 || response.status == 409 {
+                    throw StateError.locked(feed: "\(feed.destination)", lock: "\(feed.destination)\(Self.lockPath)")
+                }
+                throw StateError.cannotWrite(path: "\(feed.destination)\(Self.lockPath)", reason: response.errorMessage)
+            }
+            return S3Lease(feed: feed, key: key, owner: owner, etag: etag)
+        } catch let error as StateError {
+            throw error
+        } catch {
+            throw .cannotWrite(path: "\(feed.destination)\(Self.lockPath)", reason: "\(error)")
+        }
+    }
+
+    // MARK: Journal
+
+    public func journal(_ paths: [String]) async throws(StateError) {
+        guard !paths.isEmpty else { return }
+        var lines = journalLines.lines
+        if lines == nil { lines = await journaledPaths() }
+        let all = (lines ?? []) + paths
+        journalLines.lines = all
+        try await put(Self.journalPath, Data(all.joined(separator: "\n").utf8))
+    }
+
+    public func journaledPaths() async -> [String] {
+        guard let data = await get(Self.journalPath) else { return [] }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init).filter(FeedLayout.isSafe)
+    }
+
+    public func hasUnfinishedBuild() async -> Bool {
+        (try? await feed.client.send("HEAD", key: feed.key(Self.journalPath)))?.status == 200
+    }
+
+    public func finishJournal() async {
+        journalLines.lines = []
+        _ = try? await feed.client.send("DELETE", key: feed.key(Self.journalPath))
+    }
+
+    /// Not used: a bucket is never checked for a build that changed nothing.
+    public func recordIdentity() async -> String { "" }
+}
+
+/// The journal's lines as this push wrote them (a push appends to it several times).
+final class JournalLines: @unchecked Sendable {
+    private let mutex = NSLock()
+    private var value: [String]?
+    var lines: [String]? {
+        get { mutex.withLock { value } }
+        set { mutex.withLock { value = newValue } }
+    }
+}
+
+/// The lease object's body: who holds the destination, until when (server time).
+struct LeaseBody: Codable {
+    var owner: String
+    var until: Date
+
+    var encoded: Data {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .iso8601
+        e.outputFormatting = [.sortedKeys]
+        return (try? e.encode(self)) ?? Data()
+    }
+
+    static func decode(_ data: Data) -> LeaseBody? {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .iso8601
+        return try? d.decode(LeaseBody.self, from: data)
+    }
+}
+
+/// A held lease, renewed while it is held and deleted when it is handed back.
+final class S3Lease: StateLock, @unchecked Sendable {
+    let feed: S3Feed
+    let key: String
+    let owner: String
+    private let mutex = NSLock()
+    private var etag: String
+    private var renewal: Task<Void, Never>?
+
+    init(feed: S3Feed, key: String, owner: String, etag: String) {
+        self.feed = feed
+        self.key = key
+        self.owner = owner
+        self.etag = etag
+        renewal = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(max(1, feed.lease / 3) * 1_000_000_000))
+                guard !Task.isCancelled, let self else { return }
+                await self.renew()
+            }
+        }
+    }
+
+    private func renew() async {
+        let current = mutex.withLock { etag }
+        guard
+            let r = try? await feed.client.send(
+                "PUT", key: key, headers: [("If-Match", current), ("Cache-Control", "no-store")],
+                body: LeaseBody(owner: owner, until: Date().addingTimeInterval(feed.lease)).encoded),
+            r.status == 200, let next = r.etag
+        else { return }
+        mutex.withLock { etag = next }
+    }
+
+    /// Hands the lease back: deletes the object if it is still this lease (another push may
+    /// have taken it over after it lapsed).
+    func release() {
+        renewal?.cancel()
+        let (feed, key, mine) = (feed, key, mutex.withLock { etag })
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            if let current = try? await feed.client.send("HEAD", key: key), current.status == 200,
+                S3Client.unquote(current.etag ?? "") == S3Client.unquote(mine)
+            {
+                _ = try? await feed.client.send("DELETE", key: key)
+            }
+            done.signal()
+        }
+        // Handing back is quick; a process that ends now must not leave the lease to lapse.
+        _ = done.wait(timeout: .now() + 10)
+    }
+}
+
+/// A record fetched whole.
+struct DataRecord: StoredRecord {
+    let bytes: [UInt8]
+    init(_ data: Data) { bytes = [UInt8](data) }
+    var size: Int { bytes.count }
+    func read(_ range: Range<Int>) -> [UInt8]? {
+        range.lowerBound >= 0 && range.upperBound <= bytes.count ? Array(bytes[range]) : nil
+    }
+}
+
+/// A feed's files as objects under the destination's prefix, each stored as `shelf publish`
+/// stores it (`ServedFile`: its Content-Type and Cache-Control; JSON and pages gzip-compressed
+/// with `Content-Encoding: gzip`), phase by phase so that no index names a missing object.
+public struct S3Sink: FeedSink {
+    let feed: S3Feed
+
+    init(feed: S3Feed) { self.feed = feed }
+
+    public func writeDocuments(_ documents: [FeedDocument], progress: (@Sendable (Int) -> Void)?) async throws
+        -> WriteSummary
+    {
+        var summary = WriteSummary()
+        let phases = Dictionary(grouping: documents, by: \.phase)
+        var done = 0
+        for phase in phases.keys.sorted() {
+            let results = try await Self.forEach(phases[phase]!, limit: feed.concurrency) { doc in
+                try await self.write(doc)
+            }
+            for (written, bytes) in results {
+                if written {
+                    summary.written += 1
+                    summary.bytesWritten += bytes
+                } else {
+                    summary.unchanged += 1
+                }
+            }
+            done += results.count
+            progress?(done)
+        }
+        return summary
+    }
+
+    /// Stores one document where its stored bytes change (a HEAD compares the MD5); a copy or
+    /// an entry of a package this machine does not have (a version already in the feed) is left
+    /// as it is when the object is there.
+    func write(_ doc: FeedDocument) async throws -> (Bool, Int64) {
+        let data: Data
+        switch doc.content {
+        case .file(let source, _, _, _):
+            guard FileManager.default.fileExists(atPath: source) else { return try await keep(doc.path) }
+            guard let bytes = FileManager.default.contents(atPath: source) else {
+                throw LocalFolderSink.SinkError.writeFailed(doc.path, "cannot read \(source)")
+            }
+            data = bytes
+        case .packageEntry(let package, let entry, let limit):
+            guard FileManager.default.fileExists(atPath: package) else { return try await keep(doc.path) }
+            data = try PackageArchive.extractEntry(entry, fromPackageAt: package, limit: limit)
+        default:
+            data = try doc.data() ?? Data()
+        }
+        let compressible = ServedFile.isCompressible(doc.path)
+        let body = compressible && !data.starts(with: [0x1f, 0x8b]) ? Gzip.compress(data) : data
+        let md5 = Hex.string(Insecure.MD5.hash(data: body))
+        if let head = try? await feed.client.send("HEAD", key: feed.key(doc.path)), head.status == 200,
+            S3Client.unquote(head.etag ?? "") == md5,
+            head.header("Content-Type") == ServedFile.contentType(doc.path)
+        {
+            return (false, 0)
+        }
+        var headers: [(String, String)] = [
+            ("Content-Type", ServedFile.contentType(doc.path)), ("Cache-Control", ServedFile.cacheControl(doc.path)),
+            ("Content-MD5", Data(Insecure.MD5.hash(data: body)).base64EncodedString()),
+        ]
+        if compressible { headers.append(("Content-Encoding", "gzip")) }
+        let response = try await feed.client.send("PUT", key: feed.key(doc.path), headers: headers, body: body)
+        guard response.status == 200 else {
+            throw PublishError.uploadFailed(object: "\(feed.destination)\(doc.path)", message: response.errorMessage)
+        }
+        return (true, Int64(body.count))
+    }
+
+    /// A file made from a package this machine does not have: it must be there already.
+    private func keep(_ path: String) async throws -> (Bool, Int64) {
+        let head = try await feed.client.send("HEAD", key: feed.key(path))
+        guard head.status == 200 else {
+            throw LocalFolderSink.SinkError.writeFailed(
+                path, "it is missing from \(feed.destination) and its package is not on this machine")
+        }
+        return (false, 0)
+    }
+
+    public func removeFiles(_ paths: Set<String>) async -> RemovalOutcome {
+        var outcome = RemovalOutcome()
+        let results =
+            (try? await Self.forEach(paths.sorted(), limit: feed.concurrency) { path -> (String, String?) in
+                guard let r = try? await self.feed.client.send("DELETE", key: self.feed.key(path)) else {
+                    return (path, "no answer")
+                }
+                return (path, r.status == 204 || r.status == 200 || r.status == 404 ? nil : r.errorMessage)
+            }) ?? []
+        for (path, failure) in results {
+            if let failure {
+                outcome.failed.append(RemovalOutcome.Failure(path: path, reason: failure))
+            } else {
+                outcome.removed += 1
+            }
+        }
+        return outcome
+    }
+
+    /// A file of the feed as its bytes (gzip-stored ones decompressed).
+    public func read(_ path: String) async -> Data? {
+        guard let r = try? await feed.client.send("GET", key: feed.key(path)), r.status == 200 else { return nil }
+        if r.header("Content-Encoding")?.lowercased() == "gzip" || r.body.starts(with: [0x1f, 0x8b]) {
+            return Gzip.decompress(r.body) ?? r.body
+        }
+        return r.body
+    }
+
+    public func exists(_ path: String) async -> Bool {
+        (try? await feed.client.send("HEAD", key: feed.key(path)))?.status == 200
+    }
+
+    public func files(below folders: [String]) async -> [String] {
+        var out: [String] = []
+        for folder in folders {
+            let objects = (try? await feed.client.list(prefix: feed.key(folder))) ?? []
+            out += objects.map { String($0.key.dropFirst(feed.destination.prefix.count)) }
+        }
+        return out
+    }
+
+    /// Nothing to put back: objects are written whole, and what a killed push wrote is named by
+    /// its journal (and removed by the next push when no record has it).
+    public func recover(journaled: [String]) async {}
+
+    /// Runs `body` over `items`, at most `limit` at once.
+    static func forEach<Item: Sendable, T: Sendable>(
+        _ items: [Item], limit: Int, _ body: @escaping @Sendable (Item) async throws -> T
+    ) async throws -> [T] {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            var next = 0
+            var out: [T] = []
+            while next < items.count && next < limit {
+                let item = items[next]
+                group.addTask { try await body(item) }
+                next += 1
+            }
+            while let r = try await group.next() {
+                out.append(r)
+                if next < items.count {
+                    let item = items[next]
+                    group.addTask { try await body(item) }
+                    next += 1
+                }
+            }
+            return out
+        }
+    }
+}

@@ -95,7 +95,9 @@ public struct S3StateStore: StateStore {
             if response.status == 412 || response.status == 409 {
                 let current = try await feed.client.send("GET", key: key)
                 let now = current.date ?? Date()
-                if current.status == 200, let held = LeaseBody.decode(current.body), held.until > now, held.owner != owner {
+                if current.status == 200, let held = LeaseBody.decode(current.body), held.until > now,
+                    held.owner != owner
+                {
                     throw StateError.locked(feed: "\(feed.destination)", lock: "\(feed.destination)\(Self.lockPath)")
                 }
                 var headers = [("Cache-Control", "no-store")]

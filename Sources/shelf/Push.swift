@@ -180,10 +180,7 @@ struct PushRun {
             printError("error: \(error)")
             throw ExitCode.failure
         }
-        for d in report.refused + report.duplicates + report.notFound
-        where !(options.skipDuplicate && isDuplicate(d, report)) {
-            printError("\(d)")
-        }
+        for d in report.refused + report.duplicates + report.notFound { printError("\(d)") }
         if !quiet { for d in report.warnings { printError("\(d)") } }
         let seconds = Date().timeIntervalSince(started)
         if json {
@@ -213,12 +210,6 @@ struct PushRun {
                     + "files: \(report.filesWritten) written, \(report.filesRemoved) removed; "
                     + String(format: "%.1f s", seconds))
         }
-        var status = report.exitStatus
-        if options.skipDuplicate && status == 3 && report.notFound.isEmpty { status = 0 }
-        if status != 0 { throw ExitCode(status) }
-    }
-
-    private func isDuplicate(_ d: Diagnostic, _ report: FeedPusher.Report) -> Bool {
-        report.duplicates.contains(d)
+        if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
     }
 }

@@ -119,6 +119,33 @@ struct PushS3Tests {
         try buildAndPublish("built")
         try Self.expectSame(moto, "pushed/", "built/", "a push under the policy")
 
+        // Then seeded random steps: pushes of one or two packages, and deletes.
+        var rng = SeededRandom(seed: 17)
+        var left = Array(names.dropFirst(4))
+        for step in 0..<6 {
+            if rng.below(3) < 2, !left.isEmpty {
+                let n = min(left.count, 1 + rng.below(2))
+                let batch = Array(left.prefix(n))
+                left.removeFirst(n)
+                let r = try push(["push"] + batch.map { pool + "/" + $0 } + ["s3://feed/pushed"])
+                #expect(r.status == 0, "step \(step): \(r.stderr)")
+                for name in batch {
+                    try FileManager.default.copyItem(atPath: pool + "/" + name, toPath: input + "/" + name)
+                }
+            } else {
+                let present = try FileManager.default.contentsOfDirectory(atPath: input).filter {
+                    $0.hasSuffix(".nupkg")
+                }.sorted()
+                let name = present[rng.below(present.count)]
+                let (id, version) = try PushTests.identity(input + "/" + name)
+                let r = try push(["delete", id, version, "s3://feed/pushed"])
+                #expect(r.status == 0, "step \(step): \(r.stderr)")
+                try FileManager.default.removeItem(atPath: input + "/" + name)
+            }
+            try buildAndPublish("built")
+            try Self.expectSame(moto, "pushed/", "built/", "random step \(step)")
+        }
+
         let check = try checkFeed(out, baseURL: base, extra: ["--http", base])
         #expect(check.errors == 0, "\(check.output)")
     }

@@ -253,3 +253,78 @@ struct PushTests {
         return (lines.first ?? "", lines.dropFirst().first ?? "")
     }
 }
+
+/// Pushes the official client reads, and the policy's refusals on a push.
+@Suite(.serialized)
+struct PushClientTests {
+    @Test(
+        "four pushes at once to a folder served by nginx: the official client reads it over HTTP and as a local folder, and restores"
+    )
+    func officialClient() throws {
+        guard RealClientTests.available() else { return }
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        let port = try freePort()
+        let base = "http://127.0.0.1:\(port)/"
+        let input = tmp.sub("in")
+        try FileManager.default.createDirectory(atPath: input, withIntermediateDirectories: true)
+        let later = [
+            "Shelf.Sample.Extensions.1.0.0.nupkg", "Shelf.Sample.Analyzers.1.0.0.nupkg",
+            "Shelf.Sample.Core.2.0.0.nupkg",
+            "Shelf.Sample.Legacy.1.2.3.4.nupkg",
+        ]
+        for name in try FileManager.default.contentsOfDirectory(atPath: Repo.sampleFeed)
+        where name.hasSuffix(".nupkg") && !later.contains(name) {
+            try FileManager.default.copyItem(atPath: Repo.sampleFeed + "/" + name, toPath: input + "/" + name)
+        }
+        let out = tmp.sub("feed")
+        let built = try shelf(["build", input, "--out", out, "--base-url", base, "--host", "nginx", "--quiet"])
+        #expect(built.status == 0, "\(built.stderr)")
+        let processes = try later.map { name -> Process in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Repo.shelf)
+            p.arguments = ["push", Repo.sampleFeed + "/" + name, out, "--quiet", "--wait", "120"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        for p in processes { p.waitUntilExit() }
+        #expect(processes.allSatisfy { $0.terminationStatus == 0 }, "\(processes.map(\.terminationStatus))")
+        let server = try HostingTests.Nginx(feed: out, port: port, scratch: tmp.sub("nginx"))
+        defer { server.stop() }
+        let r = try run(
+            "/usr/bin/timeout",
+            [
+                "600", RealClientTests.nugetcheck, base + "index.json", "--local", out + "/flatcontainer", "--restore",
+                "Shelf.Sample.Extensions@1.0.0",
+            ])
+        let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        print("the official NuGet client on a folder after four pushes at once: \(last)")
+        #expect(
+            r.status == 0 && last.hasSuffix(" 0 failed"),
+            "\(r.stdout.split(separator: "\n").filter { $0.hasPrefix("FAIL") }.prefix(10))")
+    }
+
+    @Test("a pushed package that breaks a prefix reservation is refused (exit 2) and the feed is as it was")
+    func reservedPrefix() throws {
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        let input = tmp.sub("in")
+        try FileManager.default.createDirectory(atPath: input, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: Repo.sampleFeed + "/Shelf.Sample.Core.1.0.0.nupkg", toPath: input + "/Shelf.Sample.Core.1.0.0.nupkg"
+        )
+        // Core declares no owners, so it is taken to be the prefix owner's; Extensions declares
+        // the owner Shelf, who is not contoso.
+        try #"{"reservedPrefixes": {"Shelf.Sample.": "contoso"}}"#.write(
+            toFile: input + "/shelf.json", atomically: true, encoding: .utf8)
+        let out = tmp.sub("feed")
+        #expect(try shelf(["build", input, "--out", out, "--base-url", PushTests.baseURL, "--quiet"]).status == 0)
+        let before = try snapshot(out) { $0.hasPrefix(".shelf/") }
+        let r = try shelf(["push", Repo.sampleFeed + "/Shelf.Sample.Extensions.1.0.0.nupkg", out])
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("reserved for contoso"), "\(r.stderr)")
+        #expect(try snapshot(out) { $0.hasPrefix(".shelf/") } == before)
+    }
+}

@@ -199,12 +199,19 @@ public struct FeedPusher: Sendable {
             let id = p.archive.nuspec.id.lowercased()
             let version = p.archive.nuspec.version.normalizedString.lowercased()
             if inputs.contains(id, version) {
-                report.duplicates.append(
-                    Diagnostic(
-                        severity: .error, file: p.display,
-                        message:
-                            "\(p.archive.nuspec.id) \(p.archive.nuspec.version.normalizedString) is already in the feed; "
-                            + "a version is pushed once (push a new version, or delete this one first)"))
+                let name = "\(p.archive.nuspec.id) \(p.archive.nuspec.version.normalizedString)"
+                if options.skipDuplicate {
+                    report.warnings.append(
+                        Diagnostic(
+                            severity: .note, file: p.display,
+                            message: "\(name) is already in the feed; left as it is (--skip-duplicate)"))
+                } else {
+                    report.duplicates.append(
+                        Diagnostic(
+                            severity: .error, file: p.display,
+                            message: "\(name) is already in the feed; a version is pushed once (push a new "
+                                + "version, or delete this one first)"))
+                }
                 continue
             }
             inputs.add(id, path: p.archive.path, entry: p.entry)

@@ -130,7 +130,7 @@ public struct FeedLayout: Sendable {
 
     /// The lowercase id whose folder a path lies below (in the flat container or a registration
     /// hive), else nil.
-    static func idOfPath(_ path: String) -> String? { idFolder(path).map { String(idOfFolder($0)) } }
+    public static func idOfPath(_ path: String) -> String? { idFolder(path).map { String(idOfFolder($0)) } }
 
     /// The id of an id folder (its last segment).
     static func idOfFolder(_ folder: String) -> Substring {

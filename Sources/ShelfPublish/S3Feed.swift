@@ -260,8 +260,24 @@ public struct S3Sink: FeedSink {
         let phases = Dictionary(grouping: documents, by: \.phase)
         var done = 0
         for phase in phases.keys.sorted() {
-            let results = try await Self.forEach(phases[phase]!, limit: feed.concurrency) { doc in
-                try await self.write(doc)
+            let results: [(Bool, Int64)]
+            if phase == .indexes {
+                // What a client sees of an id is its indexes (the flat container's version list,
+                // each registration hive's index): they are all made and compared first, then
+                // stored an id at a time, so a kill leaves an id half old, half new only between
+                // the few PUTs of that id.
+                let uploads = try await Self.forEach(phases[phase]!, limit: feed.concurrency) { doc in
+                    try await self.prepare(doc)
+                }
+                let needed = uploads.compactMap { $0 }.sorted {
+                    ($0.id == nil ? 1 : 0, $0.id ?? "", $0.path) < ($1.id == nil ? 1 : 0, $1.id ?? "", $1.path)
+                }
+                let stored = try await Self.forEach(needed, limit: feed.concurrency) { try await self.put($0) }
+                results = stored + Array(repeating: (false, 0), count: uploads.count - needed.count)
+            } else {
+                results = try await Self.forEach(phases[phase]!, limit: feed.concurrency) { doc in
+                    try await self.write(doc)
+                }
             }
             for (written, bytes) in results {
                 if written {
@@ -281,16 +297,37 @@ public struct S3Sink: FeedSink {
     /// an entry of a package this machine does not have (a version already in the feed) is left
     /// as it is when the object is there.
     func write(_ doc: FeedDocument) async throws -> (Bool, Int64) {
+        guard let upload = try await prepare(doc) else { return (false, 0) }
+        return try await put(upload)
+    }
+
+    /// An object to store: its key's path, its body and headers.
+    struct Upload: Sendable {
+        let path: String
+        let id: String?
+        let body: Data
+        let headers: [(String, String)]
+    }
+
+    /// The object a document becomes, or nil when the stored one is the same (or, for a file of
+    /// a package this machine does not have, when it is there).
+    func prepare(_ doc: FeedDocument) async throws -> Upload? {
         let data: Data
         switch doc.content {
         case .file(let source, _, _, _):
-            guard FileManager.default.fileExists(atPath: source) else { return try await keep(doc.path) }
+            guard FileManager.default.fileExists(atPath: source) else {
+                try await keep(doc.path)
+                return nil
+            }
             guard let bytes = FileManager.default.contents(atPath: source) else {
                 throw LocalFolderSink.SinkError.writeFailed(doc.path, "cannot read \(source)")
             }
             data = bytes
         case .packageEntry(let package, let entry, let limit):
-            guard FileManager.default.fileExists(atPath: package) else { return try await keep(doc.path) }
+            guard FileManager.default.fileExists(atPath: package) else {
+                try await keep(doc.path)
+                return nil
+            }
             data = try PackageArchive.extractEntry(entry, fromPackageAt: package, limit: limit)
         default:
             data = try doc.data() ?? Data()
@@ -302,28 +339,33 @@ public struct S3Sink: FeedSink {
             S3Client.unquote(head.etag ?? "") == md5,
             head.header("Content-Type") == ServedFile.contentType(doc.path)
         {
-            return (false, 0)
+            return nil
         }
         var headers: [(String, String)] = [
             ("Content-Type", ServedFile.contentType(doc.path)), ("Cache-Control", ServedFile.cacheControl(doc.path)),
             ("Content-MD5", Data(Insecure.MD5.hash(data: body)).base64EncodedString()),
         ]
         if compressible { headers.append(("Content-Encoding", "gzip")) }
-        let response = try await feed.client.send("PUT", key: feed.key(doc.path), headers: headers, body: body)
+        return Upload(path: doc.path, id: FeedLayout.idOfPath(doc.path), body: body, headers: headers)
+    }
+
+    func put(_ upload: Upload) async throws -> (Bool, Int64) {
+        let response = try await feed.client.send(
+            "PUT", key: feed.key(upload.path), headers: upload.headers, body: upload.body)
         guard response.status == 200 else {
-            throw PublishError.uploadFailed(object: "\(feed.destination)\(doc.path)", message: response.errorMessage)
+            throw PublishError.uploadFailed(
+                object: "\(feed.destination)\(upload.path)", message: response.errorMessage)
         }
-        return (true, Int64(body.count))
+        return (true, Int64(upload.body.count))
     }
 
     /// A file made from a package this machine does not have: it must be there already.
-    private func keep(_ path: String) async throws -> (Bool, Int64) {
+    private func keep(_ path: String) async throws {
         let head = try await feed.client.send("HEAD", key: feed.key(path))
         guard head.status == 200 else {
             throw LocalFolderSink.SinkError.writeFailed(
                 path, "it is missing from \(feed.destination) and its package is not on this machine")
         }
-        return (false, 0)
     }
 
     public func removeFiles(_ paths: Set<String>) async -> RemovalOutcome {

@@ -62,8 +62,18 @@ enum LocalFile {
     static func replace(_ path: String, with data: Data, display: String, compare: Bool = true) throws(Failure)
         -> Bool
     {
+        guard let temp = try prepare(path, with: data, display: display, compare: compare) else { return false }
+        try rename(temp, to: path, display: display)
+        return true
+    }
+
+    /// The first half of `replace`: the bytes under the temporary name beside `path`, ready to
+    /// be renamed into place; nil when `path` already holds them.
+    static func prepare(_ path: String, with data: Data, display: String, compare: Bool = true) throws(Failure)
+        -> String?
+    {
         if compare, size(path) == Int64(data.count), FileManager.default.contents(atPath: path) == data {
-            return false
+            return nil
         }
         let temp = temporaryName(for: path)
         if !writeAll(data, to: temp) {
@@ -76,8 +86,7 @@ enum LocalFile {
                 throw failure
             }
         }
-        try rename(temp, to: path, display: display)
-        return true
+        return temp
     }
 
     /// The size of a regular file (following links); nil when there is none.

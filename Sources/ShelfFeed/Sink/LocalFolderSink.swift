@@ -76,7 +76,15 @@ public struct LocalFolderSink: FeedSink {
         /// Writes documents on `concurrency` workers, a folder's files at a time (up to
         /// `folderPiece` of them): two workers creating files in one folder take turns at its
         /// lock, but a folder of thousands of pages (an id with many versions) is still shared.
-        func write(_ docs: [FeedDocument], counted: Bool) async throws {
+        ///
+        /// With `together`, documents whose bytes are made here are written under their temporary
+        /// names first and renamed into place afterwards, one after another, an id's together:
+        /// the per-id indexes (the flat container's version list, each registration hive's
+        /// index) are what a client sees of an id, and a kill between two of them would show
+        /// the id half old, half new for as long as the feed sits there. Renaming them in a row
+        /// narrows that to the few renames of one id, where it cannot be closed: a folder has no
+        /// way to replace two files at once.
+        func write(_ docs: [FeedDocument], counted: Bool, together: Bool = false) async throws {
             var byFolder: [String: [FeedDocument]] = [:]
             for doc in docs { byFolder[LocalFile.parent(doc.path), default: []].append(doc) }
             var pieces: [(fresh: Bool, docs: ArraySlice<FeedDocument>)] = []
@@ -87,15 +95,18 @@ public struct LocalFolderSink: FeedSink {
                 }
             }
             let staging = staging
-            try await withThrowingTaskGroup(of: Summary.self) { group in
+            var pending: [PendingRename] = []
+            try await withThrowingTaskGroup(of: (Summary, [PendingRename]).self) { group in
                 var next = 0
                 func add() {
                     let (isFresh, piece) = pieces[next]
                     next += 1
                     group.addTask {
                         var part = Summary()
+                        var renames: [PendingRename]? = together ? [] : nil
                         for doc in piece {
-                            let (changed, bytes) = try self.writeDocument(doc, fresh: isFresh, staging: staging)
+                            let (changed, bytes) = try self.writeDocument(
+                                doc, fresh: isFresh, staging: staging, pending: &renames)
                             if changed {
                                 part.written += 1
                                 part.bytesWritten += bytes
@@ -103,17 +114,22 @@ public struct LocalFolderSink: FeedSink {
                                 part.unchanged += 1
                             }
                         }
-                        return part
+                        return (part, renames ?? [])
                     }
                 }
                 while next < pieces.count && next < concurrency * 2 { add() }
-                while var part = try await group.next() {
+                while let (done, renames) = try await group.next() {
+                    var part = done
                     if !counted { part.unchanged = 0 }
                     summary.add(part)
+                    pending += renames
                     if counted { progress?(summary.written + summary.unchanged) }
                     if next < pieces.count { add() }
                 }
             }
+            // An id's documents in a row; feed-wide ones (no id) last.
+            pending.sort { ($0.id == nil ? 1 : 0, $0.id ?? "", $0.display) < ($1.id == nil ? 1 : 0, $1.id ?? "", $1.display) }
+            for r in pending { try rename(r.temp, to: r.target, r.display) }
         }
         func moveStaged() async throws {
             try await write(stagedIndexes, counted: false)
@@ -126,7 +142,7 @@ public struct LocalFolderSink: FeedSink {
         }
         for phase in phases.keys.sorted() {
             if !stagedDone, let stagedPhase, phase >= stagedPhase { try await moveStaged() }
-            try await write(phases[phase]!, counted: true)
+            try await write(phases[phase]!, counted: true, together: phase == .indexes)
         }
         if !stagedDone { try await moveStaged() }
         return summary
@@ -201,9 +217,36 @@ public struct LocalFolderSink: FeedSink {
 
     /// Writes one document unless its bytes are already there; returns whether it wrote.
     /// `fresh`: its folder was made by this call to `writeDocuments`, so nothing is there to compare.
-    private func writeDocument(_ doc: FeedDocument, fresh: Bool, staging: IdFolderStaging) throws -> (Bool, Int64) {
+    /// A file written under its temporary name, to be renamed into place with others.
+    struct PendingRename: Sendable {
+        let temp: String
+        let target: String
+        let display: String
+        let id: String?
+    }
+
+    /// Writes one document. With `pending`, a document whose bytes are made here is left under
+    /// its temporary name and its rename appended there instead.
+    private func writeDocument(
+        _ doc: FeedDocument, fresh: Bool, staging: IdFolderStaging, pending: inout [PendingRename]?
+    ) throws -> (Bool, Int64) {
         let target = root + "/" + doc.path
         let staged = staging.contains(absolute: target)
+        func writeBytes(_ data: Data) throws -> (Bool, Int64) {
+            guard pending != nil, !staged else {
+                return try writeIfChanged(data, to: target, fresh: fresh, staged: staged)
+            }
+            do {
+                guard let temp = try LocalFile.prepare(target, with: data, display: doc.path, compare: !fresh) else {
+                    return (false, 0)
+                }
+                pending?.append(
+                    PendingRename(temp: temp, target: target, display: doc.path, id: FeedLayout.idOfPath(doc.path)))
+                return (true, Int64(data.count))
+            } catch {
+                throw SinkError.writeFailed(error.path, error.reason)
+            }
+        }
         func writeMade(_ make: () throws -> Data) throws -> (Bool, Int64) {
             let data: Data
             do {
@@ -211,11 +254,11 @@ public struct LocalFolderSink: FeedSink {
             } catch {
                 throw SinkError.writeFailed(doc.path, "\(error)")
             }
-            return try writeIfChanged(data, to: target, fresh: fresh, staged: staged)
+            return try writeBytes(data)
         }
         switch doc.content {
         case .bytes(let data):
-            return try writeIfChanged(data, to: target, fresh: fresh, staged: staged)
+            return try writeBytes(data)
         case .deferred(let make):
             return try writeMade(make)
         case .alias(let source, let make):

@@ -272,7 +272,7 @@ public struct Publisher: Sendable {
                     step == 3
                     ? Dictionary(grouping: objects, by: { Self.idOf($0.path) }).sorted { $0.key < $1.key }.map(\.value)
                     : objects.map { [$0] }
-                let results = try await forEach(
+                let results = try await Concurrently.map(
                     groups, limit: step == 3 ? max(1, options.concurrency / 3) : options.concurrency
                 ) {
                     group in
@@ -296,7 +296,7 @@ public struct Publisher: Sendable {
                 for start in stride(from: 0, to: deletions[phase]!.count, by: 256) {
                     state = try await lock.renewIfDue(state)
                     let chunk = Array(deletions[phase]![start..<min(start + 256, deletions[phase]!.count)])
-                    _ = try await forEach(chunk.map { [$0] }, limit: options.concurrency) { group in
+                    _ = try await Concurrently.map(chunk.map { [$0] }, limit: options.concurrency) { group in
                         try await self.delete(group[0])
                         return [(String, String)]()
                     } onEach: {
@@ -354,31 +354,6 @@ public struct Publisher: Sendable {
         let response = try await client.send("DELETE", key: destination.prefix + path)
         guard response.status == 204 || response.status == 200 || response.status == 404 else {
             throw PublishError.deleteFailed(object: "\(destination)\(path)", message: response.errorMessage)
-        }
-    }
-
-    /// Runs `body` over `items`, at most `limit` at once, in order of completion.
-    func forEach<Item: Sendable, T: Sendable>(
-        _ items: [Item], limit: Int, _ body: @escaping @Sendable (Item) async throws -> [T], onEach: () -> Void
-    ) async throws -> [[T]] {
-        try await withThrowingTaskGroup(of: [T].self) { group in
-            var next = 0
-            var out: [[T]] = []
-            while next < items.count && next < limit {
-                let item = items[next]
-                group.addTask { try await body(item) }
-                next += 1
-            }
-            while let r = try await group.next() {
-                out.append(r)
-                onEach()
-                if next < items.count {
-                    let item = items[next]
-                    group.addTask { try await body(item) }
-                    next += 1
-                }
-            }
-            return out
         }
     }
 }

@@ -266,16 +266,16 @@ public struct S3Sink: FeedSink {
                 // each registration hive's index): they are all made and compared first, then
                 // stored an id at a time, so a kill leaves an id half old, half new only between
                 // the few PUTs of that id.
-                let uploads = try await Self.forEach(phases[phase]!, limit: feed.concurrency) { doc in
+                let uploads = try await Concurrently.map(phases[phase]!, limit: feed.concurrency) { doc in
                     try await self.prepare(doc)
                 }
                 let needed = uploads.compactMap { $0 }.sorted {
                     ($0.id == nil ? 1 : 0, $0.id ?? "", $0.path) < ($1.id == nil ? 1 : 0, $1.id ?? "", $1.path)
                 }
-                let stored = try await Self.forEach(needed, limit: feed.concurrency) { try await self.put($0) }
+                let stored = try await Concurrently.map(needed, limit: feed.concurrency) { try await self.put($0) }
                 results = stored + Array(repeating: (false, 0), count: uploads.count - needed.count)
             } else {
-                results = try await Self.forEach(phases[phase]!, limit: feed.concurrency) { doc in
+                results = try await Concurrently.map(phases[phase]!, limit: feed.concurrency) { doc in
                     try await self.write(doc)
                 }
             }
@@ -371,7 +371,7 @@ public struct S3Sink: FeedSink {
     public func removeFiles(_ paths: Set<String>) async -> RemovalOutcome {
         var outcome = RemovalOutcome()
         let results =
-            (try? await Self.forEach(paths.sorted(), limit: feed.concurrency) { path -> (String, String?) in
+            (try? await Concurrently.map(paths.sorted(), limit: feed.concurrency) { path -> (String, String?) in
                 guard let r = try? await self.feed.client.send("DELETE", key: self.feed.key(path)) else {
                     return (path, "no answer")
                 }
@@ -412,28 +412,4 @@ public struct S3Sink: FeedSink {
     /// Nothing to put back: objects are written whole, and what a killed push wrote is named by
     /// its journal (and removed by the next push when no record has it).
     public func recover(journaled: [String]) async {}
-
-    /// Runs `body` over `items`, at most `limit` at once.
-    static func forEach<Item: Sendable, T: Sendable>(
-        _ items: [Item], limit: Int, _ body: @escaping @Sendable (Item) async throws -> T
-    ) async throws -> [T] {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            var next = 0
-            var out: [T] = []
-            while next < items.count && next < limit {
-                let item = items[next]
-                group.addTask { try await body(item) }
-                next += 1
-            }
-            while let r = try await group.next() {
-                out.append(r)
-                if next < items.count {
-                    let item = items[next]
-                    group.addTask { try await body(item) }
-                    next += 1
-                }
-            }
-            return out
-        }
-    }
 }

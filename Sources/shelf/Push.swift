@@ -28,32 +28,21 @@ struct Push: AsyncParsableCommand {
             valueName: "package-or-folder ... destination"))
     var items: [String]
 
-    @OptionGroup var s3: S3Options
-
-    @Option(name: .long, help: "How long a push's claim on an s3:// destination lasts if the push dies, in seconds.")
-    var lease: Double = 300
-
     @Option(name: .long, help: "Apply this policy file (and the advisories it imports) from now on.")
     var policy: String?
 
     @Flag(name: .customLong("skip-duplicate"), help: "Leave a version already in the feed as it is (exit status 0).")
     var skipDuplicate = false
 
-    @Option(name: .long, help: "How long to wait for another push or build of the destination, in seconds.")
-    var wait: Double = 300
+    @OptionGroup var turn: TurnOptions
 
-    @Flag(name: .long, help: "Print nothing but errors (for CI).")
-    var quiet = false
-
-    @Flag(name: .long, help: "Print the summary as JSON on standard output.")
-    var json = false
+    @OptionGroup var s3: S3Options
 
     func validate() throws {
         guard items.count >= 1 else { throw ValidationError("name the packages to push and the destination") }
         if items.count == 1 && policy == nil {
             throw ValidationError("name the packages to push, then the destination (or give --policy)")
         }
-        if wait < 0 { throw ValidationError("--wait must be 0 or more seconds") }
     }
 
     func run() async throws {
@@ -75,10 +64,8 @@ struct Push: AsyncParsableCommand {
         options.packages = packages
         options.policyPath = policy
         options.skipDuplicate = skipDuplicate
-        options.wait = wait
-        try await PushRun(
-            destination: destination, options: options, s3: s3, lease: lease, quiet: quiet, json: json, verb: "pushed"
-        ).run()
+        options.wait = turn.wait
+        try await PushRun(destination: destination, options: options, s3: s3, turn: turn, verb: "pushed").run()
     }
 }
 
@@ -100,13 +87,26 @@ struct Delete: AsyncParsableCommand {
     @Argument(help: "The destination: the folder that holds the feed, or s3://BUCKET[/PREFIX].")
     var destination: String
 
+    @OptionGroup var turn: TurnOptions
+
     @OptionGroup var s3: S3Options
 
-    @Option(name: .long, help: "How long a delete's claim on an s3:// destination lasts if it dies, in seconds.")
-    var lease: Double = 300
+    func run() async throws {
+        var options = FeedPusher.Options()
+        options.deletes = [FeedPusher.Delete(id: id, version: version)]
+        options.wait = turn.wait
+        try await PushRun(destination: destination, options: options, s3: s3, turn: turn, verb: "deleted").run()
+    }
+}
 
+/// The options `shelf push` and `shelf delete` share: taking turns at the destination, and what
+/// they print.
+struct TurnOptions: ParsableArguments {
     @Option(name: .long, help: "How long to wait for another push or build of the destination, in seconds.")
     var wait: Double = 300
+
+    @Option(name: .long, help: "How long the claim on an s3:// destination lasts if this command dies, in seconds.")
+    var lease: Double = 300
 
     @Flag(name: .long, help: "Print nothing but errors (for CI).")
     var quiet = false
@@ -114,14 +114,9 @@ struct Delete: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the summary as JSON on standard output.")
     var json = false
 
-    func run() async throws {
-        var options = FeedPusher.Options()
-        options.deletes = [FeedPusher.Delete(id: id, version: version)]
-        options.wait = wait
-        try await PushRun(
-            destination: destination, options: options, s3: s3, lease: lease, quiet: quiet, json: json,
-            verb: "deleted"
-        ).run()
+    func validate() throws {
+        if wait < 0 { throw ValidationError("--wait must be 0 or more seconds") }
+        if lease <= 0 { throw ValidationError("--lease must be more than 0 seconds") }
     }
 }
 
@@ -130,10 +125,11 @@ struct PushRun {
     let destination: String
     let options: FeedPusher.Options
     let s3: S3Options
-    let lease: Double
-    let quiet: Bool
-    let json: Bool
+    let turn: TurnOptions
     let verb: String
+    var lease: Double { turn.lease }
+    var quiet: Bool { turn.quiet }
+    var json: Bool { turn.json }
 
     /// The renderers a feed built with these options has.
     static func extras(_ record: BuildOptionsRecord) -> [any FeedDocumentRenderer] {

@@ -47,37 +47,67 @@ struct PushS3Tests {
         #expect(!a.isEmpty && differ.isEmpty, "\(step): \(differ.prefix(8))", sourceLocation: sourceLocation)
     }
 
+    /// A bucket on moto, and the shelf commands that reach it.
+    struct Bucket {
+        let moto: Moto
+
+        init(_ tmp: TemporaryFolder) throws {
+            moto = try Moto(scratch: tmp.path)
+            try moto.makePublicBucket("feed")
+        }
+
+        /// The URL a feed under `prefix` is served from.
+        func base(_ prefix: String) -> String { "\(moto.endpoint)/feed/\(prefix)/" }
+
+        /// A shelf command against this bucket (`--endpoint` and `--quiet` added).
+        func shelf(_ arguments: [String]) throws -> ProcessResult {
+            try runWith(moto.env, Repo.shelf, arguments + ["--endpoint", moto.endpoint, "--quiet"])
+        }
+
+        /// `shelf publish` of a built folder to `s3://feed/PREFIX`.
+        func publish(_ folder: String, _ prefix: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let p = try shelf(["publish", folder, "s3://feed/" + prefix])
+            #expect(p.status == 0, "\(p.stderr)", sourceLocation: sourceLocation)
+        }
+
+        func stop() { moto.stop() }
+    }
+
+    /// Generated packages in `pool`, the first `initially` of them copied to `input`; the names
+    /// of the others, in order.
+    static func generated(
+        _ tmp: TemporaryFolder, seed: Int, initially: Int
+    ) throws -> (pool: String, input: String, rest: [String]) {
+        let pool = tmp.sub("pool")
+        #expect(try python([PushTests.generator, pool, "--versions", "40", "--seed", "\(seed)"]).status == 0)
+        let names = try FileManager.default.contentsOfDirectory(atPath: pool).filter { $0.hasSuffix(".nupkg") }.sorted()
+        let input = tmp.sub("in")
+        try FileManager.default.createDirectory(atPath: input, withIntermediateDirectories: true)
+        for name in names.prefix(initially) {
+            try FileManager.default.copyItem(atPath: pool + "/" + name, toPath: input + "/" + name)
+        }
+        return (pool, input, Array(names.dropFirst(initially)))
+    }
+
     @Test(
         "a published feed accepts pushes; pushes, deletes and a policy change: the bucket holds what build and publish put there"
     )
     func sequence() throws {
         let tmp = try TemporaryFolder()
         defer { tmp.cleanup() }
-        let moto = try Moto(scratch: tmp.path)
-        defer { moto.stop() }
-        try moto.makePublicBucket("feed")
-        let base = "\(moto.endpoint)/feed/pushed/"
-        let pool = tmp.sub("pool")
-        #expect(try python([PushTests.generator, pool, "--versions", "40", "--seed", "41"]).status == 0)
-        var names = try FileManager.default.contentsOfDirectory(atPath: pool).filter { $0.hasSuffix(".nupkg") }.sorted()
-        let input = tmp.sub("in")
-        try FileManager.default.createDirectory(atPath: input, withIntermediateDirectories: true)
-        for name in names.prefix(20) {
-            try FileManager.default.copyItem(atPath: pool + "/" + name, toPath: input + "/" + name)
-        }
-        names.removeFirst(20)
+        let bucket = try Bucket(tmp)
+        defer { bucket.stop() }
+        let moto = bucket.moto
+        let base = bucket.base("pushed")
+        let (pool, input, names) = try Self.generated(tmp, seed: 41, initially: 20)
         // The reference folder is built for the pushed prefix's URL, and published beside it.
         let out = tmp.sub("out")
         func buildAndPublish(_ prefix: String) throws {
             let b = try shelf(["build", input, "--out", out, "--base-url", base, "--quiet"])
             #expect(b.status == 0 || b.status == 2, "\(b.stderr)")
-            let p = try runWith(
-                moto.env, Repo.shelf, ["publish", out, "s3://feed/" + prefix, "--endpoint", moto.endpoint, "--quiet"])
-            #expect(p.status == 0, "\(p.stderr)")
+            try bucket.publish(out, prefix)
         }
-        func push(_ arguments: [String]) throws -> ProcessResult {
-            try runWith(moto.env, Repo.shelf, arguments + ["--endpoint", moto.endpoint, "--quiet"])
-        }
+        let push = bucket.shelf
         try buildAndPublish("pushed")
         try buildAndPublish("built")
         try Self.expectSame(moto, "pushed/", "built/", "published twice")
@@ -155,10 +185,10 @@ struct PushS3Tests {
     func concurrentPushes() throws {
         let tmp = try TemporaryFolder()
         defer { tmp.cleanup() }
-        let moto = try Moto(scratch: tmp.path)
-        defer { moto.stop() }
-        try moto.makePublicBucket("feed")
-        let base = "\(moto.endpoint)/feed/nuget/"
+        let bucket = try Bucket(tmp)
+        defer { bucket.stop() }
+        let moto = bucket.moto
+        let base = bucket.base("nuget")
         let input = tmp.sub("in")
         try FileManager.default.createDirectory(atPath: input, withIntermediateDirectories: true)
         var packages = try FileManager.default.contentsOfDirectory(atPath: Repo.sampleFeed).filter {
@@ -171,9 +201,7 @@ struct PushS3Tests {
         )
         let out = tmp.sub("out")
         #expect(try shelf(["build", input, "--out", out, "--base-url", base, "--quiet"]).status == 0)
-        let published = try runWith(
-            moto.env, Repo.shelf, ["publish", out, "s3://feed/nuget", "--endpoint", moto.endpoint, "--quiet"])
-        #expect(published.status == 0, "\(published.stderr)")
+        try bucket.publish(out, "nuget")
         let processes = try packages.map { name -> Process in
             let p = Process()
             p.executableURL = URL(fileURLWithPath: Repo.shelf)
@@ -235,25 +263,14 @@ struct PushS3Tests {
     func killedPushes() throws {
         let tmp = try TemporaryFolder()
         defer { tmp.cleanup() }
-        let moto = try Moto(scratch: tmp.path)
-        defer { moto.stop() }
-        try moto.makePublicBucket("feed")
-        let base = "\(moto.endpoint)/feed/nuget/"
-        let pool = tmp.sub("pool")
-        #expect(try python([PushTests.generator, pool, "--versions", "40", "--seed", "42"]).status == 0)
-        var names = try FileManager.default.contentsOfDirectory(atPath: pool).filter { $0.hasSuffix(".nupkg") }.sorted()
-        let input = tmp.sub("in")
-        try FileManager.default.createDirectory(atPath: input, withIntermediateDirectories: true)
-        for name in names.prefix(20) {
-            try FileManager.default.copyItem(atPath: pool + "/" + name, toPath: input + "/" + name)
-        }
-        names.removeFirst(20)
+        let bucket = try Bucket(tmp)
+        defer { bucket.stop() }
+        let moto = bucket.moto
+        let base = bucket.base("nuget")
+        var (pool, input, names) = try Self.generated(tmp, seed: 42, initially: 20)
         let out = tmp.sub("out")
         #expect(try shelf(["build", input, "--out", out, "--base-url", base, "--quiet"]).status == 0)
-        #expect(
-            try runWith(
-                moto.env, Repo.shelf, ["publish", out, "s3://feed/nuget", "--endpoint", moto.endpoint, "--quiet"]
-            ).status == 0)
+        try bucket.publish(out, "nuget")
         let arguments = { (name: String) in
             ["push", pool + "/" + name, "s3://feed/nuget", "--endpoint", moto.endpoint, "--quiet", "--lease", "2"]
         }

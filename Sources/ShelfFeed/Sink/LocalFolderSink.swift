@@ -128,7 +128,9 @@ public struct LocalFolderSink: FeedSink {
                 }
             }
             // An id's documents in a row; feed-wide ones (no id) last.
-            pending.sort { ($0.id == nil ? 1 : 0, $0.id ?? "", $0.display) < ($1.id == nil ? 1 : 0, $1.id ?? "", $1.display) }
+            pending.sort {
+                ($0.id == nil ? 1 : 0, $0.id ?? "", $0.display) < ($1.id == nil ? 1 : 0, $1.id ?? "", $1.display)
+            }
             for r in pending { try rename(r.temp, to: r.target, r.display) }
         }
         func moveStaged() async throws {

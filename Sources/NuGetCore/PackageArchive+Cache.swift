@@ -78,6 +78,18 @@ public struct CacheReader {
         offset += n
         return offset - n..<offset
     }
+    /// A count of items that follow, each at least a byte: a negative or larger one is damage.
+    public mutating func count() throws(Damaged) -> Int {
+        let n = try int()
+        guard n >= 0, n <= Int64(bytes.count - offset) else { throw Damaged() }
+        return Int(n)
+    }
+    /// `offset..<offset + length` when it lies within `0..<limit` (without overflowing on a
+    /// damaged record's numbers); else nil.
+    public static func range(offset: Int64, length: Int64, within limit: Int) -> Range<Int>? {
+        guard offset >= 0, length >= 0, offset <= Int64(limit), length <= Int64(limit) - offset else { return nil }
+        return Int(offset)..<Int(offset + length)
+    }
     public mutating func optional() throws(Damaged) -> String? { try bool() ? try string() : nil }
     public mutating func strings() throws(Damaged) -> [String] {
         let n = Int(try int())
@@ -222,17 +234,19 @@ extension Nuspec {
         let serviceable = try r.bool()
         let minClientVersion = try r.optional()
         var packageTypes: [PackageType] = []
-        for _ in 0..<(try r.int()) { packageTypes.append(PackageType(name: try r.string(), version: try r.optional())) }
+        for _ in 0..<(try r.count()) {
+            packageTypes.append(PackageType(name: try r.string(), version: try r.optional()))
+        }
         var repository: Repository?
         if try r.bool() {
             repository = Repository(
                 type: try r.optional(), url: try r.optional(), branch: try r.optional(), commit: try r.optional())
         }
         var groups: [DependencyGroup] = []
-        for _ in 0..<(try r.int()) {
+        for _ in 0..<(try r.count()) {
             let tfm = try r.optional()
             var deps: [Dependency] = []
-            for _ in 0..<(try r.int()) {
+            for _ in 0..<(try r.count()) {
                 deps.append(
                     Dependency(
                         id: try r.string(), versionText: try r.optional(), range: try VersionRange.decode(from: &r),
@@ -242,7 +256,7 @@ extension Nuspec {
         }
         let declared = DeclaredFlags(rawValue: UInt8(truncatingIfNeeded: try r.int()))
         var assemblies: [FrameworkAssembly] = []
-        for _ in 0..<(try r.int()) {
+        for _ in 0..<(try r.count()) {
             assemblies.append(FrameworkAssembly(assemblyName: try r.string(), targetFramework: try r.optional()))
         }
         var nuspec = Nuspec(

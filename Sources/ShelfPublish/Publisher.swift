@@ -312,11 +312,13 @@ public struct Publisher: Sendable {
             }
             try await lock.release(state, objects: final)
             localLock.finished()
+            await pushLock.handBack()
             return Result(plan: plan, uploaded: plan.puts.count, deleted: plan.deletes.count)
         } catch {
-            // Hand the lease back (the manifest still names what may have been written), so that
-            // another publisher need not wait for it to lapse.
+            // Hand the leases back (the manifest still names what may have been written), so that
+            // another publisher or push need not wait for them to lapse.
             try? await lock.release(state, objects: objects)
+            await pushLock.handBack()
             throw error
         }
     }

@@ -11,12 +11,19 @@ public struct S3Feed: Sendable {
     /// How long a push's claim on the destination lasts if the push dies without handing it back.
     public let lease: TimeInterval
     public let concurrency: Int
+    /// The lease this feed's store holds, which every write checks first.
+    let held = HeldLease()
 
     public init(client: S3Client, destination: S3Destination, lease: TimeInterval = 300, concurrency: Int = 8) {
         self.client = client
         self.destination = destination
         self.lease = lease
         self.concurrency = concurrency
+    }
+
+    /// Throws when the lease this feed's store took has lapsed: nothing may be written then.
+    func checkLease() throws(StateError) {
+        if let lease = held.lease, !lease.isHeld { throw .leaseLost(feed: "\(destination)") }
     }
 
     public var state: S3StateStore { S3StateStore(feed: self) }
@@ -49,8 +56,10 @@ public struct S3StateStore: StateStore {
         (try? await feed.client.send("HEAD", key: feed.key(record.path)))?.status == 200
     }
 
-    public func open(_ record: StateRecord) async -> StoredRecordOpening {
-        guard let r = try? await feed.client.send("GET", key: feed.key(record.path)) else { return .unreadable }
+    public func open(_ record: StateRecord) async -> StoredRecordOpening { await open(path: record.path) }
+
+    func open(path: String) async -> StoredRecordOpening {
+        guard let r = try? await feed.client.send("GET", key: feed.key(path)) else { return .unreadable }
         switch r.status {
         case 200: return .opened(DataRecord(r.body))
         case 404: return .missing
@@ -63,6 +72,7 @@ public struct S3StateStore: StateStore {
     }
 
     func put(_ path: String, _ data: Data) async throws(StateError) {
+        try feed.checkLease()
         let headers = [("Content-Type", "application/octet-stream"), ("Cache-Control", "no-store")]
         let response: S3Client.Response
         do {
@@ -88,13 +98,17 @@ public struct S3StateStore: StateStore {
     public func lock(owner: String) async throws(StateError) -> any StateLock {
         let key = feed.key(Self.lockPath)
         do {
+            // The server's clock, which the lease's end is written in (others compare it with theirs).
+            let probe = try await feed.client.send("HEAD", key: key)
+            let skew = probe.date.map { $0.timeIntervalSinceNow } ?? 0
             // Create it; or, when one is there and has lapsed (by the server's clock), take it over.
+            var sentAt = ProcessInfo.processInfo.systemUptime
             var response = try await feed.client.send(
                 "PUT", key: key, headers: [("If-None-Match", "*"), ("Cache-Control", "no-store")],
-                body: LeaseBody(owner: owner, until: Date().addingTimeInterval(feed.lease)).encoded)
+                body: LeaseBody(owner: owner, until: Date().addingTimeInterval(skew + feed.lease)).encoded)
             if response.status == 412 || response.status == 409 {
                 let current = try await feed.client.send("GET", key: key)
-                let now = current.date ?? Date()
+                let now = current.date ?? Date().addingTimeInterval(skew)
                 if current.status == 200, let held = LeaseBody.decode(current.body), held.until > now,
                     held.owner != owner
                 {
@@ -106,6 +120,7 @@ public struct S3StateStore: StateStore {
                 } else {
                     headers.append(("If-None-Match", "*"))
                 }
+                sentAt = ProcessInfo.processInfo.systemUptime
                 response = try await feed.client.send(
                     "PUT", key: key, headers: headers,
                     body: LeaseBody(owner: owner, until: now.addingTimeInterval(feed.lease)).encoded)
@@ -116,7 +131,17 @@ public struct S3StateStore: StateStore {
                 }
                 throw StateError.cannotWrite(path: "\(feed.destination)\(Self.lockPath)", reason: response.errorMessage)
             }
-            return S3Lease(feed: feed, key: key, owner: owner, etag: etag)
+            // A store that ignores conditional requests would let two pushes both "create" the
+            // lease: the one whose body is not there lost.
+            let check = try await feed.client.send("GET", key: key)
+            guard check.status == 200, LeaseBody.decode(check.body)?.owner == owner,
+                S3Client.unquote(check.etag ?? "") == S3Client.unquote(etag)
+            else {
+                throw StateError.locked(feed: "\(feed.destination)", lock: "\(feed.destination)\(Self.lockPath)")
+            }
+            let lease = S3Lease(feed: feed, key: key, owner: owner, etag: etag, sentAt: sentAt, skew: skew)
+            feed.held.lease = lease
+            return lease
         } catch let error as StateError {
             throw error
         } catch {
@@ -129,15 +154,41 @@ public struct S3StateStore: StateStore {
     public func journal(_ paths: [String]) async throws(StateError) {
         guard !paths.isEmpty else { return }
         var lines = journalLines.lines
-        if lines == nil { lines = await journaledPaths() }
+        if lines == nil {
+            // What a killed push left must not be lost: a journal that cannot be read now is
+            // not written over.
+            switch await open(path: Self.journalPath) {
+            case .opened(let record): lines = Self.lines(record.read(0..<record.size) ?? [])
+            case .missing: lines = []
+            case .unreadable:
+                throw .cannotWrite(
+                    path: "\(feed.destination)\(Self.journalPath)", reason: "the journal there cannot be read now")
+            }
+        }
         let all = (lines ?? []) + paths
         journalLines.lines = all
         try await put(Self.journalPath, Data(all.joined(separator: "\n").utf8))
     }
 
+    /// The journal's paths; none when it cannot be read now (and then `journal` refuses to
+    /// write over it).
     public func journaledPaths() async -> [String] {
-        guard let data = await get(Self.journalPath) else { return [] }
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init).filter(FeedLayout.isSafe)
+        switch await open(path: Self.journalPath) {
+        case .opened(let record):
+            let lines = Self.lines(record.read(0..<record.size) ?? [])
+            journalLines.lines = lines
+            return lines
+        case .missing:
+            journalLines.lines = []
+            return []
+        case .unreadable:
+            journalLines.lines = nil
+            return []
+        }
+    }
+
+    static func lines(_ bytes: [UInt8]) -> [String] {
+        String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init).filter(FeedLayout.isSafe)
     }
 
     public func hasUnfinishedBuild() async -> Bool {
@@ -183,55 +234,96 @@ struct LeaseBody: Codable {
 }
 
 /// A held lease, renewed while it is held and deleted when it is handed back.
+///
+/// It is held until `deadline` (this machine's uptime, so that a clock change does not move
+/// it): the moment the last successful write of the lease was sent, plus the lease's length,
+/// less a margin. A renewal refused (412: someone else wrote the lease) loses it at once; one
+/// that fails otherwise is tried again at the next turn, and the deadline decides.
 final class S3Lease: StateLock, @unchecked Sendable {
     let feed: S3Feed
     let key: String
     let owner: String
+    /// How far the server's clock is ahead of this machine's.
+    let skew: TimeInterval
     private let mutex = NSLock()
     private var etag: String
+    private var deadline: TimeInterval
+    private var lost = false
     private var renewal: Task<Void, Never>?
 
-    init(feed: S3Feed, key: String, owner: String, etag: String) {
+    init(feed: S3Feed, key: String, owner: String, etag: String, sentAt: TimeInterval, skew: TimeInterval) {
         self.feed = feed
         self.key = key
         self.owner = owner
         self.etag = etag
+        self.skew = skew
+        self.deadline = sentAt + Self.usable(feed.lease)
+        let interval = UInt64(min(max(0.5, feed.lease / 3), 3600) * 1_000_000_000)
         renewal = Task { [weak self] in
             while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: UInt64(max(1, feed.lease / 3) * 1_000_000_000))
+                try? await Task.sleep(nanoseconds: interval)
                 guard !Task.isCancelled, let self else { return }
                 await self.renew()
             }
         }
     }
 
+    /// How much of a lease of `length` seconds this side may use: a margin for the request that
+    /// wrote it, and for the next one.
+    static func usable(_ length: TimeInterval) -> TimeInterval { length - min(length * 0.2, 30) }
+
+    /// Whether the lease is still this push's.
+    var isHeld: Bool {
+        mutex.withLock { !lost && ProcessInfo.processInfo.systemUptime < deadline }
+    }
+
     private func renew() async {
-        let current = mutex.withLock { etag }
+        let current: String? = mutex.withLock { lost ? nil : etag }
+        guard let current else { return }
+        let sentAt = ProcessInfo.processInfo.systemUptime
         guard
             let r = try? await feed.client.send(
                 "PUT", key: key, headers: [("If-Match", current), ("Cache-Control", "no-store")],
-                body: LeaseBody(owner: owner, until: Date().addingTimeInterval(feed.lease)).encoded),
-            r.status == 200, let next = r.etag
+                body: LeaseBody(owner: owner, until: Date().addingTimeInterval(skew + feed.lease)).encoded)
         else { return }
-        mutex.withLock { etag = next }
+        mutex.withLock {
+            if r.status == 200, let next = r.etag {
+                etag = next
+                deadline = max(deadline, sentAt + Self.usable(feed.lease))
+            } else if r.status == 412 || r.status == 409 {
+                lost = true
+            }
+        }
     }
 
-    /// Hands the lease back: deletes the object if it is still this lease (another push may
-    /// have taken it over after it lapsed).
+    /// Deletes the lease if it is still this one (another push may have taken it over after it
+    /// lapsed).
+    func handBack() async {
+        renewal?.cancel()
+        await renewal?.value
+        let mine = mutex.withLock { etag }
+        if let current = try? await feed.client.send("HEAD", key: key), current.status == 200,
+            S3Client.unquote(current.etag ?? "") == S3Client.unquote(mine)
+        {
+            _ = try? await feed.client.send("DELETE", key: key)
+        }
+        mutex.withLock { lost = true }
+    }
+
+    /// Stops renewing without waiting: a lease not handed back lapses after its length.
     func release() {
         renewal?.cancel()
-        let (feed, key, mine) = (feed, key, mutex.withLock { etag })
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            if let current = try? await feed.client.send("HEAD", key: key), current.status == 200,
-                S3Client.unquote(current.etag ?? "") == S3Client.unquote(mine)
-            {
-                _ = try? await feed.client.send("DELETE", key: key)
-            }
-            done.signal()
-        }
-        // Handing back is quick; a process that ends now must not leave the lease to lapse.
-        _ = done.wait(timeout: .now() + 10)
+        mutex.withLock { lost = true }
+    }
+}
+
+/// The lease an `S3Feed`'s store took, for its writes to check.
+final class HeldLease: @unchecked Sendable {
+    private let mutex = NSLock()
+    private weak var value: S3Lease?
+    var lease: S3Lease? {
+        get { mutex.withLock { value } }
+        set { mutex.withLock { value = newValue } }
     }
 }
 
@@ -314,17 +406,23 @@ public struct S3Sink: FeedSink {
     func prepare(_ doc: FeedDocument) async throws -> Upload? {
         let data: Data
         switch doc.content {
-        case .file(let source, _, _, _):
-            guard FileManager.default.fileExists(atPath: source) else {
+        case .file(let source, _, let sha512, _):
+            // Only a package pushed now is on this machine (named by its absolute path); the
+            // others are named by their place in the bucket and are there already.
+            guard source.hasPrefix("/") else {
                 try await keep(doc.path)
                 return nil
             }
             guard let bytes = FileManager.default.contents(atPath: source) else {
                 throw LocalFolderSink.SinkError.writeFailed(doc.path, "cannot read \(source)")
             }
+            guard Data(SHA512.hash(data: bytes)).base64EncodedString() == sha512 else {
+                throw LocalFolderSink.SinkError.writeFailed(
+                    source, "the file changed after it was read; push it again once it is completely written")
+            }
             data = bytes
         case .packageEntry(let package, let entry, let limit):
-            guard FileManager.default.fileExists(atPath: package) else {
+            guard package.hasPrefix("/") else {
                 try await keep(doc.path)
                 return nil
             }
@@ -350,6 +448,7 @@ public struct S3Sink: FeedSink {
     }
 
     func put(_ upload: Upload) async throws -> (Bool, Int64) {
+        try feed.checkLease()
         let response = try await feed.client.send(
             "PUT", key: feed.key(upload.path), headers: upload.headers, body: upload.body)
         guard response.status == 200 else {
@@ -372,6 +471,7 @@ public struct S3Sink: FeedSink {
         var outcome = RemovalOutcome()
         let results =
             (try? await Concurrently.map(paths.sorted(), limit: feed.concurrency) { path -> (String, String?) in
+                if (try? self.feed.checkLease()) == nil { return (path, "this command's claim on the feed lapsed") }
                 guard let r = try? await self.feed.client.send("DELETE", key: self.feed.key(path)) else {
                     return (path, "no answer")
                 }

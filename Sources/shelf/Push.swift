@@ -55,11 +55,19 @@ struct Push: AsyncParsableCommand {
                 throw ExitCode.failure
             }
             if isDir.boolValue {
-                packages += PackageScanner(root: item).scan().packages
+                let found = PackageScanner(root: item).scan().packages
+                guard !found.isEmpty else {
+                    printError("error: \(item): holds no .nupkg files; nothing was pushed")
+                    throw ExitCode.failure
+                }
+                packages += found
             } else {
                 packages.append(item)
             }
         }
+        // The same file named twice (a folder and a file in it) is pushed once.
+        var named = Set<String>()
+        packages = packages.filter { named.insert(URL(fileURLWithPath: $0).standardizedFileURL.path).inserted }
         var options = FeedPusher.Options()
         options.packages = packages
         options.policyPath = policy
@@ -115,8 +123,10 @@ struct TurnOptions: ParsableArguments {
     var json = false
 
     func validate() throws {
-        if wait < 0 { throw ValidationError("--wait must be 0 or more seconds") }
-        if lease <= 0 { throw ValidationError("--lease must be more than 0 seconds") }
+        if !(wait >= 0 && wait <= 86_400) { throw ValidationError("--wait must be 0 to 86400 seconds") }
+        if !(lease > 0 && lease <= 86_400) {
+            throw ValidationError("--lease must be more than 0, at most 86400 seconds")
+        }
     }
 }
 

@@ -167,6 +167,49 @@ struct PushTests {
     }
 
     @Test(
+        "records someone else wrote: a policy name leaving the state folder and a version climbing out are refused; a damaged package record is read back"
+    )
+    func hostileRecords() throws {
+        var s = try Setup(versions: 30, seed: 36, initially: 20)
+        defer { s.tmp.cleanup() }
+        let optionsPath = s.pushed + "/.shelf/build.json"
+        let original = try Data(contentsOf: URL(fileURLWithPath: optionsPath))
+        var options = try JSONSerialization.jsonObject(with: original) as! [String: Any]
+
+        // A policy "name" that would write beside the pusher's files.
+        let escape = s.tmp.sub("escaped")
+        options["policy"] = "../../../../../../../../\(escape.dropFirst())/PWNED.txt"
+        try JSONSerialization.data(withJSONObject: options).write(to: URL(fileURLWithPath: optionsPath))
+        let file = s.pool.removeFirst()
+        let refused = try shelf(["push", file, s.pushed, "--quiet"])
+        #expect(refused.status == 1 && refused.stderr.contains("not a file of the feed"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: escape + "/PWNED.txt"))
+        try original.write(to: URL(fileURLWithPath: optionsPath))
+        try s.expectSame("after a refused push")
+
+        // A damaged package record (a huge offset): the id's packages are read back from the feed.
+        let (id, _) = try Self.identity(file)
+        let record = s.pushed + "/.shelf/packages/\(id.lowercased()).bin"
+        if FileManager.default.fileExists(atPath: record) {
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: record)))
+            for i in stride(from: bytes.count - 16, to: bytes.count, by: 1) { bytes[i] = 0x7F }
+            try Data(bytes).write(to: URL(fileURLWithPath: record))
+        }
+        let pushed = try shelf(["push", file, s.pushed, "--quiet"])
+        #expect(pushed.status == 0, "\(pushed.stderr)")
+        try FileManager.default.copyItem(atPath: file, toPath: s.input + "/" + (file as NSString).lastPathComponent)
+        try s.expectSame("a push over a damaged package record")
+
+        // A flat container index naming a version that climbs out, with no record to trust.
+        let lower = id.lowercased()
+        try? FileManager.default.removeItem(atPath: s.pushed + "/.shelf/packages/\(lower).bin")
+        let index = s.pushed + "/flatcontainer/\(lower)/index.json"
+        try Data(#"{"versions":["../../../../etc"]}"#.utf8).write(to: URL(fileURLWithPath: index))
+        let climbing = try shelf(["delete", id, "1.0.0", s.pushed, "--quiet"])
+        #expect(climbing.status == 1 && climbing.stderr.contains("not a file of the feed"), "\(climbing.stderr)")
+    }
+
+    @Test(
         "eight pushes started together: every package lands, each once in the catalog, and the feed passes the checks")
     func concurrentPushes() throws {
         var s = try Setup(versions: 40, seed: 33, initially: 20)
@@ -207,7 +250,7 @@ struct PushTests {
 
     @Test("SIGKILL at 20 random points of pushes: the feed passes the checks after each; pushing again completes it")
     func killedPushes() throws {
-        var s = try Setup(versions: 60, seed: 34, initially: 30)
+        var s = try Setup(versions: 70, seed: 34, initially: 30)
         defer { s.tmp.cleanup() }
         // How long a push takes here, now.
         let probe = s.pool.removeFirst()
@@ -224,6 +267,16 @@ struct PushTests {
             let check = try checkFeed(
                 s.pushed, baseURL: Self.baseURL, extra: ["--local-folder", s.pushed + "/flatcontainer"])
             #expect(check.errors == 0, "trial \(trial) after \(delay) s: \(check.output)")
+            if trial % 2 == 1 {
+                // Another package first: the killed push's ids are put back as they were.
+                let other = s.pool.removeFirst()
+                #expect(try shelf(["push", other, s.pushed, "--quiet"]).status == 0)
+                try FileManager.default.copyItem(
+                    atPath: other, toPath: s.input + "/" + (other as NSString).lastPathComponent)
+                let after = try checkFeed(
+                    s.pushed, baseURL: Self.baseURL, extra: ["--local-folder", s.pushed + "/flatcontainer"])
+                #expect(after.errors == 0, "trial \(trial), another push after the kill: \(after.output)")
+            }
             // Pushing again completes it (or finds it there already).
             let again = try shelf(["push", file, s.pushed, "--quiet", "--skip-duplicate"])
             #expect(again.status == 0, "trial \(trial): \(again.stderr)")

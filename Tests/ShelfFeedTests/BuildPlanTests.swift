@@ -111,6 +111,9 @@ struct BuildPlanTests {
             name: "a killed earlier build: every id, nothing swept",
             input: { input { $0.unfinishedBefore = true } }, dirty: everyId, trust: false),
         Row(
+            name: "a killed push, with trusted records: the ids it was writing, besides the touched ones",
+            input: { input(touched: ["alpha"]) { $0.interruptedIds = ["beta"] } }, dirty: ["alpha", "beta"]),
+        Row(
             name: "a first build into a folder holding a feed no build recorded: never swept",
             input: {
                 input(previous: IdState(globalKey: "")) {
@@ -166,6 +169,14 @@ struct BuildPlanTests {
                 if !listWhole { $0.previousDamaged = true }
             })
         #expect(plan.mustRender(id, fingerprint: fingerprint, previous: previous) == rendered)
+    }
+
+    @Test("an id a killed build or push was writing is rendered even when its fingerprint is the recorded one")
+    func interrupted() {
+        let previous = Self.previous()
+        let plan = BuildPlan(Self.input(touched: ["alpha"], previous: previous) { $0.interruptedIds = ["beta"] })
+        #expect(plan.mustRender("beta", fingerprint: "fp-beta", previous: previous))
+        #expect(!plan.mustRender("gamma", fingerprint: "fp-gamma", previous: previous))
     }
 
     @Test("a sweep removes the listed files (named as Shelf's) that this build's feed does not have")

@@ -44,6 +44,9 @@ struct BuildPlan: Sendable, Equatable {
         var touchedIds: Set<String>
         /// The ids whose view of the policy changed (`FeedPolicy.view(of:)`).
         var policyTouched: Set<String> = []
+        /// The ids a killed build or push was writing (its journal names their files): their
+        /// indexes may name what it wrote, whatever their records say.
+        var interruptedIds: Set<String> = []
     }
 
     /// The records apply: same global key, not `--full`, and the catalog continues.
@@ -59,6 +62,8 @@ struct BuildPlan: Sendable, Equatable {
     var damagedLists: Set<String>
     /// What a user should know about the records (in the order they are said).
     var notes: [BuildNote]
+    /// Ids rendered whatever their fingerprint: those a killed build or push was writing.
+    var interrupted: Set<String>
 
     init(_ input: Input) {
         let previous = input.previous
@@ -73,6 +78,8 @@ struct BuildPlan: Sendable, Equatable {
         } else {
             dirty = input.inputIds.union(previous.entries.keys)
         }
+        interrupted = input.interruptedIds
+        dirty.formUnion(interrupted)
         notes = []
         if input.previousMissing && !input.previousDamaged && input.builtBefore {
             notes.append(.idRecordMissing)
@@ -113,11 +120,12 @@ struct BuildPlan: Sendable, Equatable {
         return out
     }
 
-    /// Whether a served id's documents must be rendered: its fingerprint changed, it is new, or
-    /// the records cannot say which files it has. Otherwise its files stay as they are.
+    /// Whether a served id's documents must be rendered: its fingerprint changed, it is new, the
+    /// records cannot say which files it has, or a killed build was writing it (its indexes may
+    /// name files its record does not). Otherwise its files stay as they are.
     func mustRender(_ lowerId: String, fingerprint: String, previous: IdState) -> Bool {
         guard sameGlobal, let old = previous.entries[lowerId], old.digest != nil, old.fingerprint == fingerprint,
-            !damagedLists.contains(lowerId)
+            !damagedLists.contains(lowerId), !interrupted.contains(lowerId)
         else { return true }
         return false
     }
@@ -130,6 +138,6 @@ struct BuildPlan: Sendable, Equatable {
 
     static func == (a: BuildPlan, b: BuildPlan) -> Bool {
         a.sameGlobal == b.sameGlobal && a.trustRecords == b.trustRecords && a.dirty == b.dirty && a.sweep == b.sweep
-            && a.damagedLists == b.damagedLists && a.notes == b.notes
+            && a.damagedLists == b.damagedLists && a.notes == b.notes && a.interrupted == b.interrupted
     }
 }

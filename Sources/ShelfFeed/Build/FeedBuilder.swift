@@ -307,7 +307,8 @@ extension BuildPlan.Input {
             previousDamaged: records.idsDamaged, readCacheDamaged: records.cacheDamaged,
             catalogRestarted: records.history.items.isEmpty, unfinishedBefore: records.unfinished,
             builtBefore: records.builtBefore, feedPresent: feedPresent, inputIds: Set(inputs.byId.keys),
-            touchedIds: inputs.touchedIds, policyTouched: policyTouched)
+            touchedIds: inputs.touchedIds, policyTouched: policyTouched,
+            interruptedIds: records.unfinished ? Set(records.leftovers.compactMap(FeedLayout.idOfPath)) : [])
     }
 }
 

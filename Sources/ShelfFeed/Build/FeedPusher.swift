@@ -62,6 +62,10 @@ public struct FeedPusher: Sendable {
         case policyFileMissing(String)
         /// A package record is damaged and the id's packages cannot be read back from the feed.
         case packagesUnreadable(id: String)
+        /// A record is there but cannot be read now (a network error).
+        case unreadable(destination: String, record: String)
+        /// The feed's records name a file outside the feed (or a file name that is not one).
+        case unsafeRecord(destination: String, record: String, path: String)
         case state(StateError)
 
         public var description: String {
@@ -81,6 +85,11 @@ public struct FeedPusher: Sendable {
                     + "--policy. Nothing was changed"
             case .packagesUnreadable(let id):
                 return "the packages of \(id) cannot be read back from the feed; nothing was changed"
+            case .unreadable(let d, let record):
+                return "cannot read \(record) of the feed at \(d) now; nothing was changed. Try again"
+            case .unsafeRecord(let d, let record, let path):
+                return "\(record) of the feed at \(d) names \(path), which is not a file of the feed; nothing was "
+                    + "changed. Rebuild the feed from its packages (or push its policy again with --policy)"
             case .state(let e): return "\(e)"
             }
         }
@@ -158,12 +167,25 @@ public struct FeedPusher: Sendable {
         let started = Int64(Date().timeIntervalSince1970 * 1_000_000_000)
         // The packages first, before anything at the destination is touched.
         let pushed = await read(options.packages, into: &report)
+        // Nothing left to push (every package refused): the destination is not touched.
+        if pushed.isEmpty && options.deletes.isEmpty && options.policyPath == nil { return report }
+        // A folder that holds no feed gets no lock file either.
+        _ = try await recordedOptions()
 
         let lock = try await takeLock(&report)
-        defer { lock.release() }
-        guard let recorded = await state.read(.buildOptions).flatMap(BuildOptionsRecord.decode) else {
-            throw PushError.notAFeed(destination)
+        do {
+            try await run(pushed: pushed, report: &report, started: started)
+        } catch {
+            await lock.handBack()
+            throw error
         }
+        await lock.handBack()
+        return report
+    }
+
+    /// The push, once the destination's lock is held.
+    private func run(pushed: [Pushed], report: inout Report, started: Int64) async throws {
+        let recorded = try await recordedOptions()
         let scratch = try ScratchFolder.make()
         defer { scratch.remove() }
         let policyPath = try await policyCopy(recorded, scratch: scratch.path)
@@ -250,7 +272,7 @@ public struct FeedPusher: Sendable {
                 globalKey: globalKey, previous: previous,
                 catalogRestarted: history.items.isEmpty && !previous.entries.isEmpty,
                 builtBefore: true, feedPresent: true, inputIds: servedIds, touchedIds: touched,
-                policyTouched: policyTouched))
+                policyTouched: policyTouched, interruptedIds: killedIds))
         guard plan.sameGlobal else { throw PushError.recordsDamaged(destination) }
 
         // 3. Assembly, with the build's own types.
@@ -303,7 +325,6 @@ public struct FeedPusher: Sendable {
         last.versions = report.versions
         last.filesWritten = commit.summary.written + commit.summary.unchanged
         try await state.recordFinishedBuild(last.last, signature: nil)
-        return report
     }
 
     /// What the renderers read from packages (a version's README): from the package file when
@@ -313,8 +334,8 @@ public struct FeedPusher: Sendable {
         guard localRoot == nil else { return PackageFileContents() }
         var readmes: [String: Data] = [:]
         for r in rendered {
-            for v in r.versions where v.archive.readme != nil && !FileManager.default.fileExists(atPath: v.archive.path)
-            {
+            // A version already in the bucket is named by its place there (a relative path).
+            for v in r.versions where v.archive.readme != nil && !v.archive.path.hasPrefix("/") {
                 if let data = await sink.read(FeedLayout.readme(r.lowerId, v.lowerVersion)) {
                     readmes[v.archive.path] = data
                 }
@@ -345,11 +366,16 @@ public struct FeedPusher: Sendable {
             case .success(var a):
                 let key = a.nuspec.id.lowercased() + "/" + a.nuspec.version.normalizedString.lowercased()
                 guard seen.insert(key).inserted else {
-                    report.duplicates.append(
-                        Diagnostic(
-                            severity: .error, file: path,
-                            message: "\(a.nuspec.id) \(a.nuspec.version.normalizedString) is pushed twice; pushed once")
-                    )
+                    // The same version named twice (the same file through two folders, or two
+                    // copies): the first is pushed; with --skip-duplicate the rest are a note.
+                    let message = "\(a.nuspec.id) \(a.nuspec.version.normalizedString) is named twice in this push"
+                    if options.skipDuplicate {
+                        report.warnings.append(
+                            Diagnostic(severity: .note, file: path, message: message + "; pushed once"))
+                    } else {
+                        report.duplicates.append(
+                            Diagnostic(severity: .error, file: path, message: message + "; the first is pushed"))
+                    }
                     continue
                 }
                 let stamp = FileIdentity.of(path)
@@ -392,17 +418,49 @@ public struct FeedPusher: Sendable {
         }
     }
 
+    /// How the destination's feed is built: its `build.json`.
+    func recordedOptions() async throws -> BuildOptionsRecord {
+        switch await state.open(.buildOptions) {
+        case .missing: throw PushError.notAFeed(destination)
+        case .unreadable: throw PushError.unreadable(destination: destination, record: StateRecord.buildOptions.path)
+        case .opened(let record):
+            guard let data = record.read(0..<record.size).map({ Data($0) }),
+                let decoded = BuildOptionsRecord.decode(data)
+            else { throw PushError.recordsDamaged(destination) }
+            return decoded
+        }
+    }
+
+    /// Whether a path read from the destination's records stays inside a folder: relative, and
+    /// no segment empty, `.` or `..`.
+    static func staysInside(_ path: String) -> Bool {
+        !path.isEmpty && !path.hasPrefix("/")
+            && path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy {
+                !$0.isEmpty && $0 != "." && $0 != ".."
+            }
+    }
+
     /// The policy this push applies, as a local file: the one given, or a copy of the feed's own
-    /// (with the advisory files it imports) in `scratch`; nil when there is none.
+    /// (with the advisory files it imports) in `scratch`; nil when there is none. The names come
+    /// from the destination, which others may write: a name that would leave `scratch` is
+    /// refused, and so is a policy importing a file from outside its folder (the build left it
+    /// out of the records, and it must not be read from this machine instead).
     func policyCopy(_ recorded: BuildOptionsRecord, scratch: String) async throws -> String? {
         if let given = options.policyPath { return given }
         guard let name = recorded.policy else { return nil }
+        let record = StateRecord.buildOptions.path
+        guard !name.contains("/"), Self.staysInside(name) else {
+            throw PushError.unsafeRecord(destination: destination, record: record, path: name)
+        }
         guard let data = await state.read(.policy(name)) else { throw PushError.policyFileMissing(name) }
         let path = scratch + "/" + name
         try data.write(to: URL(fileURLWithPath: path))
         let advisories =
             ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["advisories"] as? [String] ?? []
-        for relative in advisories where !relative.hasPrefix("/") && !relative.contains("..") {
+        for relative in advisories {
+            guard Self.staysInside(relative) else {
+                throw PushError.unsafeRecord(destination: destination, record: name, path: relative)
+            }
             guard let bytes = await state.read(.policy(relative)) else { throw PushError.policyFileMissing(relative) }
             let target = scratch + "/" + relative
             try FileManager.default.createDirectory(
@@ -416,12 +474,29 @@ public struct FeedPusher: Sendable {
     /// damaged, its packages read back from the flat container.
     func packages(of lowerId: String, previous: IdState) async throws -> [PackageArchive] {
         guard previous.entries[lowerId]?.digest != nil else { return [] }
+        guard Self.isPlainId(lowerId) else {
+            throw PushError.unsafeRecord(destination: destination, record: "the id records", path: lowerId)
+        }
         if let data = await state.read(.packages(lowerId)),
-            let record = PackageRecord.decode(data, root: localRoot ?? "")
+            let record = PackageRecord.decode(data, root: localRoot ?? ""),
+            record.archives.allSatisfy({ a in
+                // Each names its own copy in the flat container, and nothing else.
+                let expected = FeedLayout.nupkg(lowerId, a.nuspec.version.normalizedString.lowercased())
+                return a.nuspec.id.lowercased() == lowerId && a.path == (localRoot.map { $0 + "/" } ?? "") + expected
+            })
         {
             return record.archives
         }
         return try await readBack(lowerId)
+    }
+
+    /// Whether an id read from the records can name a folder: a NuGet id's characters only.
+    static func isPlainId(_ lowerId: String) -> Bool {
+        !lowerId.isEmpty && lowerId != "." && lowerId != ".." && !lowerId.hasPrefix(".")
+            && lowerId.utf8.allSatisfy { b in
+                (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2E || b == 0x2D || b == 0x5F
+                    || b >= 0x80
+            }
     }
 
     /// An id's packages read from the feed's flat container (its `index.json` names the versions).
@@ -432,6 +507,10 @@ public struct FeedPusher: Sendable {
         else { throw PushError.packagesUnreadable(id: lowerId) }
         var out: [PackageArchive] = []
         for v in versions {
+            // A version as the flat container names it: normalized, lowercase.
+            guard NuGetVersion(v).map({ $0.normalizedString.lowercased() == v }) == true else {
+                throw PushError.unsafeRecord(destination: destination, record: FeedLayout.flatIndex(lowerId), path: v)
+            }
             let relative = FeedLayout.nupkg(lowerId, v)
             let path: String
             var scratch: ScratchFolder?
@@ -518,6 +597,7 @@ struct FetchedContents: PackageContents {
     let readmes: [String: Data]
 
     func readme(of version: PackageVersion) -> Data? {
-        readmes[version.archive.path] ?? PackageFileContents().readme(of: version)
+        guard version.archive.path.hasPrefix("/") else { return readmes[version.archive.path] }
+        return PackageFileContents().readme(of: version)
     }
 }

@@ -146,7 +146,15 @@ public protocol StoredRecord: Sendable {
 /// never waits: a store whose lock is a lease on a server hands it back without waiting for the
 /// answer (a lease not handed back lapses).
 public protocol StateLock: Sendable {
+    /// Hands the lock back without waiting (a lease in a bucket that cannot be deleted at once
+    /// lapses instead).
     func release()
+    /// Hands the lock back and waits until it is done (a lease in a bucket is deleted).
+    func handBack() async
+}
+
+extension StateLock {
+    public func handBack() async { release() }
 }
 
 /// What can go wrong with the state itself. The feed is never left half written by these: the
@@ -158,6 +166,9 @@ public enum StateError: Error, Sendable, Equatable, CustomStringConvertible {
     case locked(feed: String, lock: String)
     /// A record or the journal cannot be written.
     case cannotWrite(path: String, reason: String)
+    /// The claim on a destination lapsed while the work went on (it could not be renewed in
+    /// time, or another took it over): nothing more is written.
+    case leaseLost(feed: String)
 
     public var description: String {
         switch self {
@@ -169,6 +180,9 @@ public enum StateError: Error, Sendable, Equatable, CustomStringConvertible {
         case .cannotWrite(let path, let why):
             return "cannot write \(path) (\(why)); check free disk space and permissions. The previous feed is still "
                 + "served"
+        case .leaseLost(let feed):
+            return "this command's claim on \(feed) lapsed while it worked (a slow network, a paused machine, or a "
+                + "clock far off), so it stopped writing; run it again: it completes what this one started"
         }
     }
 }

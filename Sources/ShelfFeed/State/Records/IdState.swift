@@ -245,10 +245,9 @@ struct IdState: Sendable {
                 let id = try r.string()
                 var e = Entry()
                 e.fingerprint = try r.string()
-                let offset = Int(try r.int())
-                let length = Int(try r.int())
-                guard offset >= 0, length >= 0, offset + length <= body.length else { return nil }
-                e.storedPaths = .stored(body, offset..<offset + length)
+                guard let range = CacheReader.range(offset: try r.int(), length: try r.int(), within: body.length)
+                else { return nil }
+                e.storedPaths = .stored(body, range)
                 if try r.bool() { e.digest = try IdDigest.decode(from: &r) }
                 var lists: [[Diagnostic]] = []
                 for _ in 0..<3 {

@@ -52,10 +52,8 @@ struct PackageRecord: Sendable {
             guard count >= 0, count < Int64(head.count) else { return nil }
             var archives: [PackageArchive] = []
             for _ in 0..<count {
-                let offset = Int(try r.int())
-                let length = Int(try r.int())
-                guard offset >= 0, length >= 0, offset + length <= body.length,
-                    let bytes = body.read(offset..<offset + length)
+                guard let range = CacheReader.range(offset: try r.int(), length: try r.int(), within: body.length),
+                    let bytes = body.read(range)
                 else { return nil }
                 var ar = CacheReader(bytes)
                 let a = try PackageArchive.decode(from: &ar, resolve: { root.isEmpty ? $0 : root + "/" + $0 })

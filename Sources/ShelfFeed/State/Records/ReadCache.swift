@@ -213,12 +213,11 @@ struct ReadCache: Sendable {
                     let lowerId = try r.string()
                     let packed = try r.int()
                     let warnings = try r.strings()
-                    let offset = Int(try r.int())
-                    let length = Int(try r.int())
-                    guard offset >= 0, length >= 0, offset + length <= body.length else { return nil }
+                    guard let range = CacheReader.range(offset: try r.int(), length: try r.int(), within: body.length)
+                    else { return nil }
                     var entry = Entry(
                         stamp: stamp, lowerId: lowerId, packedAtMilliseconds: packed, warnings: warnings,
-                        record: .stored(body, offset..<offset + length))
+                        record: .stored(body, range))
                     entry.shard = shard
                     cache.entries[path] = entry
                 } else {

@@ -64,13 +64,14 @@ enum SplitFile {
             return .damaged
         }
         var r = CacheReader(Array(prefix.suffix(8)))
-        guard let headLength = try? Int(r.int()), headLength >= 0, start + headLength <= file.size,
-            var head = file.read(start..<start + headLength), unseal(&head)
+        guard let headLength = try? r.int(),
+            let range = CacheReader.range(offset: Int64(start), length: headLength, within: file.size),
+            var head = file.read(range), unseal(&head)
         else {
             return .damaged
         }
         return .read(
-            head: head, body: Body(file: file, base: start + headLength, length: file.size - start - headLength))
+            head: head, body: Body(file: file, base: range.upperBound, length: file.size - range.upperBound))
     }
 
     /// The body of a split record, read a record at a time through the stored record it was read

@@ -20,7 +20,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
-        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         // zlib, from the system (Debian: zlib1g-dev): raw inflate and CRC-32 for package entries.
@@ -61,11 +64,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // `shelf serve`: the feed's files over HTTP, with real search. FlyingFox is small (plain
-        // sockets, no SwiftNIO), and only this target and the executable build it.
+        // `shelf serve`: the feed's files over HTTP, with real search, and with `--push` the
+        // PackagePublish endpoint and API keys. It takes uploads and credentials from outside,
+        // so it stands on Hummingbird (SwiftNIO); multipart bodies are parsed as they stream by
+        // MultipartKit. Only this target and the executable build them.
         .target(
             name: "ShelfServe",
-            dependencies: ["ShelfFeed", "NuGetCore", .product(name: "FlyingFox", package: "FlyingFox")],
+            dependencies: [
+                "ShelfFeed", "NuGetCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+            ],
             swiftSettings: swiftSettings
         ),
         // `shelf publish`: S3-compatible object storage (SigV4 over URLSession, no SDK).

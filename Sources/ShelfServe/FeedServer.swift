@@ -1,5 +1,3 @@
-import FlyingFox
-import FlyingSocks
 import Foundation
 import NuGetCore
 import ShelfFeed
@@ -20,8 +18,6 @@ public actor FeedServer {
     private var indexStamp: [String: FileIdentity]
     let searchPath: String
     let autocompletePath: String
-    private var server: HTTPServer?
-    public private(set) var baseURL = ""
 
     public init(root: String) throws {
         guard let real = realpath(root, nil) else { throw ServeError.noSuchFolder(root) }
@@ -37,24 +33,6 @@ public actor FeedServer {
     public var feedBaseURL: String { index.feedBaseURL }
     public var idCount: Int { index.idCount }
 
-    /// Starts listening on 127.0.0.1 (`port` 0: any free port) and returns the base URL.
-    public func start(port: UInt16) async throws -> String {
-        let handler = Handler(server: self)
-        let server = HTTPServer(
-            address: try sockaddr_in.inet(ip4: "127.0.0.1", port: port), timeout: 60, logger: .disabled,
-            handler: handler)
-        self.server = server
-        Task { try await server.run() }
-        try await server.waitUntilListening()
-        guard case .ip4(_, let actual)? = await server.listeningAddress else {
-            throw ServeError.noPort
-        }
-        baseURL = "http://127.0.0.1:\(actual)/"
-        return baseURL
-    }
-
-    public func stop() async { await server?.stop(timeout: 1) }
-
     /// The search index, read again when a build changed the documents it is made from.
     func currentIndex() -> SearchIndex {
         let stamps = files.searchSourceStamps()
@@ -63,19 +41,6 @@ public actor FeedServer {
             indexStamp = stamps
         }
         return index
-    }
-
-    struct Handler: HTTPHandler {
-        let server: FeedServer
-
-        func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
-            let base = await server.baseURL
-            return await server.respond(
-                method: request.method.rawValue, rawPath: request.target.path(percentEncoded: true),
-                query: FeedServer.queryItems(request.target.query(percentEncoded: true)),
-                headers: { request.headers[HTTPHeader($0)] },
-                baseURL: base)
-        }
     }
 
     /// The query's name/value pairs, decoded as ASP.NET does: `+` is a space, then `%XX`.
@@ -92,67 +57,82 @@ public actor FeedServer {
 
     /// The response to one request; `headers` reads a request header by name.
     func respond(
-        method: String, rawPath: String, query: [(String, String)], headers: (String) -> String?, baseURL: String
-    ) -> HTTPResponse {
+        method: String, rawPath: String, query: [(String, String)], headers: (String) -> String?, baseURL: String,
+        extraResources: [JSON] = []
+    ) -> Reply {
         let isHead = method == "HEAD"
         // Fresh after a rebuild (also its base URL, which the rewriting uses).
         let index = currentIndex()
         guard method == "GET" || isHead else {
             if method == "OPTIONS" {
-                return HTTPResponse(statusCode: .noContent, headers: Self.corsHeaders)
+                return Reply(status: 204, headers: Self.corsHeaders)
             }
-            return plain(
-                .methodNotAllowed, "only GET and HEAD are served\n", extra: [.init("Allow"): "GET, HEAD, OPTIONS"])
+            return plain(405, "only GET and HEAD are served here\n", extra: [("Allow", "GET, HEAD, OPTIONS")])
         }
         guard let path = FeedFiles.relativePath(rawPath) else {
-            return plain(.notFound, "not found\n", head: isHead)
+            return plain(404, "not found\n", head: isHead)
         }
         if path == searchPath || path == autocompletePath {
             let parsed = SearchParameters.parse(query)
             guard case .success(let params) = parsed else {
-                if case .failure(let e) = parsed { return plain(.badRequest, e.description + "\n", head: isHead) }
-                return plain(.badRequest, "bad request\n", head: isHead)
+                if case .failure(let e) = parsed { return plain(400, e.description + "\n", head: isHead) }
+                return plain(400, "bad request\n", head: isHead)
             }
             let doc = path == searchPath ? index.search(params, servingBaseURL: baseURL) : index.autocomplete(params)
             var h = Self.corsHeaders
-            h[.contentType] = "application/json"
-            h[.cacheControl] = "no-cache"
+            h.set("Content-Type", "application/json")
+            h.set("Cache-Control", "no-cache")
             var data = doc.encoded()
             if feedBaseURLDiffers(baseURL) {
                 data = data.replacing(Data(index.feedBaseURL.utf8), with: Data(baseURL.utf8))
             }
-            return body(data, status: .ok, headers: h, head: isHead)
+            return body(data, status: 200, headers: h, head: isHead)
         }
-        guard let file = files.resolve(path) else { return plain(.notFound, "not found\n", head: isHead) }
+        guard let file = files.resolve(path) else { return plain(404, "not found\n", head: isHead) }
 
         var h = Self.corsHeaders
-        h[.contentType] = ServedFile.contentType(file.relative)
-        h[.cacheControl] = ServedFile.cacheControl(file.relative)
+        h.set("Content-Type", ServedFile.contentType(file.relative))
+        h.set("Cache-Control", ServedFile.cacheControl(file.relative))
+        // The service index of a server taking pushes also names its PackagePublish endpoint.
+        let extended = file.relative == "index.json" && !extraResources.isEmpty
         let rewrite = feedBaseURLDiffers(baseURL) && Self.rewritable(file.relative)
         let etag =
-            "\"\(String(file.stamp.mtime, radix: 16))-\(String(file.stamp.size, radix: 16))\(rewrite ? "-r" : "")\""
-        h[.eTag] = etag
+            "\"\(String(file.stamp.mtime, radix: 16))-\(String(file.stamp.size, radix: 16))\(rewrite ? "-r" : "")\(extended ? "-p" : "")\""
+        h.set("ETag", etag)
         if let match = headers("If-None-Match"),
             match == "*"
                 || match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag })
         {
-            h[.contentType] = nil
-            return HTTPResponse(statusCode: .notModified, headers: h)
+            h.remove("Content-Type")
+            return Reply(status: 304, headers: h)
         }
         guard var data = FileManager.default.contents(atPath: file.absolute) else {
-            return plain(.notFound, "not found\n", head: isHead)
+            return plain(404, "not found\n", head: isHead)
         }
-        let gzipped = data.starts(with: [0x1f, 0x8b]) && h[.contentType] == "application/json"
-        if rewrite {
-            let plainData = gzipped ? (Gzip.decompress(data) ?? data) : data
-            let replaced = plainData.replacing(Data(index.feedBaseURL.utf8), with: Data(baseURL.utf8))
-            data = gzipped ? Gzip.compress(replaced) : replaced
+        let gzipped = data.starts(with: [0x1f, 0x8b]) && h.value("Content-Type") == "application/json"
+        if rewrite || extended {
+            var plainData = gzipped ? (Gzip.decompress(data) ?? data) : data
+            if rewrite { plainData = plainData.replacing(Data(index.feedBaseURL.utf8), with: Data(baseURL.utf8)) }
+            if extended { plainData = Self.adding(extraResources, toServiceIndex: plainData) }
+            data = gzipped ? Gzip.compress(plainData) : plainData
         }
         if gzipped {
-            h[.contentEncoding] = "gzip"
-            h[.init("Vary")] = "Accept-Encoding"
+            h.set("Content-Encoding", "gzip")
+            h.set("Vary", "Accept-Encoding")
         }
-        return body(data, status: .ok, headers: h, head: isHead)
+        return body(data, status: 200, headers: h, head: isHead)
+    }
+
+    /// A service index with `resources` appended to its `resources`.
+    static func adding(_ resources: [JSON], toServiceIndex data: Data) -> Data {
+        guard var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+            var list = object["resources"] as? [Any]
+        else { return data }
+        for r in resources {
+            if let item = try? JSONSerialization.jsonObject(with: r.encoded()) { list.append(item) }
+        }
+        object["resources"] = list
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? data
     }
 
     func feedBaseURLDiffers(_ serving: String) -> Bool { !serving.isEmpty && index.feedBaseURL != serving }
@@ -162,25 +142,24 @@ public actor FeedServer {
         ["application/json", "text/html", "text/javascript"].contains(ServedFile.contentType(path))
     }
 
-    static let corsHeaders: HTTPHeaders = [
-        .init("Access-Control-Allow-Origin"): "*",
-        .init("Access-Control-Allow-Methods"): "GET, HEAD, OPTIONS",
-    ]
+    static let corsHeaders = Headers([
+        ("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+    ])
 
-    func body(_ data: Data, status: HTTPStatusCode, headers: HTTPHeaders, head: Bool) -> HTTPResponse {
+    func body(_ data: Data, status: Int, headers: Headers, head: Bool) -> Reply {
         var h = headers
         if head {
-            // FlyingFox writes whatever body it is given: HEAD gets none, with the length GET would send.
-            h[.contentLength] = String(data.count)
-            return HTTPResponse(statusCode: status, headers: h, body: Data())
+            // HEAD gets no body, with the length GET would send.
+            h.set("Content-Length", String(data.count))
+            return Reply(status: status, headers: h, body: Data(), isHead: true)
         }
-        return HTTPResponse(statusCode: status, headers: h, body: data)
+        return Reply(status: status, headers: h, body: data)
     }
 
-    func plain(_ status: HTTPStatusCode, _ text: String, head: Bool = false, extra: HTTPHeaders = [:]) -> HTTPResponse {
+    func plain(_ status: Int, _ text: String, head: Bool = false, extra: [(String, String)] = []) -> Reply {
         var h = Self.corsHeaders
-        for (k, v) in extra { h[k] = v }
-        h[.contentType] = "text/plain; charset=utf-8"
+        for (k, v) in extra { h.set(k, v) }
+        h.set("Content-Type", "text/plain; charset=utf-8")
         return body(Data(text.utf8), status: status, headers: h, head: head)
     }
 }

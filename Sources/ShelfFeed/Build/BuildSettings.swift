@@ -24,12 +24,22 @@ struct BuildSettings: Sendable {
             throw .inputMissing(options.input)
         }
         var policy: FeedPolicy?
-        if let path = options.resolvedPolicyPath {
-            do throws(PolicyError) {
+        var files: [String] = []
+        do throws(PolicyError) {
+            if let path = options.resolvedPolicyPath {
                 policy = try FeedPolicy.load(path: path)
-            } catch {
-                throw .policy(error)
+                files.append(path)
             }
+            files += policy?.advisoryFiles ?? []
+            // What `shelf serve --push` recorded beside the packages it stored.
+            let serverPath = (options.input as NSString).appendingPathComponent(FeedPolicy.serverFileName)
+            if options.looksForPolicy, FileManager.default.fileExists(atPath: serverPath) {
+                let server = try FeedPolicy.loadServerFile(path: serverPath)
+                policy = policy?.adding(server: server) ?? server
+                files.append(serverPath)
+            }
+        } catch {
+            throw .policy(error)
         }
         let scanner = PackageScanner(root: options.input, excluding: [options.output])
         if writing, scanner.root == PackageScanner.standardize(options.output) {
@@ -39,7 +49,7 @@ struct BuildSettings: Sendable {
         self.layout = FeedLayout(baseURL: options.baseURL)
         self.scanner = scanner
         self.policy = policy
-        self.policyFiles = (options.resolvedPolicyPath.map { [$0] } ?? []) + (policy?.advisoryFiles ?? [])
+        self.policyFiles = files
         self.rendererNames = extras.map { String(describing: type(of: $0)) }
     }
 

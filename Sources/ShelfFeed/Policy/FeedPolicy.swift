@@ -20,6 +20,9 @@ public struct FeedPolicy: Sendable {
 
     /// The policy file's usual name, looked for in the packages folder.
     public static let fileName = "shelf.json"
+    /// What `shelf serve --push` records beside the packages it stores: the owners of the ids
+    /// pushed to it, and the versions unlisted through it (`loadServerFile`).
+    public static let serverFileName = "shelf.server.json"
 
     /// `owners`: the people or organisations who own the matching ids (nuget.org package owners).
     public struct OwnerRule: Sendable {

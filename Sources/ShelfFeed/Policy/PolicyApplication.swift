@@ -178,7 +178,8 @@ extension FeedPolicy {
         let name = (file as NSString).lastPathComponent
         // Entries that match nothing are most likely typos.
         func unused(_ kind: String, _ lines: [(Int, String)]) {
-            for (i, (line, what)) in lines.enumerated() where !used.contains("\(kind)#\(i)") {
+            // Entries of `shelf.server.json` (line -1) are the server's own: never typos.
+            for (i, (line, what)) in lines.enumerated() where !used.contains("\(kind)#\(i)") && line >= 0 {
                 diagnostics.append(
                     Diagnostic(
                         severity: .warning, file: line > 0 ? "\(name):\(line)" : name,

@@ -16,6 +16,32 @@ extension FeedPolicy {
         "retention",
     ]
 
+    /// The owners and unlisted versions `shelf serve --push` records (`serverFileName` in the
+    /// packages folder), added to the policy's own: its entries carry line -1, so that they are
+    /// never reported as typos. Nothing else may be in it.
+    public static func loadServerFile(path: String) throws(PolicyError) -> FeedPolicy {
+        var policy = try load(path: path)
+        guard policy.reservedPrefixes.isEmpty, policy.deprecations.isEmpty, policy.vulnerabilities.isEmpty,
+            policy.retention.isEmpty
+        else {
+            throw PolicyError(
+                file: path, line: nil,
+                message: "holds only owners and unlisted versions (shelf serve --push writes it); move the rest to "
+                    + fileName)
+        }
+        for i in policy.owners.indices { policy.owners[i].line = -1 }
+        for i in policy.unlisted.indices { policy.unlisted[i].line = -1 }
+        return policy
+    }
+
+    /// This policy with `server`'s owners and unlisted versions added.
+    public func adding(server: FeedPolicy) -> FeedPolicy {
+        var out = self
+        out.owners += server.owners
+        out.unlisted += server.unlisted
+        return out
+    }
+
     /// Reads and checks a policy file; advisory files it names are read relative to it.
     public static func load(path: String) throws(PolicyError) -> FeedPolicy {
         guard let data = FileManager.default.contents(atPath: path) else {

@@ -41,6 +41,10 @@ public enum StateRecord: Hashable, Sendable {
     /// A copy of a policy file (the policy, or an advisory file it imports, by its path relative
     /// to the policy's folder), for `shelf push`.
     case policy(String)
+    /// `shelf serve --push`'s API keys (salted hashes; never served, never published).
+    case apiKeys
+    /// `shelf serve --push`'s audit log: a JSON line per push, delete and relist, accepted or not.
+    case auditLog
 
     /// The folder (or key prefix) every record lives under, beside the feed's files. Hosts are
     /// told to keep it private (`HostConfigRenderer`), and `shelf serve` answers 404 for it.
@@ -63,6 +67,8 @@ public enum StateRecord: Hashable, Sendable {
         case .packages(let lowerId): return Self.folder + "/packages/" + lowerId + ".bin"
         case .buildOptions: return Self.folder + "/build.json"
         case .policy(let relative): return Self.folder + "/policy/" + relative
+        case .apiKeys: return Self.folder + "/keys.json"
+        case .auditLog: return Self.folder + "/audit.log"
         }
     }
 

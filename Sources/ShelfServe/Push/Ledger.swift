@@ -1,0 +1,300 @@
+import Foundation
+import NuGetCore
+import ShelfFeed
+
+/// What the push endpoint changes, one change at a time: packages stored in the packages folder,
+/// and `shelf.server.json` beside them (the owners of ids first pushed here, the versions
+/// unlisted here), which every build reads with the policy.
+actor Ledger {
+    let settings: PushSettings
+    let feedRoot: String
+
+    init(settings: PushSettings, feedRoot: String) {
+        self.settings = settings
+        self.feedRoot = feedRoot
+    }
+
+    /// A package stored by a push.
+    struct Stored: Sendable {
+        var id: String
+        var lowerId: String
+        var lowerVersion: String
+        var fileName: String
+        /// Its path in the packages folder.
+        var path: String
+        /// Written before the package and removed once the client is answered: a push the
+        /// server stored but never answered (it was stopped) is taken again when its bytes come
+        /// again, so the client's retry succeeds.
+        var marker: String
+        /// This push made the key's owner the id's owner.
+        var addedOwner: String?
+    }
+
+    enum StoreResult: Sendable {
+        case stored(Stored)
+        case refused(Int, String)
+    }
+
+    enum ListingResult: Sendable {
+        case changed, unchanged
+        case refused(Int, String)
+    }
+
+    var serverFilePath: String { settings.packages + "/" + FeedPolicy.serverFileName }
+
+    /// Removes what a stopped server left of uploads.
+    nonisolated static func removeStaleUploads(_ packages: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: packages)) ?? []
+        where name.hasPrefix(".shelf-upload-") {
+            unlink(packages + "/" + name)
+        }
+    }
+
+    /// The versions the feed serves of an id (its flat container index).
+    nonisolated func versions(of lowerId: String) -> [String] {
+        guard let data = FileManager.default.contents(atPath: feedRoot + "/" + FeedLayout.flatIndex(lowerId)),
+            let versions = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["versions"] as? [String]
+        else { return [] }
+        return versions
+    }
+
+    nonisolated func served(_ s: Stored) -> Bool {
+        FileManager.default.fileExists(atPath: feedRoot + "/" + FeedLayout.nupkg(s.lowerId, s.lowerVersion))
+    }
+
+    nonisolated func answered(_ s: Stored) { unlink(s.marker) }
+
+    /// The policy builds apply (the policy file and `shelf.server.json`).
+    func policy() throws(PolicyError) -> (file: FeedPolicy?, all: FeedPolicy?) {
+        let path =
+            settings.policyPath
+            ?? {
+                let p = settings.packages + "/" + FeedPolicy.fileName
+                return FileManager.default.fileExists(atPath: p) ? p : nil
+            }()
+        let file = try path.map { p throws(PolicyError) in try FeedPolicy.load(path: p) }
+        guard FileManager.default.fileExists(atPath: serverFilePath) else { return (file, file) }
+        let server = try FeedPolicy.loadServerFile(path: serverFilePath)
+        return (file, file?.adding(server: server) ?? server)
+    }
+
+    static func owners(of id: String, _ policy: FeedPolicy?) -> [String] {
+        var out: [String] = []
+        for rule in policy?.owners ?? [] where rule.pattern.matches(id) {
+            for o in rule.owners where !out.contains(where: { same($0, o) }) { out.append(o) }
+        }
+        return out
+    }
+
+    /// The most specific reservation of a prefix the id is in (as the build picks it).
+    static func reservation(of id: String, _ policy: FeedPolicy?) -> FeedPolicy.PrefixReservation? {
+        (policy?.reservedPrefixes ?? []).filter { $0.pattern.matches(id) }.max {
+            $0.pattern.text.count < $1.pattern.text.count
+        }
+    }
+
+    static func same(_ a: String, _ b: String) -> Bool { a.caseInsensitiveCompare(b) == .orderedSame }
+
+    /// Stores a pushed package under its name, if this key's owner may push it.
+    func store(_ temp: String, archive: PackageArchive, key: ApiKey) -> StoreResult {
+        let id = archive.nuspec.id
+        let version = archive.nuspec.version.normalizedString
+        let lowerId = id.lowercased()
+        let lowerVersion = version.lowercased()
+        let fileName = "\(id).\(version).nupkg"
+        var stored = Stored(
+            id: id, lowerId: lowerId, lowerVersion: lowerVersion, fileName: fileName,
+            path: settings.packages + "/" + fileName,
+            marker: settings.packages + "/.shelf-pushed-\(lowerId).\(lowerVersion)",
+            addedOwner: nil)
+        let existing = versions(of: lowerId)
+        if existing.contains(lowerVersion) || FileManager.default.fileExists(atPath: stored.path) {
+            if (try? String(contentsOfFile: stored.marker, encoding: .utf8)) == archive.sha512 {
+                return .stored(stored)
+            }
+            return .refused(
+                409,
+                "\(id) \(version) is already in the feed; a version is pushed once (push a new version, or unlist this one)"
+            )
+        }
+        let policy: FeedFile
+        do {
+            let (file, all) = try self.policy()
+            policy = FeedFile(file: file, all: all)
+        } catch {
+            return .refused(500, "the feed's policy cannot be read: \(error)")
+        }
+        let owners = Self.owners(of: id, policy.all)
+        let ownerListed = owners.contains { Self.same($0, key.owner) }
+        if existing.isEmpty && !ownerListed {
+            guard key.allows(.push) else {
+                return .refused(
+                    403, "the API key \(key.id) pushes new versions of existing ids only, and \(id) is a new id")
+            }
+            if let reserved = Self.reservation(of: id, policy.all),
+                !(owners + [key.owner]).contains(where: { Self.same($0, reserved.owner) })
+            {
+                return .refused(
+                    403,
+                    "\(id) is in the ID prefix \(reserved.pattern) reserved for \(reserved.owner); only a key of "
+                        + "\(reserved.owner) pushes it")
+            }
+            if !owners.isEmpty {
+                return .refused(
+                    403, "\(id) belongs to \(owners.joined(separator: ", ")); a key of one of its owners pushes it")
+            }
+        } else if !ownerListed {
+            return .refused(
+                403,
+                owners.isEmpty
+                    ? "\(id) has no owner on this feed; add its owners to \(FeedPolicy.fileName) (owners) to push to it"
+                    : "\(id) belongs to \(owners.joined(separator: ", ")); a key of one of its owners pushes new versions"
+            )
+        }
+        // The owner first (a stop between the two leaves a claimed id, never an unowned package),
+        // then the retry marker, then the package under its name in one step.
+        if !ownerListed {
+            do {
+                try changeServerFile { $0.addOwner(key.owner, of: id) }
+            } catch {
+                return .refused(500, "cannot record the owner of \(id) (\(error))")
+            }
+            stored.addedOwner = key.owner
+        }
+        FileManager.default.createFile(atPath: stored.marker, contents: Data(archive.sha512.utf8))
+        guard link(temp, stored.path) == 0 else {
+            let why = errno
+            takeBack(stored, packageToo: false)
+            if why == EEXIST { return .refused(409, "\(id) \(version) is already in the feed") }
+            return .refused(500, "cannot store \(fileName) (\(POSIX.message(why)))")
+        }
+        return .stored(stored)
+    }
+
+    /// Undoes a push the build did not take.
+    func takeBack(_ s: Stored, packageToo: Bool = true) {
+        if packageToo { unlink(s.path) }
+        unlink(s.marker)
+        if let owner = s.addedOwner { try? changeServerFile { $0.removeOwner(owner, of: s.id) } }
+    }
+
+    /// Unlists (or relists) a version the feed serves, for one of its owners.
+    func setListed(id: String, version: NuGetVersion, listed: Bool, owner: String) -> ListingResult {
+        let lowerId = id.lowercased()
+        let normalized = version.normalizedString
+        guard versions(of: lowerId).contains(normalized.lowercased()) else {
+            return .refused(404, "\(id) \(normalized) is not in the feed")
+        }
+        let policy: FeedFile
+        do {
+            let (file, all) = try self.policy()
+            policy = FeedFile(file: file, all: all)
+        } catch {
+            return .refused(500, "the feed's policy cannot be read: \(error)")
+        }
+        let owners = Self.owners(of: id, policy.all)
+        guard owners.contains(where: { Self.same($0, owner) }) else {
+            return .refused(
+                403,
+                owners.isEmpty
+                    ? "\(id) has no owner on this feed; add its owners to \(FeedPolicy.fileName) (owners)"
+                    : "\(id) belongs to \(owners.joined(separator: ", ")); a key of one of its owners unlists it")
+        }
+        let byPolicyFile = (policy.file?.unlisted ?? []).contains {
+            $0.pattern.matches(id) && $0.versions.satisfies(version)
+        }
+        if listed && byPolicyFile {
+            return .refused(
+                409, "\(id) \(normalized) is unlisted by \(FeedPolicy.fileName); relist it there")
+        }
+        do {
+            let changed = try changeServerFile { file in
+                listed ? file.relist(id, normalized) : file.unlist(id, normalized)
+            }
+            return changed ? .changed : .unchanged
+        } catch {
+            return .refused(500, "cannot record the change (\(error))")
+        }
+    }
+
+    struct FeedFile {
+        var file: FeedPolicy?
+        var all: FeedPolicy?
+    }
+
+    /// Reads `shelf.server.json`, changes it, and writes it whole (a temporary name, then a
+    /// rename) when it changed.
+    func changeServerFile(_ body: (inout ServerFile) -> Bool) throws -> Bool {
+        var file = try ServerFile.read(serverFilePath)
+        guard body(&file) else { return false }
+        let temp = serverFilePath + ".tmp"
+        try file.encoded().write(to: URL(fileURLWithPath: temp))
+        guard rename(temp, serverFilePath) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: serverFilePath])
+        }
+        return true
+    }
+}
+
+/// `shelf.server.json`: `{"owners": {"Id": ["owner"]}, "unlisted": {"Id": ["[1.0.0]"]}}`, in
+/// the policy file's format (ids as first pushed, sorted keys).
+struct ServerFile {
+    var owners: [String: [String]] = [:]
+    var unlisted: [String: [String]] = [:]
+
+    static func read(_ path: String) throws -> ServerFile {
+        guard let data = FileManager.default.contents(atPath: path) else { return ServerFile() }
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: path])
+        }
+        return ServerFile(
+            owners: object["owners"] as? [String: [String]] ?? [:],
+            unlisted: object["unlisted"] as? [String: [String]] ?? [:])
+    }
+
+    func encoded() throws -> Data {
+        var object: [String: Any] = [:]
+        if !owners.isEmpty { object["owners"] = owners }
+        if !unlisted.isEmpty { object["unlisted"] = unlisted }
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    }
+
+    private static func key(_ id: String, in dict: [String: [String]]) -> String {
+        dict.keys.first { $0.caseInsensitiveCompare(id) == .orderedSame } ?? id
+    }
+
+    mutating func addOwner(_ owner: String, of id: String) -> Bool {
+        let k = Self.key(id, in: owners)
+        guard !(owners[k] ?? []).contains(where: { Ledger.same($0, owner) }) else { return false }
+        owners[k, default: []].append(owner)
+        return true
+    }
+
+    mutating func removeOwner(_ owner: String, of id: String) -> Bool {
+        let k = Self.key(id, in: owners)
+        guard var list = owners[k] else { return false }
+        list.removeAll { Ledger.same($0, owner) }
+        owners[k] = list.isEmpty ? nil : list
+        return true
+    }
+
+    mutating func unlist(_ id: String, _ version: String) -> Bool {
+        let k = Self.key(id, in: unlisted)
+        let exact = "[\(version)]"
+        guard !(unlisted[k] ?? []).contains(where: { $0.caseInsensitiveCompare(exact) == .orderedSame }) else {
+            return false
+        }
+        unlisted[k, default: []].append(exact)
+        unlisted[k]!.sort()
+        return true
+    }
+
+    mutating func relist(_ id: String, _ version: String) -> Bool {
+        let k = Self.key(id, in: unlisted)
+        guard var list = unlisted[k] else { return false }
+        let before = list.count
+        list.removeAll { $0.caseInsensitiveCompare("[\(version)]") == .orderedSame }
+        unlisted[k] = list.isEmpty ? nil : list
+        return list.count != before
+    }
+}

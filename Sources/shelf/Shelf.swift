@@ -7,6 +7,8 @@ struct Shelf: AsyncParsableCommand {
         commandName: "shelf",
         abstract: "Turn a folder of .nupkg files into a static NuGet V3 feed.",
         version: "0.1.0",
-        subcommands: [Build.self, Push.self, Delete.self, Prune.self, Validate.self, Serve.self, Keys.self, Publish.self]
+        subcommands: [
+            Build.self, Push.self, Delete.self, Prune.self, Validate.self, Serve.self, Keys.self, Publish.self,
+        ]
     )
 }

@@ -161,7 +161,7 @@ actor Ledger {
             }
             stored.addedOwner = key.owner
         }
-        FileManager.default.createFile(atPath: stored.marker, contents: Data(archive.sha512.utf8))
+        _ = FileManager.default.createFile(atPath: stored.marker, contents: Data(archive.sha512.utf8))
         guard link(temp, stored.path) == 0 else {
             let why = errno
             takeBack(stored, packageToo: false)
@@ -175,7 +175,7 @@ actor Ledger {
     func takeBack(_ s: Stored, packageToo: Bool = true) {
         if packageToo { unlink(s.path) }
         unlink(s.marker)
-        if let owner = s.addedOwner { try? changeServerFile { $0.removeOwner(owner, of: s.id) } }
+        if let owner = s.addedOwner { _ = try? changeServerFile { $0.removeOwner(owner, of: s.id) } }
     }
 
     /// Unlists (or relists) a version the feed serves, for one of its owners.
@@ -224,6 +224,7 @@ actor Ledger {
 
     /// Reads `shelf.server.json`, changes it, and writes it whole (a temporary name, then a
     /// rename) when it changed.
+    @discardableResult
     func changeServerFile(_ body: (inout ServerFile) -> Bool) throws -> Bool {
         var file = try ServerFile.read(serverFilePath)
         guard body(&file) else { return false }

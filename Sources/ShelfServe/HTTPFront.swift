@@ -59,7 +59,8 @@ public final class ServeFront: Sendable {
             },
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: ReasonPhrase.handlers(),
+                    additionalChannelHandlers: ReasonPhrase.handlers(
+                        maxBody: (self.push?.settings.maxPackageSize ?? 0) + 1_048_576),
                     idleTimeout: .seconds(Int64(max(1, options.idleTimeout))))),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
             onServerRunning: { channel in
@@ -154,13 +155,21 @@ public final class ServeFront: Sendable {
         guard reply.closeConnection else {
             return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))
         }
-        // The rest of the request body is not read: once the answer is written, the input side
-        // is shut, so the server does not drain an upload it refused, and the connection closes.
+        // The rest of the request body is not read to its end: once the answer is written, the
+        // input side is shut (at once, or after `linger` seconds of dropping what arrives), and
+        // the connection closes.
+        let linger = reply.linger
         return Response(
             status: status, headers: fields,
             body: ResponseBody(contentLength: buffer.readableBytes) { writer in
                 try await writer.write(buffer)
-                try? await channel.close(mode: .input)
+                if linger > 0 {
+                    channel.eventLoop.scheduleTask(in: .milliseconds(Int64(linger * 1000))) {
+                        channel.close(promise: nil)
+                    }
+                } else {
+                    try? await channel.close(mode: .input)
+                }
             })
     }
 }

@@ -34,6 +34,10 @@ struct Reply: Sendable {
     /// Close the connection once this is sent, without reading the rest of the request body
     /// (a body over the limit, a client too slow).
     var closeConnection: Bool
+    /// With `closeConnection`: how long what the client already sent is still read (and
+    /// dropped) before the connection closes, so that a client that sent its whole body reads
+    /// this answer instead of a reset connection. 0: the input side is shut at once.
+    var linger: Double = 0
 
     init(
         status: Int, reason: String? = nil, headers: Headers = Headers(), body: Data = Data(), isHead: Bool = false,
@@ -48,13 +52,15 @@ struct Reply: Sendable {
     }
 
     /// A plain-text answer; `reason` also goes in the status line (one line, printable ASCII).
-    static func text(_ status: Int, _ message: String, closeConnection: Bool = false) -> Reply {
+    static func text(_ status: Int, _ message: String, closeConnection: Bool = false, linger: Double = 0) -> Reply {
         var h = FeedServer.corsHeaders
         h.set("Content-Type", "text/plain; charset=utf-8")
         if closeConnection { h.set("Connection", "close") }
-        return Reply(
+        var r = Reply(
             status: status, reason: statusLine(message), headers: h, body: Data((message + "\n").utf8),
             closeConnection: closeConnection)
+        r.linger = linger
+        return r
     }
 
     /// A message fit for a status line: printable ASCII on one line, at most 400 characters.

@@ -204,6 +204,7 @@ struct Rebuild: Sendable {
                 try? await Task.sleep(nanoseconds: 200_000_000)
                 waited += 1
             } catch {
+                printError("shelf serve: the feed could not be rebuilt: \(error)")
                 return RebuildOutcome(failure: "\(error)")
             }
         }

@@ -213,4 +213,227 @@ struct PushServerTests {
         #expect(try shelf(["build", s.packages, "--out", rebuilt, "--base-url", s.url, "--quiet"]).status == 0)
         #expect(try historyFreeSnapshot(s.out) == (try historyFreeSnapshot(rebuilt)))
     }
+
+    /// Sends `head` (and then `body` pieces, `pause` seconds apart) on a new connection; returns
+    /// what the server answered within `wait` seconds, and whether it closed the connection.
+    static func raw(
+        port: Int, head: String, body: [Data] = [], pause: Double = 0, wait: Double = 5
+    ) throws -> (answer: String, closed: Bool) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        guard connected else { return ("", true) }
+        var timeout = timeval(tv_sec: Int(wait), tv_usec: Int((wait - Double(Int(wait))) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        func send(_ d: Data) { _ = d.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+        send(Data(head.utf8))
+        for piece in body {
+            if pause > 0 { usleep(useconds_t(pause * 1_000_000)) }
+            send(piece)
+        }
+        var answer = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var closed = false
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n > 0 {
+                answer.append(contentsOf: buffer[0..<n])
+                continue
+            }
+            closed = n == 0 || (n < 0 && errno == ECONNRESET)
+            break
+        }
+        return (String(decoding: answer, as: UTF8.self), closed)
+    }
+
+    @Test(
+        "abuse: wrong keys are throttled (429, Retry-After); a body over the limit is refused unread; a stalled upload is cut off; hostile packages get the build's message"
+    )
+    func abuse() throws {
+        var s = try Setup(extra: ["--wrong-keys", "4", "--max-package-size", "1", "--upload-timeout", "1"])
+        defer {
+            s.stop()
+            s.tmp.cleanup()
+        }
+        let good = try s.key("mallory")
+        let small = try s.package("Abuse.Small", "1.0.0")
+
+        // Guessing: four wrong keys, then 429 for everyone from this address, right keys too.
+        for i in 0..<4 {
+            #expect(try s.curlPush(small, key: "shelf-00000000000\(i)-guess").status == 403)
+        }
+        let throttled = try ServeTests.curl([
+            "-X", "PUT", "-H", "X-NuGet-ApiKey: \(good)", "-F", "package=@\(small)", s.url + "api/v2/package/",
+        ])
+        #expect(throttled.status == 429)
+        #expect(Int(throttled.headers["retry-after"] ?? "") ?? 0 >= 1, "\(throttled.headers)")
+        // Reads are not throttled.
+        #expect(try ServeTests.curl([s.url + "index.json"]).status == 200)
+        // The window passes (60 s is too long for a test: a server with a short window).
+        s.stop()
+        try s.start(["--wrong-keys", "4", "--max-package-size", "1", "--upload-timeout", "1"])
+
+        // A body over the limit, by its length: answered before it is sent, and the connection closed.
+        let head =
+            "PUT /api/v2/package/ HTTP/1.1\r\nHost: x\r\nX-NuGet-ApiKey: \(good)\r\n"
+            + "Content-Type: application/octet-stream\r\nContent-Length: 10000000000\r\n\r\n"
+        let started = Date()
+        let big = try Self.raw(port: s.port, head: head, body: [Data(count: 65536)], wait: 10)
+        #expect(big.answer.hasPrefix("HTTP/1.1 413"), "\(big.answer.prefix(200))")
+        #expect(big.closed && Date().timeIntervalSince(started) < 8)
+        // Chunked, so its size shows only as it streams: refused once it passes the limit.
+        let chunkedHead =
+            "PUT /api/v2/package/ HTTP/1.1\r\nHost: x\r\nX-NuGet-ApiKey: \(good)\r\n"
+            + "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        let chunk = Data("10000\r\n".utf8) + Data(count: 65536) + Data("\r\n".utf8)
+        let streamed = try Self.raw(
+            port: s.port, head: chunkedHead, body: Array(repeating: chunk, count: 40), wait: 10)
+        #expect(streamed.answer.hasPrefix("HTTP/1.1 413"), "\(streamed.answer.prefix(200))")
+        // A curl push over the limit, as a client sees it.
+        let tooBig = try s.package("Abuse.Big", "1.0.0", padding: 1_200_000)
+        let tooBigPush = try s.curlPush(tooBig, key: good)
+        #expect(tooBigPush.status == 413, "\(tooBigPush)")
+
+        // Stalled: the head and a first piece, then nothing: cut off after --upload-timeout.
+        let stalledAt = Date()
+        let stalled = try Self.raw(port: s.port, head: chunkedHead, body: [Data("5\r\nhello\r\n".utf8)], wait: 10)
+        #expect(stalled.closed, "\(stalled.answer.prefix(200))")
+        #expect(Date().timeIntervalSince(stalledAt) < 8)
+        // Nothing of these uploads is left, and nothing reached the packages folder.
+        var left = try FileManager.default.contentsOfDirectory(atPath: s.packages)
+        for _ in 0..<30 where left.contains(where: { $0.hasPrefix(".shelf-upload-") }) {
+            usleep(100_000)
+            left = try FileManager.default.contentsOfDirectory(atPath: s.packages)
+        }
+        #expect(!left.contains { $0.hasPrefix(".shelf-upload-") }, "\(left)")
+        #expect(!left.contains { $0.hasPrefix("Abuse.") }, "\(left)")
+
+        // Hostile packages: each refused with the words `shelf build` prints for it.
+        let hostile = s.tmp.sub("hostile")
+        #expect(try python([RobustnessTests.hostileMaker, hostile]).status == 0)
+        let expected = try String(contentsOfFile: hostile + "/expected.tsv", encoding: .utf8)
+        var refused = 0
+        for line in expected.split(separator: "\n") {
+            let parts = line.split(separator: "\t", maxSplits: 1).map(String.init)
+            // Those the build reads (`-`, or `+` with a warning) are not refusals.
+            guard parts.count == 2, !parts[1].hasPrefix("-"), !parts[1].hasPrefix("+"), parts[0].hasSuffix(".nupkg")
+            else { continue }
+            let file = hostile + "/" + parts[0]
+            var isLink = stat()
+            guard lstat(file, &isLink) == 0, isLink.st_mode & S_IFMT == S_IFREG, isLink.st_size > 0,
+                isLink.st_size < 1_000_000
+            else { continue }
+            let r = try s.curlPush(file, key: good)
+            #expect(r.status == 400, "\(parts[0]): \(r.status) \(r.body)")
+            for word in parts[1].split(separator: " ") {
+                #expect(r.body.lowercased().contains(word.lowercased()), "\(parts[0]): \(r.body) lacks \(word)")
+            }
+            refused += 1
+        }
+        #expect(refused >= 20, "hostile files pushed: \(refused)")
+        let check = try checkFeed(s.out, baseURL: s.url, extra: ["--http", s.url])
+        #expect(check.errors == 0, "\(check.output)")
+    }
+
+    @Test("sixteen pushes at once all land, in few builds; the feed passes the checks")
+    func sixteenAtOnce() throws {
+        var s = try Setup()
+        defer {
+            s.stop()
+            s.tmp.cleanup()
+        }
+        let key = try s.key("ci")
+        let files = try (0..<16).map { try s.package("Concurrent.P\($0 % 5)", "1.0.\($0)") }
+        let processes = try files.map { file -> Process in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            p.arguments = [
+                "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", "X-NuGet-ApiKey: \(key)",
+                "-H", "Transfer-Encoding: chunked", "-F", "package=@\(file)", s.url + "api/v2/package/",
+            ]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            return p
+        }
+        var codes: [String] = []
+        for p in processes {
+            p.waitUntilExit()
+            let out = (p.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
+            codes.append(String(decoding: out, as: UTF8.self))
+        }
+        #expect(codes.allSatisfy { $0 == "201" }, "\(codes)")
+        for i in 0..<5 {
+            let versions = try s.registration("Concurrent.P\(i)")
+            #expect(
+                versions.count == (0..<16).filter { $0 % 5 == i }.count,
+                "\(i): \(versions); packages: \((try? FileManager.default.contentsOfDirectory(atPath: s.packages).filter { $0.hasPrefix("Concurrent") }.sorted()) ?? [])"
+            )
+        }
+        let audit = try String(contentsOfFile: s.out + "/.shelf/audit.log", encoding: .utf8)
+        #expect(audit.split(separator: "\n").filter { $0.contains("\"status\":201") }.count == 16)
+        let check = try checkFeed(s.out, baseURL: s.url, extra: ["--http", s.url])
+        #expect(check.errors == 0, "\(check.output)")
+    }
+
+    @Test(
+        "a server killed at random points of pushes: no partial package, a feed that passes the checks, and the retry succeeds"
+    )
+    func killedServer() throws {
+        var s = try Setup()
+        defer {
+            s.stop()
+            s.tmp.cleanup()
+        }
+        let key = try s.key("ci")
+        var rng = SeededRandom(seed: 23)
+        var landedMidway = 0
+        for trial in 0..<8 {
+            let file = try s.package("Killed.P\(trial % 3)", "1.0.\(trial)", padding: 200_000)
+            // curl at a limited rate, so the upload and the build take a while; the server is
+            // killed somewhere in it.
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            p.arguments = [
+                "-s", "-o", "/dev/null", "-w", "%{http_code}", "--limit-rate", "400k", "-X", "PUT",
+                "-H", "X-NuGet-ApiKey: \(key)", "-F", "package=@\(file)", s.url + "api/v2/package/",
+            ]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            usleep(useconds_t(rng.below(900) * 1000))
+            s.stop()
+            p.waitUntilExit()
+            let answered = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            if answered != "201" { landedMidway += 1 }
+            // No package file but whole ones (an upload is never under a package's name until
+            // it is complete); the server starts again, building what it stored.
+            let whole = try python([
+                "-c",
+                "import glob,sys,zipfile; bad=[p for p in glob.glob(sys.argv[1]+'/*.nupkg') if zipfile.ZipFile(p).testzip() is not None]; print(bad); sys.exit(1 if bad else 0)",
+                s.packages,
+            ])
+            #expect(whole.status == 0, "trial \(trial): \(whole.stdout) \(whole.stderr)")
+            try s.start()
+            let check = try checkFeed(s.out, baseURL: s.url, extra: ["--http", s.url])
+            #expect(check.errors == 0, "trial \(trial): \(check.output)")
+            // The client's retry: 201 unless the first push was answered (then it is there: 409).
+            let retry = try s.curlPush(file, key: key)
+            #expect(retry.status == (answered == "201" ? 409 : 201), "trial \(trial): \(answered) then \(retry)")
+            #expect(try s.registration("Killed.P\(trial % 3)")["1.0.\(trial)"] != nil)
+            if check.errors != 0 { break }
+        }
+        #expect(landedMidway >= 3, "kills that landed while a push ran: \(landedMidway) of 8")
+        let rebuilt = s.tmp.sub("rebuilt")
+        #expect(try shelf(["build", s.packages, "--out", rebuilt, "--base-url", s.url, "--quiet"]).status == 0)
+        #expect(try historyFreeSnapshot(s.out) == (try historyFreeSnapshot(rebuilt)))
+    }
 }

@@ -58,8 +58,11 @@ actor Ledger {
         return versions
     }
 
+    /// Whether the feed serves a stored package: its version in the id's index (written after
+    /// the package, so a build that stopped between the two does not count).
     nonisolated func served(_ s: Stored) -> Bool {
-        FileManager.default.fileExists(atPath: feedRoot + "/" + FeedLayout.nupkg(s.lowerId, s.lowerVersion))
+        versions(of: s.lowerId).contains(s.lowerVersion)
+            && FileManager.default.fileExists(atPath: feedRoot + "/" + FeedLayout.nupkg(s.lowerId, s.lowerVersion))
     }
 
     nonisolated func answered(_ s: Stored) { unlink(s.marker) }
@@ -95,7 +98,8 @@ actor Ledger {
 
     static func same(_ a: String, _ b: String) -> Bool { a.caseInsensitiveCompare(b) == .orderedSame }
 
-    /// Stores a pushed package under its name, if this key's owner may push it.
+    /// Stores a pushed package under its name (moving `temp` there), if this key's owner may push
+    /// it.
     func store(_ temp: String, archive: PackageArchive, key: ApiKey) -> StoreResult {
         let id = archive.nuspec.id
         let version = archive.nuspec.version.normalizedString
@@ -161,10 +165,13 @@ actor Ledger {
             stored.addedOwner = key.owner
         }
         _ = FileManager.default.createFile(atPath: stored.marker, contents: Data(archive.sha512.utf8))
-        guard link(temp, stored.path) == 0 else {
+        // A rename, not a hard link and an unlink: a build reading the package must never see
+        // it change (a link count going down changes its identity, and a build refuses a file
+        // that changes while it is read). Only this actor puts packages in the folder, and the
+        // name was checked above.
+        guard rename(temp, stored.path) == 0 else {
             let why = errno
             takeBack(stored, packageToo: false)
-            if why == EEXIST { return .refused(409, "\(id) \(version) is already in the feed") }
             return .refused(500, "cannot store \(fileName) (\(POSIX.message(why)))")
         }
         return .stored(stored)

@@ -37,7 +37,7 @@ public struct PushSettings: Sendable {
 /// `dotnet nuget push` sends it), `DELETE {id}/{version}` to unlist (as nuget.org does), `POST
 /// {id}/{version}` to relist. Keys are checked (`KeyRing`), wrong ones throttled per address,
 /// ownership and reserved prefixes applied as nuget.org does; a pushed package is stored in the
-/// packages folder under its name in one step (`link`), the feed is rebuilt (pushes arriving
+/// packages folder under its name in one step (a rename), the feed is rebuilt (pushes arriving
 /// together in one build), and only then the client is answered. Everything is written to the
 /// audit log.
 public final class PushEndpoint: Sendable {
@@ -173,7 +173,7 @@ public final class PushEndpoint: Sendable {
             case .tooLarge:
                 return .text(
                     413, "the package is larger than this feed takes (\(settings.maxPackageSize) bytes)",
-                    closeConnection: true)
+                    closeConnection: true, linger: 1)
             case .noPackage: return .text(400, "the request holds no package (a multipart part named package)")
             case .malformed(let why): return .text(400, "the request cannot be read: \(why)")
             case .ended:

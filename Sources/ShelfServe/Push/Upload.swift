@@ -58,8 +58,9 @@ struct Upload {
             parser = nil
             sink.startRaw()
         }
+        var iterator = body.makeAsyncIterator()
         do {
-            for try await var chunk in body {
+            while var chunk = try await iterator.next() {
                 progress()
                 received += Int64(chunk.readableBytes)
                 // The envelope around the package is small: a body far over the limit is refused

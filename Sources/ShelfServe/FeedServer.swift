@@ -106,6 +106,17 @@ public actor FeedServer {
             h.remove("Content-Type")
             return Reply(status: 304, headers: h)
         }
+        // A package (or any large file served as it is) is streamed from the disk, a piece at a
+        // time: many downloads of big packages at once must not each hold a whole one in memory.
+        if !rewrite && !extended && file.stamp.size > Int64(Reply.streamAbove)
+            && h.value("Content-Type") != "application/json"
+        {
+            h.set("Content-Length", String(file.stamp.size))
+            if isHead { return Reply(status: 200, headers: h, isHead: true) }
+            var r = Reply(status: 200, headers: h)
+            r.file = (file.absolute, file.stamp.size)
+            return r
+        }
         guard var data = FileManager.default.contents(atPath: file.absolute) else {
             return plain(404, "not found\n", head: isHead)
         }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NuGetCore
 
 /// How `shelf serve` listens.
 public struct ListenOptions: Sendable {
@@ -151,6 +152,27 @@ public final class ServeFront: Sendable {
             fields.append(HTTPField(name: name, value: reason))
         }
         if reply.isHead { return Response(status: status, headers: fields, body: ResponseBody()) }
+        if let (path, size) = reply.file {
+            return Response(
+                status: status, headers: fields,
+                body: ResponseBody(contentLength: Int(size)) { writer in
+                    let fd = open(path, O_RDONLY)
+                    guard fd >= 0 else { throw ServeError.documentMissing(path) }
+                    defer { close(fd) }
+                    var offset: Int64 = 0
+                    var buffer = ByteBufferAllocator().buffer(capacity: 256 * 1024)
+                    while offset < size {
+                        buffer.clear()
+                        let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 256 * 1024) { raw in
+                            max(0, pread(fd, raw.baseAddress, min(raw.count, Int(size - offset)), off_t(offset)))
+                        }
+                        // A file that shrank while it was sent: the connection ends short.
+                        guard n > 0 else { throw ServeError.documentMissing(path) }
+                        offset += Int64(n)
+                        try await writer.write(buffer)
+                    }
+                })
+        }
         let buffer = ByteBuffer(bytes: reply.body)
         guard reply.closeConnection else {
             return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))

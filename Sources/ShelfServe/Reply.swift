@@ -38,6 +38,11 @@ struct Reply: Sendable {
     /// dropped) before the connection closes, so that a client that sent its whole body reads
     /// this answer instead of a reset connection. 0: the input side is shut at once.
     var linger: Double = 0
+    /// A file sent as the body, read a piece at a time (its path and size), instead of `body`.
+    var file: (path: String, size: Int64)?
+
+    /// Files larger than this are streamed.
+    static let streamAbove = 256 * 1024
 
     init(
         status: Int, reason: String? = nil, headers: Headers = Headers(), body: Data = Data(), isHead: Bool = false,

@@ -24,7 +24,11 @@ struct PushServerTests {
         var server: StaticServer?
         var url: String { "http://127.0.0.1:\(port)/" }
 
-        init(extra: [String] = []) throws {
+        /// The server's environment (credentials for `--publish`).
+        var environment: [String: String]?
+
+        init(extra: [String] = [], environment: [String: String]? = nil) throws {
+            self.environment = environment
             tmp = try TemporaryFolder()
             packages = tmp.sub("packages")
             out = tmp.sub("out")
@@ -41,7 +45,8 @@ struct PushServerTests {
         mutating func start(_ extra: [String] = []) throws {
             server = try StaticServer(
                 port: port, executable: Repo.shelf,
-                arguments: ["serve", out, "--port", String(port), "--push", "--packages", packages] + extra)
+                arguments: ["serve", out, "--port", String(port), "--push", "--packages", packages] + extra,
+                environment: environment)
         }
 
         mutating func stop() {
@@ -364,6 +369,13 @@ struct PushServerTests {
             try p.run()
             return p
         }
+        // Reads go on while the pushes are built.
+        var reads: [String] = []
+        for _ in 0..<20 {
+            reads.append(
+                try run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", s.url + "index.json"]).stdout)
+        }
+        #expect(reads.allSatisfy { $0 == "200" }, "\(reads)")
         var codes: [String] = []
         for p in processes {
             p.waitUntilExit()
@@ -435,5 +447,61 @@ struct PushServerTests {
         let rebuilt = s.tmp.sub("rebuilt")
         #expect(try shelf(["build", s.packages, "--out", rebuilt, "--base-url", s.url, "--quiet"]).status == 0)
         #expect(try historyFreeSnapshot(s.out) == (try historyFreeSnapshot(rebuilt)))
+    }
+
+    @Test("--publish: each push is also published to a bucket, and the official client restores from it over HTTP")
+    func publishing() throws {
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        let moto = try PublishTests.Moto(scratch: tmp.path)
+        defer { moto.stop() }
+        try moto.makePublicBucket("feed")
+        let base = "\(moto.endpoint)/feed/nuget/"
+        // The feed is built for the bucket's URL; the server takes pushes beside it.
+        let packages = tmp.sub("packages")
+        try FileManager.default.createDirectory(atPath: packages, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: Repo.sampleFeed + "/Shelf.Sample.Core.1.0.0.nupkg",
+            toPath: packages + "/Shelf.Sample.Core.1.0.0.nupkg")
+        // The id there before the server has its owner in the policy.
+        try Data(#"{"owners": {"Shelf.Sample.*": ["ci"]}}"#.utf8).write(
+            to: URL(fileURLWithPath: packages + "/shelf.json"))
+        let out = tmp.sub("out")
+        #expect(try shelf(["build", packages, "--out", out, "--base-url", base, "--quiet"]).status == 0)
+        let port = try freePort()
+        let server = try StaticServer(
+            port: port, executable: Repo.shelf,
+            arguments: [
+                "serve", out, "--port", String(port), "--push", "--packages", packages, "--publish", "s3://feed/nuget",
+                "--endpoint", moto.endpoint,
+            ], environment: moto.env)
+        defer { server.stop() }
+        let key = try shelf(["keys", "create", out, "--owner", "ci"]).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        for name in ["Shelf.Sample.Core.1.1.0.nupkg", "Shelf.Sample.Extensions.1.0.0.nupkg"] {
+            let r = try run(
+                "/usr/bin/curl",
+                [
+                    "-s", "-o", "/dev/stderr", "-w", "%{http_code}", "-X", "PUT", "-H", "X-NuGet-ApiKey: \(key)", "-F",
+                    "package=@\(Repo.sampleFeed)/\(name)", server.url + "api/v2/package/",
+                ])
+            #expect(r.stdout == "201", "\(name): \(r.stdout) \(r.stderr)")
+        }
+        // When the push was answered, the bucket had it.
+        let keys = try moto.keys(bucket: "feed", prefix: "nuget/flatcontainer/")
+        #expect(keys.contains("nuget/flatcontainer/shelf.sample.extensions/1.0.0/shelf.sample.extensions.1.0.0.nupkg"))
+        let local = tmp.sub("local")
+        try PublishTests().snapshot(moto, bucket: "feed", prefix: "nuget/", into: local)
+        let check = try checkFeed(local, baseURL: base, extra: ["--http", base])
+        #expect(check.errors == 0, "\(check.output)")
+        if RealClientTests.available() {
+            let client = try run(
+                "/usr/bin/timeout",
+                [
+                    "600", RealClientTests.nugetcheck, base + "index.json", "--packages",
+                    "Shelf.Sample.Core@1.1.0,Shelf.Sample.Extensions@1.0.0", "--restore", "Shelf.Sample.Core@1.1.0",
+                ])
+            #expect(client.status == 0, "\(client.stdout.split(separator: "\n").filter { $0.hasPrefix("FAIL") })")
+        }
     }
 }

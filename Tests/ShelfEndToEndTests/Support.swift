@@ -212,10 +212,11 @@ final class StaticServer {
             arguments: ["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", folder])
     }
 
-    init(port: Int, executable: String, arguments: [String]) throws {
+    init(port: Int, executable: String, arguments: [String], environment: [String: String]? = nil) throws {
         self.port = port
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -70,7 +70,7 @@ def paths_of(out, count, rng):
         if kind == 0:
             picked.append("/index.json")
         elif kind == 1:
-            picked.append("/registration/%s/index.json" % lid)
+            picked.append("/registration-semver2/%s/index.json" % lid)
         elif kind == 2:
             picked.append("/flatcontainer/%s/index.json" % lid)
         else:
@@ -127,6 +127,8 @@ def main():
         if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
             sys.exit("%s is needed: apt-get install -y wrk nginx" % tool)
     work = a.work or tempfile.mkdtemp(prefix="shelf-serve-bench-")
+    # nginx's workers run as another user: they must be able to read the folder.
+    os.chmod(work, 0o755)
     shelf = shelf_binary()
     packages = os.path.join(work, "packages")
     out = os.path.join(work, "out")

@@ -11,11 +11,14 @@ import ShelfFeed
 ///
 /// When the feed was built for another base URL, the links in its documents are rewritten to the
 /// server's own URL on the way out, so that a feed built for production can be tried locally.
-public actor FeedServer {
+///
+/// Requests are answered side by side (no actor between them): the search index is swapped whole
+/// when a build changed what it is made from, read again by one request while the others go on
+/// with the previous one.
+public final class FeedServer: Sendable {
     public let root: String
     let files: FeedFiles
-    private var index: SearchIndex
-    private var indexStamp: [String: FileIdentity]
+    private let held: HeldIndex
     let searchPath: String
     let autocompletePath: String
 
@@ -24,23 +27,25 @@ public actor FeedServer {
         self.root = String(cString: real)
         free(real)
         files = FeedFiles(root: self.root)
-        index = try SearchIndex(root: self.root)
-        indexStamp = files.searchSourceStamps()
+        held = HeldIndex(index: try SearchIndex(root: self.root), stamp: files.searchSourceStamps())
         searchPath = SearchRenderer.queryPath
         autocompletePath = SearchRenderer.autocompletePath
     }
 
-    public var feedBaseURL: String { index.feedBaseURL }
-    public var idCount: Int { index.idCount }
+    public var feedBaseURL: String { held.current.feedBaseURL }
+    public var idCount: Int { held.current.idCount }
 
     /// The search index, read again when a build changed the documents it is made from.
-    func currentIndex() -> SearchIndex {
-        let stamps = files.searchSourceStamps()
-        if stamps != indexStamp, let fresh = try? SearchIndex(root: root) {
-            index = fresh
-            indexStamp = stamps
+    func currentIndex() -> SearchIndex { held.refreshed(files: files, root: root) }
+
+    /// The index a request needs: checked for a rebuild for the service index and search, as
+    /// held for the rest (a stat of four files per request is what it saves).
+    func currentIndex(forPath rawPath: String) -> SearchIndex {
+        let path = rawPath.drop { $0 == "/" }
+        if path == "index.json" || path == searchPath || path == autocompletePath || path.isEmpty {
+            return currentIndex()
         }
-        return index
+        return held.current
     }
 
     /// The query's name/value pairs, decoded as ASP.NET does: `+` is a space, then `%XX`.
@@ -61,8 +66,9 @@ public actor FeedServer {
         extraResources: [JSON] = []
     ) -> Reply {
         let isHead = method == "HEAD"
-        // Fresh after a rebuild (also its base URL, which the rewriting uses).
-        let index = currentIndex()
+        // Fresh after a rebuild for search and the service index (a rebuild may also change the
+        // base URL, which the rewriting uses); other files go with the index held.
+        let index = currentIndex(forPath: rawPath)
         guard method == "GET" || isHead else {
             if method == "OPTIONS" {
                 return Reply(status: 204, headers: Self.corsHeaders)
@@ -83,7 +89,7 @@ public actor FeedServer {
             h.set("Content-Type", "application/json")
             h.set("Cache-Control", "no-cache")
             var data = doc.encoded()
-            if feedBaseURLDiffers(baseURL) {
+            if feedBaseURLDiffers(baseURL, index) {
                 data = data.replacing(Data(index.feedBaseURL.utf8), with: Data(baseURL.utf8))
             }
             return body(data, status: 200, headers: h, head: isHead)
@@ -95,7 +101,7 @@ public actor FeedServer {
         h.set("Cache-Control", ServedFile.cacheControl(file.relative))
         // The service index of a server taking pushes also names its PackagePublish endpoint.
         let extended = file.relative == "index.json" && !extraResources.isEmpty
-        let rewrite = feedBaseURLDiffers(baseURL) && Self.rewritable(file.relative)
+        let rewrite = feedBaseURLDiffers(baseURL, index) && Self.rewritable(file.relative)
         let etag =
             "\"\(String(file.stamp.mtime, radix: 16))-\(String(file.stamp.size, radix: 16))\(rewrite ? "-r" : "")\(extended ? "-p" : "")\""
         h.set("ETag", etag)
@@ -146,8 +152,9 @@ public actor FeedServer {
         return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? data
     }
 
-    func feedBaseURLDiffers(_ serving: String) -> Bool { !serving.isEmpty && index.feedBaseURL != serving }
-    // (`index` is the one `currentIndex()` refreshed at the start of the request.)
+    func feedBaseURLDiffers(_ serving: String, _ index: SearchIndex) -> Bool {
+        !serving.isEmpty && index.feedBaseURL != serving
+    }
 
     static func rewritable(_ path: String) -> Bool {
         ["application/json", "text/html", "text/javascript"].contains(ServedFile.contentType(path))
@@ -232,5 +239,41 @@ struct FeedFiles: Sendable {
             }
         }
         return out
+    }
+}
+
+/// The search index in use, swapped whole after a rebuild.
+final class HeldIndex: @unchecked Sendable {
+    private let lock = NSLock()
+    private var index: SearchIndex
+    private var stamp: [String: FileIdentity]
+    private var reloading = false
+
+    init(index: SearchIndex, stamp: [String: FileIdentity]) {
+        self.index = index
+        self.stamp = stamp
+    }
+
+    var current: SearchIndex { lock.withLock { index } }
+
+    /// The index, read again first when its sources changed (by one caller at a time; the others
+    /// get the one held meanwhile).
+    func refreshed(files: FeedFiles, root: String) -> SearchIndex {
+        let stamps = files.searchSourceStamps()
+        let (held, reload): (SearchIndex, Bool) = lock.withLock {
+            guard stamps != stamp, !reloading else { return (index, false) }
+            reloading = true
+            return (index, true)
+        }
+        guard reload else { return held }
+        let fresh = try? SearchIndex(root: root)
+        return lock.withLock {
+            if let fresh {
+                index = fresh
+                stamp = stamps
+            }
+            reloading = false
+            return index
+        }
     }
 }

@@ -106,7 +106,7 @@ public final class ServeFront: Sendable {
 
     /// The base URL documents are served with: this server's, or as built behind a proxy.
     func servingBaseURL() async -> String {
-        options.behindProxy ? await feed.feedBaseURL : baseURL
+        options.behindProxy ? feed.feedBaseURL : baseURL
     }
 
     func respond(_ request: Request, _ context: ServeContext) async -> Response {
@@ -122,7 +122,7 @@ public final class ServeFront: Sendable {
         } else {
             let base = await servingBaseURL()
             let extra = push.map { [$0.serviceIndexResource(base: base)] } ?? []
-            reply = await feed.respond(
+            reply = feed.respond(
                 method: method, rawPath: rawPath, query: FeedServer.queryItems(request.uri.query ?? ""),
                 headers: { request.headers[HTTPField.Name($0)!] }, baseURL: base,
                 extraResources: extra)

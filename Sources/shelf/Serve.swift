@@ -120,8 +120,8 @@ struct Serve: AsyncParsableCommand {
             printError("error: cannot listen on \(bind):\(port): \(error). Try another --port, or 0 for any free one.")
             throw ExitCode(69)
         }
-        let feedBase = await server.feedBaseURL
-        var lines = ["shelf serve: \(await server.idCount) ids at \(behindProxy ? feedBase : url)index.json"]
+        let feedBase = server.feedBaseURL
+        var lines = ["shelf serve: \(server.idCount) ids at \(behindProxy ? feedBase : url)index.json"]
         if feedBase != url && !behindProxy {
             lines.append("  the feed was built for \(feedBase); its links are rewritten to \(url)")
         }

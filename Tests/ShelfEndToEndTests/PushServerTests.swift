@@ -504,4 +504,89 @@ struct PushServerTests {
             #expect(client.status == 0, "\(client.stdout.split(separator: "\n").filter { $0.hasPrefix("FAIL") })")
         }
     }
+
+    @Test(
+        "ownership holds against look-alike ids, ids that climb out of the URL, a versions-only key on a new id, the same version under two names at once; bloated multipart and a hand-broken shelf.server.json are refused"
+    )
+    func ownershipEdges() throws {
+        var s = try Setup()
+        defer {
+            s.stop()
+            s.tmp.cleanup()
+        }
+        let bob = try s.key("bob")
+        let eve = try s.key("eve", ["--scope", "push", "--scope", "unlist"])
+        let teamVersionsOnly = try s.key("shelf-team", ["--scope", "push-versions"])
+        #expect(try s.curlPush(try s.package("Bob.Tools", "1.0.0"), key: bob).status == 201)
+        // `ſ` folds to `s` in a case-insensitive compare, not in NuGet's: another id, Eve's.
+        #expect(try s.curlPush(try s.package("Bob.Tool\u{017F}", "1.0.0"), key: eve).status == 201)
+        #expect(try s.curlPush(try s.package("Bob.Tools", "6.6.6"), key: eve).status == 403)
+        let unlist = { (key: String, path: String) in
+            try run(
+                "/usr/bin/curl",
+                [
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", "-H", "X-NuGet-ApiKey: \(key)",
+                    s.url + "api/v2/package/" + path,
+                ]
+            ).stdout
+        }
+        #expect(try unlist(eve, "Bob.Tools/1.0.0") == "403")
+        #expect(try s.registration("Bob.Tools")["1.0.0"] == true)
+        let server = try String(contentsOfFile: s.packages + "/shelf.server.json", encoding: .utf8)
+        #expect(!server.contains("\"eve\"") || server.contains("Bob.Tool\u{017F}"), "\(server)")
+        // An id that climbs out of the URL is not an id.
+        #expect(try unlist(eve, "Shelf.Sample.Core%2F..%2Fshelf.sample.core/1.1.0") == "400")
+        // A key for new versions only does not make a new id, even one an owner rule covers.
+        #expect(try s.curlPush(try s.package("Shelf.Sample.BrandNew", "1.0.0"), key: teamVersionsOnly).status == 403)
+        // The same version under two names, at once: one is taken.
+        let a = try s.package("Dup.Lib", "1.0.0")
+        let b = s.tmp.sub("made2") + "/dup.lib.1.0.0.0.nupkg"
+        try FileManager.default.createDirectory(
+            atPath: (b as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let other = try s.package("dup.lib", "1.0.0.0", padding: 10)
+        try FileManager.default.moveItem(atPath: other, toPath: b)
+        let processes = try [a, b].map { file -> (Process, Pipe) in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            p.arguments = [
+                "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", "X-NuGet-ApiKey: \(bob)", "-F",
+                "package=@\(file)", s.url + "api/v2/package/",
+            ]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            return (p, out)
+        }
+        let statuses = processes.map { p, out -> Int in
+            p.waitUntilExit()
+            return Int(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)) ?? 0
+        }.sorted()
+        #expect(statuses == [201, 409], "\(statuses)")
+        let dups = try FileManager.default.contentsOfDirectory(atPath: s.packages).filter {
+            $0.lowercased().hasPrefix("dup.lib")
+        }
+        #expect(dups.count == 1, "\(dups)")
+        // A multipart header megabytes long: refused once it passes 64 KB, quickly.
+        let bloated = s.tmp.sub("bloated.txt")
+        var body = Data(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"package\"; filename=\"p.nupkg\"\r\nX-Pad: ".utf8)
+        body.append(Data(repeating: 0x61, count: 4_000_000))
+        body.append(Data("\r\n\r\nzip\r\n--XyZ--\r\n".utf8))
+        try body.write(to: URL(fileURLWithPath: bloated))
+        let started = Date()
+        let r = try run(
+            "/usr/bin/curl",
+            [
+                "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", "X-NuGet-ApiKey: \(bob)", "-H",
+                "Content-Type: multipart/form-data; boundary=XyZ", "--data-binary", "@\(bloated)",
+                s.url + "api/v2/package/",
+            ])
+        #expect(r.stdout == "400", "\(r.stdout)")
+        #expect(Date().timeIntervalSince(started) < 10)
+        // shelf.server.json broken by hand: a push that would change it is refused; the file stays.
+        let serverPath = s.packages + "/shelf.server.json"
+        try Data(#"{"owners": {"Bob.Tools": 42}}"#.utf8).write(to: URL(fileURLWithPath: serverPath))
+        #expect(try s.curlPush(try s.package("Bob.Fresh", "1.0.0"), key: bob).status == 500)
+        #expect(try String(contentsOfFile: serverPath, encoding: .utf8) == #"{"owners": {"Bob.Tools": 42}}"#)
+    }
 }

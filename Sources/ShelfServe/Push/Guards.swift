@@ -15,21 +15,33 @@ actor KeyGuessThrottle {
 
     private static var now: TimeInterval { ProcessInfo.processInfo.systemUptime }
 
+    /// The address a limit applies to: an IPv4 address, or an IPv6 address's /64 (one host
+    /// holds a whole /64).
+    static func bucket(_ client: String) -> String {
+        var v6 = in6_addr()
+        guard client.contains(":"), inet_pton(AF_INET6, client, &v6) == 1 else { return client }
+        return withUnsafeBytes(of: &v6) { raw in raw.prefix(8).map { String(format: "%02x", $0) }.joined() } + "/64"
+    }
+
     /// Seconds to wait before this client may try a key again; nil when it may now.
     func retryAfter(_ client: String) -> Int? {
+        let key = Self.bucket(client)
         let now = Self.now
-        let recent = (failures[client] ?? []).filter { now - $0 < window }
-        failures[client] = recent.isEmpty ? nil : recent
+        let recent = (failures[key] ?? []).filter { now - $0 < window }
+        failures[key] = recent.isEmpty ? nil : recent
         guard recent.count >= limit, let oldest = recent.first else { return nil }
         return max(1, Int((window - (now - oldest)).rounded(.up)))
     }
 
     func failed(_ client: String) {
-        failures[client, default: []].append(Self.now)
-        // Bounded memory under a flood of addresses: forget the quietest half.
+        let key = Self.bucket(client)
+        failures[key, default: []].append(Self.now)
+        if failures[key]!.count > limit * 2 { failures[key]!.removeFirst(failures[key]!.count - limit * 2) }
+        // Bounded memory under a flood of addresses: past 100,000, the half whose last failure is
+        // oldest is forgotten (a sort now and then, not a scan per failure).
         if failures.count > 100_000 {
-            let cutoff = Self.now - window
-            failures = failures.filter { $0.value.last ?? 0 > cutoff }
+            let keep = failures.sorted { ($0.value.last ?? 0) > ($1.value.last ?? 0) }.prefix(50_000)
+            failures = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
         }
     }
 }
@@ -100,4 +112,20 @@ actor BuildQueue<Outcome: Sendable> {
             self.waiting = nil
         }
     }
+}
+
+/// A bounded number of uploads at once.
+actor UploadSlots {
+    let limit: Int
+    private var used = 0
+
+    init(limit: Int) { self.limit = limit }
+
+    func enter() -> Bool {
+        guard used < limit else { return false }
+        used += 1
+        return true
+    }
+
+    func leave() { used = max(0, used - 1) }
 }

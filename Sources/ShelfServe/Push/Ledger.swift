@@ -96,7 +96,15 @@ actor Ledger {
         }
     }
 
-    static func same(_ a: String, _ b: String) -> Bool { a.caseInsensitiveCompare(b) == .orderedSame }
+    /// Names (owners, ids) compared as NuGet compares ids: `lowercased()`, exactly. Not
+    /// `caseInsensitiveCompare`, which folds `ſ` to `s` and `ß` to `ss`: another id must never
+    /// pass for one.
+    static func same(_ a: String, _ b: String) -> Bool { a.lowercased() == b.lowercased() }
+
+    /// Packages stored and not yet served or taken back (`lowerId/lowerVersion`): a second push
+    /// of the same version (another file name: `Dup.Lib 1.0.0`, `dup.lib 1.0.0.0`) before the
+    /// build is refused too.
+    private var pending: Set<String> = []
 
     /// Stores a pushed package under its name (moving `temp` there), if this key's owner may push
     /// it.
@@ -112,7 +120,10 @@ actor Ledger {
             marker: settings.packages + "/.shelf-pushed-\(lowerId).\(lowerVersion)",
             addedOwner: nil)
         let existing = versions(of: lowerId)
-        if existing.contains(lowerVersion) || FileManager.default.fileExists(atPath: stored.path) {
+        // The version is there when the feed serves it, a push of it is on its way (another file
+        // name: `Dup.Lib 1.0.0`, `dup.lib 1.0.0.0`), or a file has its name already.
+        let inFolder = FileManager.default.fileExists(atPath: stored.path)
+        if existing.contains(lowerVersion) || inFolder || pending.contains(lowerId + "/" + lowerVersion) {
             if (try? String(contentsOfFile: stored.marker, encoding: .utf8)) == archive.sha512 {
                 return .stored(stored)
             }
@@ -130,11 +141,12 @@ actor Ledger {
         }
         let owners = Self.owners(of: id, policy.all)
         let ownerListed = owners.contains { Self.same($0, key.owner) }
-        if existing.isEmpty && !ownerListed {
-            guard key.allows(.push) else {
-                return .refused(
-                    403, "the API key \(key.id) pushes new versions of existing ids only, and \(id) is a new id")
-            }
+        let isNew = existing.isEmpty && !pending.contains { $0.hasPrefix(lowerId + "/") }
+        if isNew && !key.allows(.push) {
+            return .refused(
+                403, "the API key \(key.id) pushes new versions of existing ids only, and \(id) is a new id")
+        }
+        if isNew && !ownerListed {
             // nuget.org: a new id in a reserved prefix is its owner's to push.
             if let reserved = Self.reservation(of: id, policy.all), !Self.same(key.owner, reserved.owner) {
                 return .refused(
@@ -174,14 +186,24 @@ actor Ledger {
             takeBack(stored, packageToo: false)
             return .refused(500, "cannot store \(fileName) (\(POSIX.message(why)))")
         }
+        pending.insert(lowerId + "/" + lowerVersion)
         return .stored(stored)
     }
 
-    /// Undoes a push the build did not take.
+    /// The build served a stored package, or took it back: it is not pending any more.
+    func settled(_ s: Stored) { pending.remove(s.lowerId + "/" + s.lowerVersion) }
+
+    /// Undoes a push the build did not take. The owner it recorded goes too, unless the id is
+    /// served or has another version on its way (a push of the same owner that succeeded).
     func takeBack(_ s: Stored, packageToo: Bool = true) {
         if packageToo { unlink(s.path) }
         unlink(s.marker)
-        if let owner = s.addedOwner { _ = try? changeServerFile { $0.removeOwner(owner, of: s.id) } }
+        pending.remove(s.lowerId + "/" + s.lowerVersion)
+        if let owner = s.addedOwner, versions(of: s.lowerId).isEmpty,
+            !pending.contains(where: { $0.hasPrefix(s.lowerId + "/") })
+        {
+            _ = try? changeServerFile { $0.removeOwner(owner, of: s.id) }
+        }
     }
 
     /// Unlists (or relists) a version the feed serves, for one of its owners.
@@ -234,8 +256,16 @@ actor Ledger {
     func changeServerFile(_ body: (inout ServerFile) -> Bool) throws -> Bool {
         var file = try ServerFile.read(serverFilePath)
         guard body(&file) else { return false }
-        let temp = serverFilePath + ".tmp"
+        let temp = settings.packages + "/.shelf-server.json.tmp"
         try file.encoded().write(to: URL(fileURLWithPath: temp))
+        // Only what every build can read goes in: a file the policy parser refuses would stop
+        // every build from then on.
+        do {
+            _ = try FeedPolicy.loadServerFile(path: temp)
+        } catch {
+            unlink(temp)
+            throw error
+        }
         guard rename(temp, serverFilePath) == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: serverFilePath])
         }
@@ -249,14 +279,31 @@ struct ServerFile {
     var owners: [String: [String]] = [:]
     var unlisted: [String: [String]] = [:]
 
+    /// The file as it is; one that is not of this shape (someone edited it by hand) is an error,
+    /// never read as empty (the next change would write over what it holds).
     static func read(_ path: String) throws -> ServerFile {
         guard let data = FileManager.default.contents(atPath: path) else { return ServerFile() }
-        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: path])
+        let corrupt = CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: path])
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw corrupt }
+        /// A member of names to lists of strings (a single string is a list of one, as the
+        /// policy file takes it).
+        func lists(_ name: String) throws -> [String: [String]] {
+            guard let member = object[name] else { return [:] }
+            guard let dict = member as? [String: Any] else { throw corrupt }
+            var out: [String: [String]] = [:]
+            for (k, v) in dict {
+                if let one = v as? String {
+                    out[k] = [one]
+                } else if let many = v as? [String] {
+                    out[k] = many
+                } else {
+                    throw corrupt
+                }
+            }
+            return out
         }
-        return ServerFile(
-            owners: object["owners"] as? [String: [String]] ?? [:],
-            unlisted: object["unlisted"] as? [String: [String]] ?? [:])
+        guard Set(object.keys).isSubset(of: ["owners", "unlisted", "$schema"]) else { throw corrupt }
+        return ServerFile(owners: try lists("owners"), unlisted: try lists("unlisted"))
     }
 
     func encoded() throws -> Data {
@@ -266,8 +313,9 @@ struct ServerFile {
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     }
 
+    /// The entry of an id: the same id as NuGet compares them (`lowercased()`), never a look-alike.
     private static func key(_ id: String, in dict: [String: [String]]) -> String {
-        dict.keys.first { $0.caseInsensitiveCompare(id) == .orderedSame } ?? id
+        dict.keys.first { $0.lowercased() == id.lowercased() } ?? id
     }
 
     mutating func addOwner(_ owner: String, of id: String) -> Bool {
@@ -288,7 +336,7 @@ struct ServerFile {
     mutating func unlist(_ id: String, _ version: String) -> Bool {
         let k = Self.key(id, in: unlisted)
         let exact = "[\(version)]"
-        guard !(unlisted[k] ?? []).contains(where: { $0.caseInsensitiveCompare(exact) == .orderedSame }) else {
+        guard !(unlisted[k] ?? []).contains(where: { $0.lowercased() == exact.lowercased() }) else {
             return false
         }
         unlisted[k, default: []].append(exact)
@@ -300,7 +348,7 @@ struct ServerFile {
         let k = Self.key(id, in: unlisted)
         guard var list = unlisted[k] else { return false }
         let before = list.count
-        list.removeAll { $0.caseInsensitiveCompare("[\(version)]") == .orderedSame }
+        list.removeAll { $0.lowercased() == "[\(version)]".lowercased() }
         unlisted[k] = list.isEmpty ? nil : list
         return list.count != before
     }

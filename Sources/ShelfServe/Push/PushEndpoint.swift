@@ -51,6 +51,7 @@ public final class PushEndpoint: Sendable {
     let audit: AuditLog
     let ledger: Ledger
     let builds: BuildQueue<RebuildOutcome>
+    let uploads = UploadSlots(limit: 32)
 
     public init(
         settings: PushSettings, feedRoot: String, keys: KeyRing,
@@ -91,6 +92,9 @@ public final class PushEndpoint: Sendable {
         let reply = await answer(
             method: method, rawPath: rawPath, headers: headers, body: body, client: client, cutOff: cutOff,
             entry: &entry)
+        // What changes nothing and names no key (a preflight, a wrong method, a throttled
+        // client) is not logged: a flood of them must not fill the disk.
+        guard ![204, 405, 429].contains(reply.status) else { return reply }
         entry.status = reply.status
         entry.reason = reply.reason ?? ""
         audit.append(entry)
@@ -122,6 +126,7 @@ public final class PushEndpoint: Sendable {
         let key: ApiKey
         switch keys.check(headers("X-NuGet-ApiKey")) {
         case .missing:
+            await throttle.failed(client)
             return .text(401, "an API key is needed (X-NuGet-ApiKey); `shelf keys create` makes one")
         case .wrong:
             await throttle.failed(client)
@@ -139,6 +144,8 @@ public final class PushEndpoint: Sendable {
         if entry.action == "push" {
             return await push(key, headers: headers, body: body, cutOff: cutOff, entry: &entry)
         }
+        // The id as the build checks ids: nothing else reaches a path or shelf.server.json.
+        guard PackageId.isValid(rest[0]) else { return .text(400, "\(rest[0].prefix(100)) is not a package id") }
         entry.id = rest[0]
         entry.version = rest[1]
         return await listing(key, id: rest[0], version: rest[1], listed: entry.action == "relist")
@@ -161,6 +168,13 @@ public final class PushEndpoint: Sendable {
                 closeConnection: true)
         }
         // The upload, under a name no build reads, beside where it goes.
+        // Uploads at once are bounded: each holds a file and a parser.
+        guard await uploads.enter() else {
+            var r = Reply.text(503, "too many uploads at once; try again shortly", closeConnection: true, linger: 1)
+            r.headers.set("Retry-After", "5")
+            return r
+        }
+        defer { Task { await uploads.leave() } }
         let temp = settings.packages + "/.shelf-upload-\(UUID().uuidString).part"
         defer { unlink(temp) }
         let watchdog = Watchdog(idle: settings.uploadIdleTimeout, onStall: cutOff)
@@ -206,16 +220,21 @@ public final class PushEndpoint: Sendable {
         case .stored(let s): stored = s
         }
         let outcome = await builds.run()
-        if let refusal = outcome.refused[stored.path] ?? (ledger.served(stored) ? nil : outcome.failure) {
-            // The build did not take it: it leaves the packages folder again.
+        if let refusal = outcome.refused[stored.path] ?? outcome.failure {
+            // The build did not take it, or the feed could not be published: it leaves the
+            // packages folder again, and the feed is built (and published) without it.
             await ledger.takeBack(stored)
             _ = await builds.run()
-            return .text(outcome.refused[stored.path] != nil ? 400 : 500, "\(stored.fileName): \(refusal)")
+            let status = outcome.refused[stored.path] != nil ? 400 : 502
+            return .text(status, "\(stored.fileName): \(refusal)")
         }
         guard ledger.served(stored) else {
+            await ledger.takeBack(stored)
+            _ = await builds.run()
             return .text(
                 500, "\(id) \(version.normalizedString) was stored but the feed does not serve it; see the log")
         }
+        await ledger.settled(stored)
         ledger.answered(stored)
         return .text(201, "\(id) \(version.normalizedString) is in the feed")
     }

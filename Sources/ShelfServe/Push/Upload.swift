@@ -76,12 +76,19 @@ struct Upload {
                     sink.body(&chunk)
                 }
                 if let failure = sink.failure { throw failure }
+                // Around the package there are a few headers and boundaries: a body that holds
+                // much else (a header megabytes long, which the parser would copy over and over)
+                // is refused once it has 64 KB more than the package.
+                if parser != nil, received - sink.taken > 65_536 {
+                    throw UploadError.malformed("the request holds too much besides the package")
+                }
             }
         } catch let error as UploadError {
             throw error
         } catch {
             throw .ended
         }
+        sink.flush()
         if let failure = sink.failure { throw failure }
         if parser != nil && !sink.complete {
             throw sink.started ? .malformed("the package part does not end") : .noPackage
@@ -122,6 +129,11 @@ final class PartSink: @unchecked Sendable {
         }
     }
 
+    /// Bytes of the body that went to the package (the parser hands them over in pieces as
+    /// small as a byte, where a boundary might start: they are gathered before a write).
+    var taken: Int64 { written }
+    private var pendingBytes: [UInt8] = []
+
     func body(_ buffer: inout ByteBuffer) {
         guard isPackagePart, failure == nil else { return }
         let count = buffer.readableBytes
@@ -130,7 +142,15 @@ final class PartSink: @unchecked Sendable {
             failure = .tooLarge
             return
         }
-        let ok = buffer.withUnsafeReadableBytes { raw -> Bool in
+        buffer.withUnsafeReadableBytes { pendingBytes.append(contentsOf: $0) }
+        buffer.moveReaderIndex(forwardBy: count)
+        if pendingBytes.count >= 256 * 1024 { flush() }
+    }
+
+    /// Writes what was gathered.
+    func flush() {
+        guard !pendingBytes.isEmpty, failure == nil else { return }
+        let ok = pendingBytes.withUnsafeBytes { raw -> Bool in
             var offset = 0
             while offset < raw.count {
                 let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
@@ -143,10 +163,11 @@ final class PartSink: @unchecked Sendable {
             return true
         }
         if !ok { failure = .cannotWrite(POSIX.message(errno)) }
-        buffer.moveReaderIndex(forwardBy: count)
+        pendingBytes.removeAll(keepingCapacity: true)
     }
 
     func partComplete() {
+        flush()
         if isPackagePart {
             isPackagePart = false
             complete = true

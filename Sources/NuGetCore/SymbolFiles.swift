@@ -157,3 +157,100 @@ public enum SymbolKey {
         return "\(name)/\(id.guidHex)ffffffff/\(name)"
     }
 }
+
+/// A symbol package (`.snupkg`) checked as nuget.org's symbol ingestion checks it, against the
+/// package (`.nupkg`) of the same id and version.
+public enum SymbolPackage {
+    /// A PDB of the symbol package and the key it is served under.
+    public struct File: Sendable, Hashable {
+        /// The entry in the `.snupkg` (`lib/net8.0/X.pdb`).
+        public var entry: String
+        public var size: Int64
+        /// Its SSQP key (`x.pdb/<guid>ffffffff/x.pdb`).
+        public var key: String
+    }
+
+    /// Why a symbol package is not served (the package itself stays in the feed).
+    public enum Problem: Error, Sendable, Equatable, CustomStringConvertible {
+        /// Not a readable package (a zip bomb, an entry leaving the folder, a broken nuspec).
+        case unreadable(PackageArchiveError)
+        case otherPackage(id: String, version: String)
+        case notSymbolsPackage
+        case notAPdb(String)
+        case notPortable(String)
+        case noBinary(String)
+        case mismatch(pdb: String, binary: String)
+        case noPdbs
+
+        public var description: String {
+            switch self {
+            case .unreadable(let e): return "\(e)"
+            case .otherPackage(let id, let v):
+                return "its nuspec says \(id) \(v), not the package beside it; name it after its package"
+            case .notSymbolsPackage:
+                return "its nuspec does not declare the SymbolsPackage package type (`dotnet pack` "
+                    + "-p:SymbolPackageFormat=snupkg writes it)"
+            case .notAPdb(let e):
+                return "it holds \(e), which is not a PDB; a symbol package holds only PDBs"
+            case .notPortable(let e):
+                return "\(e) is not a portable PDB (build with <DebugType>portable</DebugType>)"
+            case .noBinary(let e):
+                return "\(e) has no .dll or .exe of the same name at the same path in the package"
+            case .mismatch(let pdb, let binary):
+                return "\(pdb) is not the PDB \(binary) was built with (their ids differ); pack them from one build"
+            case .noPdbs: return "it holds no PDB"
+            }
+        }
+    }
+
+    /// Files a package holds besides its content (the nuspec, OPC parts, a signature).
+    static func isMetadata(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        return (!lower.contains("/") && lower.hasSuffix(".nuspec")) || lower == "[content_types].xml"
+            || lower == "_rels/.rels" || lower == ".signature.p7s"
+            || (lower.hasPrefix("package/services/metadata/core-properties/") && lower.hasSuffix(".psmdcp"))
+    }
+
+    /// The most a PDB or a binary is read to check it.
+    public static let maxEntry: Int64 = 512 * 1024 * 1024
+
+    /// Checks the symbol package at `path` against `package`; its PDBs and their keys.
+    public static func check(path: String, against package: PackageArchive) -> Result<[File], Problem> {
+        let symbols: PackageArchive
+        do throws(PackageArchiveError) {
+            symbols = try PackageArchive.read(path: path)
+        } catch {
+            return .failure(.unreadable(error))
+        }
+        let nuspec = symbols.nuspec
+        guard nuspec.id.lowercased() == package.nuspec.id.lowercased(), nuspec.version == package.nuspec.version
+        else {
+            return .failure(.otherPackage(id: nuspec.id, version: nuspec.version.normalizedString))
+        }
+        guard nuspec.packageTypes.contains(where: { $0.name.lowercased() == "symbolspackage" }) else {
+            return .failure(.notSymbolsPackage)
+        }
+        let binaries = Dictionary(
+            package.entries.map { ($0.fullName.lowercased(), $0.fullName) }, uniquingKeysWith: { a, _ in a })
+        var files: [File] = []
+        for entry in symbols.entries where !entry.fullName.hasSuffix("/") && !isMetadata(entry.fullName) {
+            let name = entry.fullName
+            guard name.lowercased().hasSuffix(".pdb") else { return .failure(.notAPdb(name)) }
+            guard let pdb = try? PackageArchive.extractEntry(name, fromPackageAt: path, limit: maxEntry),
+                let id = PortablePdb.id([UInt8](pdb))
+            else { return .failure(.notPortable(name)) }
+            let stem = String(name.dropLast(4)).lowercased()
+            guard let binary = binaries[stem + ".dll"] ?? binaries[stem + ".exe"] else {
+                return .failure(.noBinary(name))
+            }
+            guard let pe = try? PackageArchive.extractEntry(binary, fromPackageAt: package.path, limit: maxEntry),
+                let entries = PortableExecutable.codeView([UInt8](pe)),
+                entries.contains(where: { $0.guid == id.guid && $0.isPortable })
+            else { return .failure(.mismatch(pdb: name, binary: binary)) }
+            let fileName = String(name.split(separator: "/").last ?? Substring(name))
+            files.append(File(entry: name, size: entry.length, key: SymbolKey.portablePdb(fileName: fileName, id: id)))
+        }
+        guard !files.isEmpty else { return .failure(.noPdbs) }
+        return .success(files)
+    }
+}

@@ -162,12 +162,18 @@ public enum SymbolKey {
 /// package (`.nupkg`) of the same id and version.
 public enum SymbolPackage {
     /// A PDB of the symbol package and the key it is served under.
-    public struct File: Sendable, Hashable {
+    public struct File: Sendable, Hashable, Codable {
         /// The entry in the `.snupkg` (`lib/net8.0/X.pdb`).
         public var entry: String
         public var size: Int64
         /// Its SSQP key (`x.pdb/<guid>ffffffff/x.pdb`).
         public var key: String
+
+        public init(entry: String, size: Int64, key: String) {
+            self.entry = entry
+            self.size = size
+            self.key = key
+        }
     }
 
     /// Why a symbol package is not served (the package itself stays in the feed).

@@ -42,6 +42,16 @@ public struct FeedLayout: Sendable {
     public static func license(_ lowerId: String, _ lowerVersion: String, _ ext: String) -> String {
         flatFolder(lowerId, lowerVersion) + "license" + (ext.isEmpty ? ".txt" : ext)
     }
+    /// The symbol package beside the package, as nuget.org serves it.
+    public static func snupkg(_ lowerId: String, _ lowerVersion: String) -> String {
+        flatFolder(lowerId, lowerVersion) + "\(lowerId).\(lowerVersion).snupkg"
+    }
+
+    // MARK: Symbols
+
+    /// The symbol store (Simple Symbol Query Protocol): `symbols/{key}`.
+    public static let symbols = "symbols/"
+    public static func symbolFile(_ key: String) -> String { symbols + key }
 
     // MARK: Registration
 
@@ -59,7 +69,9 @@ public struct FeedLayout: Sendable {
     /// hives, and the package site's pages and badges (named here because this module cannot see
     /// the site's; a site test keeps the two in step). Named whatever the build's options, so that
     /// a build can find the files of an earlier build that had other options.
-    public static let perIdFolders = [flatContainer, registrationSemVer1, registrationSemVer2, "packages/", "badges/"]
+    public static let perIdFolders = [
+        flatContainer, registrationSemVer1, registrationSemVer2, "packages/", "badges/", symbols,
+    ]
 
     /// Whether a file at `path` (relative to the output folder) is named as Shelf names the files
     /// it writes in `perIdFolders`. A build whose records cannot say which files earlier builds
@@ -79,10 +91,13 @@ public struct FeedLayout: Sendable {
             // {id}/{version}/{id}.{version}.nupkg(.sha512), {id}.nuspec, icon.*, readme.md, license.*
             return depth >= 2
                 && (name.hasSuffix(".json") || name.hasSuffix(".nupkg") || name.hasSuffix(".nupkg.sha512")
+                    || name.hasSuffix(".snupkg")
                     || name.hasSuffix(".nuspec") || name.hasPrefix("icon.") || name.hasPrefix("license.")
                     || name == "readme.md")
         }
         if path.hasPrefix("packages/") { return depth == 2 && name.hasSuffix(".html") }
+        // symbols/{name}.pdb/{32 hex}ffffffff/{name}.pdb
+        if path.hasPrefix(symbols) { return depth == 3 && name.hasSuffix(".pdb") }
         if path.hasPrefix("badges/") { return depth == 1 && (name.hasSuffix(".svg") || name.hasSuffix(".json")) }
         return false
     }

@@ -39,6 +39,8 @@ public struct PackageVersion: Sendable {
     public var listed: Bool
     public var deprecation: Deprecation? = nil
     public var vulnerabilities: [Vulnerability] = []
+    /// Its symbol package (`.snupkg`), checked: served beside it and as a symbol store.
+    public var symbols: Symbols? = nil
 
     public var nuspec: Nuspec {
         _read { yield archive.nuspec }
@@ -47,6 +49,22 @@ public struct PackageVersion: Sendable {
         _read { yield archive.nuspec.version }
     }
     public var lowerVersion: String { archive.nuspec.version.pathSegment }
+}
+
+/// A version's symbol package as the feed serves it: the file, and its PDBs with their keys.
+public struct Symbols: Sendable, Hashable {
+    /// The `.snupkg` (in the packages folder, or its copy in the feed's flat container).
+    public var path: String
+    public var size: Int64
+    public var sha512: String
+    public var files: [SymbolPackage.File]
+
+    public init(path: String, size: Int64, sha512: String, files: [SymbolPackage.File]) {
+        self.path = path
+        self.size = size
+        self.sha512 = sha512
+        self.files = files
+    }
 }
 
 extension FeedModel {

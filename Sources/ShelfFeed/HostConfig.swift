@@ -65,6 +65,7 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
 
     static let types: [(String, String)] = [
         ("json", "application/json"), ("nupkg", "application/octet-stream"), ("snupkg", "application/octet-stream"),
+        ("pdb", "application/octet-stream"),
         ("nuspec", "application/xml"), ("sha512", "text/plain"), ("md", "text/markdown"), ("txt", "text/plain"),
         ("html", "text/html"), ("css", "text/css"), ("js", "text/javascript"), ("svg", "image/svg+xml"),
         ("png", "image/png"), ("jpg", "image/jpeg"), ("jpeg", "image/jpeg"),
@@ -110,6 +111,11 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
                     add_header Access-Control-Allow-Origin "*" always;
                 }
                 location ^~ \(p)catalog/data/ {
+                    add_header Cache-Control "\(Self.immutable)" always;
+                    add_header Access-Control-Allow-Origin "*" always;
+                }
+                # The symbol store: a file's key is its content's id.
+                location ^~ \(p)symbols/ {
                     add_header Cache-Control "\(Self.immutable)" always;
                     add_header Access-Control-Allow-Origin "*" always;
                 }
@@ -165,7 +171,7 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
                 <FilesMatch "\\.s?nupkg$">
                     Header always set Cache-Control "\(Self.immutable)"
                 </FilesMatch>
-                <If "%{REQUEST_URI} =~ m#/catalog/data/#">
+                <If "%{REQUEST_URI} =~ m#/(catalog/data|symbols)/#">
                     Header always set Cache-Control "\(Self.immutable)"
                 </If>
 
@@ -228,6 +234,13 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
                   </staticContent>
                 </system.webServer>
               </location>
+              <location path="symbols">
+                <system.webServer>
+                  <staticContent>
+                    <clientCache cacheControlMode="UseMaxAge" cacheControlMaxAge="365.00:00:00" />
+                  </staticContent>
+                </system.webServer>
+              </location>
 
             """
         out += "</configuration>\n"
@@ -242,7 +255,11 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
           Cache-Control: \(Self.shortCache)
         /flatcontainer/*.nupkg
           Cache-Control: \(Self.immutable)
+        /flatcontainer/*.snupkg
+          Cache-Control: \(Self.immutable)
         /catalog/data/*
+          Cache-Control: \(Self.immutable)
+        /symbols/*
           Cache-Control: \(Self.immutable)
 
         """
@@ -260,11 +277,14 @@ public enum ServedFile {
         return HostConfigRenderer.types.first { $0.0 == ext }?.1 ?? "application/octet-stream"
     }
 
-    /// Packages and catalog leaves never change under their name: a year, immutable. Everything
-    /// else (indexes above all) is cached briefly and revalidated, so no client stays on a stale index.
+    /// Packages, symbol files (their key is their content's id) and catalog leaves never change
+    /// under their name: a year, immutable. Everything else (indexes above all) is cached briefly
+    /// and revalidated, so no client stays on a stale index.
     public static func cacheControl(_ path: String) -> String {
         let lower = path.lowercased()
-        if lower.hasSuffix(".nupkg") || lower.hasSuffix(".snupkg") || path.hasPrefix("catalog/data/") {
+        if lower.hasSuffix(".nupkg") || lower.hasSuffix(".snupkg") || path.hasPrefix("catalog/data/")
+            || lower.hasPrefix(FeedLayout.symbols)
+        {
             return HostConfigRenderer.immutable
         }
         return HostConfigRenderer.shortCache

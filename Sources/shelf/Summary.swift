@@ -19,7 +19,11 @@ struct Summary {
         if report.nothingChanged {
             return s + String(format: "; nothing changed since the last build; %.1f s", seconds)
         }
-        if report.symbolPackages > 0 { s += ", \(report.symbolPackages) symbol packages ignored" }
+        if report.symbolPackages > 0 {
+            s += ", \(report.symbolPackagesServed) of \(report.symbolPackages) symbol packages served"
+            let notServed = report.symbolPackages - report.symbolPackagesServed
+            if notServed > 0 { s += " (\(notServed) not: a legacy .symbols.nupkg, or listed above)" }
+        }
         s +=
             "; files: \(report.filesWritten) written, \(report.filesUnchanged) unchanged, \(report.filesRemoved) removed"
         s += String(format: "; %.1f s", seconds)
@@ -42,7 +46,8 @@ struct Summary {
             "versions": report.versions,
             "skipped": report.skipped.map(diag),
             "warnings": report.warnings.map(diag),
-            "symbolPackagesIgnored": report.symbolPackages,
+            "symbolPackages": report.symbolPackages,
+            "symbolPackagesServed": report.symbolPackagesServed,
             "filesWritten": report.filesWritten,
             "filesUnchanged": report.filesUnchanged,
             "filesRemoved": report.filesRemoved,

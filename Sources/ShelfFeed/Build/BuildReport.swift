@@ -20,7 +20,9 @@ extension FeedBuilder {
         public var warnings: [Diagnostic] = []
         /// What the build said about the feed's records and output folder (also in `warnings`).
         public var notes: [BuildNote] = []
+        /// Symbol packages found (`.snupkg` and legacy `.symbols.nupkg`), and those served.
         public var symbolPackages = 0
+        public var symbolPackagesServed = 0
         /// Files of the feed written, left as they were, and removed (Shelf's own records aside).
         public var filesWritten = 0
         public var filesUnchanged = 0
@@ -43,6 +45,7 @@ extension FeedBuilder {
             skipped = last.skipped
             warnings = last.warnings
             symbolPackages = last.symbolPackages
+            symbolPackagesServed = last.symbolPackagesServed ?? 0
             pruned = last.pruned
             filesUnchanged = last.files
             nothingChanged = true
@@ -95,8 +98,8 @@ extension FeedBuilder {
         var last: InputSignature.LastReport {
             InputSignature.LastReport(
                 packageFiles: packageFiles, packagesRead: packagesRead, ids: ids, versions: versions, skipped: skipped,
-                warnings: warnings, symbolPackages: symbolPackages, pruned: pruned,
-                files: filesWritten + filesUnchanged)
+                warnings: warnings, symbolPackages: symbolPackages, symbolPackagesServed: symbolPackagesServed,
+                pruned: pruned, files: filesWritten + filesUnchanged)
         }
     }
 }

@@ -106,7 +106,8 @@ struct BuildSettings: Sendable {
     /// identity are what the last finished build recorded, nothing can have changed.
     func signature(of scan: InputScan) -> String {
         InputSignature.compute(
-            packages: scan.identities, symbolPackages: scan.symbolPackages, policyFiles: policyFiles,
+            packages: scan.identities, symbolPackages: scan.symbolPackages, snupkgs: scan.snupkgIdentities,
+            policyFiles: policyFiles,
             settings: [
                 IdState.outputFormat, layout.baseURL, rendererNames.joined(separator: ","),
                 options.warnOnPrefixViolation ? "warn" : "refuse", "host=\(options.host ?? "")",

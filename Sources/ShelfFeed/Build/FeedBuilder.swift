@@ -141,6 +141,7 @@ public struct FeedBuilder: Sendable {
         let inputs = await PackageInputs.read(
             scan, cache: consume cache, started: started, concurrency: options.concurrency, progress: progress)
         report.add(inputs, cacheDamaged: cacheDamaged)
+        let symbols = SymbolInputs(scan, root: settings.scanner.root, previous: await state.read(.symbols))
         clock.mark("read")
 
         // 2. The plan, from the previous build's records and what this one found (pure).
@@ -149,20 +150,25 @@ public struct FeedBuilder: Sendable {
         let globalKey = settings.globalKey()
         let policyKey = settings.policyKey()
         let feedPresent = await sink.exists("index.json")
-        let plan = BuildPlan(
-            .init(
-                globalKey, records, inputs, full: options.full, feedPresent: feedPresent,
-                policyTouched: settings.policyTouched(records.ids, policyKey: policyKey)))
+        var planInput = BuildPlan.Input(
+            globalKey, records, inputs, full: options.full, feedPresent: feedPresent,
+            policyTouched: settings.policyTouched(records.ids, policyKey: policyKey))
+        planInput.touchedIds.formUnion(symbols.touched)
+        let plan = BuildPlan(planInput)
         plan.notes.forEach { report.note($0) }
 
         // 3. The dirty ids put together; which of them to render; the catalog's new items.
-        let assembly = IdAssembly(inputs: inputs, settings: settings, started: started)
+        var assembly = IdAssembly(inputs: inputs, settings: settings, started: started)
+        assembly.symbols = symbols
         var feed = AssembledFeed(
             plan: plan, previous: records.ids, history: records.history, keys: (globalKey, policyKey),
             assembly: assembly,
             digest: { [extras, layout = settings.layout] in FeedRenderer.digest($0, extras: extras, layout: layout) })
         let summary = feed.summary(policy: settings.policy)
         report.add(summary, rendered: feed.changed.count, notes: inputs.timestampsInFuture())
+        symbols.settle(assembled: feed.dirty)
+        report.skipped += symbols.problems
+        report.symbolPackagesServed = symbols.served
         let (catalog, added) = (feed.catalog, feed.catalogAdded)
         report.catalogItemsAdded = added
         clock.mark("model")
@@ -188,6 +194,7 @@ public struct FeedBuilder: Sendable {
                 policyChanged: records.ids.policyKey != policyKey, options: settings.optionsRecord,
                 policyFiles: settings.policyRecords()))
         commit.notes.forEach { report.note($0) }
+        try await state.write(.symbols, symbols.encoded())
         clock.mark("write")
 
         // 6. The record of a finished build, last: a build that fails before this point is never

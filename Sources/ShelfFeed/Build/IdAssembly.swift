@@ -24,15 +24,22 @@ struct IdAssembly: Sendable {
     let settings: BuildSettings
     /// When the build started (nanoseconds since 1970), for `FeedBuilder.isRacy`.
     let started: Int64
+    /// The symbol packages beside the packages (nil: none are looked at, as in a push).
+    var symbols: SymbolInputs? = nil
 
     /// Each id put together: the registration as served (nil when the policy left nothing of it
     /// or it has no readable package), and what was noticed on the way, for its record.
     func assemble(_ ids: [String]) -> [String: (PackageRegistration?, IdState.Entry)] {
         let made = Parallel.map(ids, pieces: 32) { id in
-            Self.assemble(
+            var (lowerId, r, e) = Self.assemble(
                 id, files: inputs.files(of: id), root: settings.scanner.root, policy: settings.policy,
                 warnOnPrefixViolation: settings.options.warnOnPrefixViolation,
                 relativePath: settings.scanner.relative, started: started)
+            if var served = r, let symbols {
+                symbols.attach(&served)
+                r = served
+            }
+            return (lowerId, r, e)
         }
         var out: [String: (PackageRegistration?, IdState.Entry)] = [:]
         for (id, r, e) in made { out[id] = (r, e) }

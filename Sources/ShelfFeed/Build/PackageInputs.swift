@@ -10,6 +10,10 @@ struct InputScan: Sendable {
     /// signature and the read cache take them.
     var identities: [(relative: String, stamp: ReadCache.Stamp?)]
     var symbolPackages: Int
+    /// The symbol packages (`.snupkg`; not the legacy `.symbols.nupkg`), and each one's relative
+    /// path and identity.
+    var snupkgs: [String]
+    var snupkgIdentities: [(relative: String, stamp: ReadCache.Stamp?)]
     /// Folders that could not be listed.
     var problems: [Diagnostic]
 
@@ -19,8 +23,13 @@ struct InputScan: Sendable {
         identities = zip(result.packages, result.stamps).map { (relative: scanner.relative($0), stamp: $1) }
         relatives = identities.map(\.relative)
         symbolPackages = result.symbolPackages.count
+        snupkgs = result.symbolPackages.filter { $0.lowercased().hasSuffix(".snupkg") }
+        snupkgIdentities = snupkgs.map { (relative: scanner.relative($0), stamp: FileIdentity.of($0)) }
         problems = result.problems
     }
+
+    /// Legacy symbol packages (`.symbols.nupkg`), which are not served.
+    var legacySymbolPackages: Int { symbolPackages - snupkgs.count }
 
     /// Whether a package changed just before the build `started` (`FeedBuilder.isRacy`): then
     /// the build is not recorded as one the next build may skip as a no-op.

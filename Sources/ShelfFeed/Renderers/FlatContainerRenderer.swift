@@ -3,7 +3,8 @@ import NuGetCore
 
 /// Renders the flat container (`PackageBaseAddress/3.0.0`): per id `index.json` with the
 /// lowercase normalized versions in NuGet order, and per version the `.nupkg`, the `.nuspec`, the
-/// `.nupkg.sha512` and the embedded icon, readme and license file.
+/// `.nupkg.sha512` and the embedded icon, readme and license file; with a checked symbol
+/// package, the `.snupkg` and its PDBs under `symbols/` by their SSQP keys.
 ///
 /// The same tree is a NuGet V3 local-folder source (`LocalFolderUtility`, FeedType FileSystemV3),
 /// which needs the `.nuspec` and `.nupkg.sha512` beside every `.nupkg`.
@@ -43,6 +44,21 @@ public struct FlatContainerRenderer: Sendable {
             embedded(a.icon, at: { FeedLayout.icon(lid, lv, $0) }, type: Self.contentType(forExtension:))
             embedded(a.readme, at: { _ in FeedLayout.readme(lid, lv) }, type: { _ in "text/markdown; charset=utf-8" })
             embedded(a.licenseFile, at: { FeedLayout.license(lid, lv, $0) }, type: Self.contentType(forExtension:))
+            // The symbol package beside the package, and each of its PDBs in the symbol store.
+            if let s = v.symbols {
+                docs.append(
+                    FeedDocument(
+                        path: FeedLayout.snupkg(lid, lv),
+                        content: .file(path: s.path, size: s.size, sha512: s.sha512, identity: nil),
+                        contentType: "application/octet-stream", phase: .content))
+                for f in s.files {
+                    docs.append(
+                        FeedDocument(
+                            path: FeedLayout.symbolFile(f.key),
+                            content: .packageEntry(package: s.path, entry: f.entry, size: f.size),
+                            contentType: "application/octet-stream", phase: .content))
+                }
+            }
         }
         let versions = JSON.array(registration.versions.map { .string($0.lowerVersion) })
         docs.append(.json(FeedLayout.flatIndex(lid), .object([.init("versions", versions)]), phase: .indexes))

@@ -41,6 +41,8 @@ public enum StateRecord: Hashable, Sendable {
     /// A copy of a policy file (the policy, or an advisory file it imports, by its path relative
     /// to the policy's folder), for `shelf push`.
     case policy(String)
+    /// The symbol packages a build checked: each one's identity, its version and what was found.
+    case symbols
     /// `shelf serve --push`'s API keys (salted hashes; never served, never published).
     case apiKeys
     /// `shelf serve --push`'s audit log: a JSON line per push, delete and relist, accepted or not.
@@ -67,6 +69,7 @@ public enum StateRecord: Hashable, Sendable {
         case .packages(let lowerId): return Self.folder + "/packages/" + lowerId + ".bin"
         case .buildOptions: return Self.folder + "/build.json"
         case .policy(let relative): return Self.folder + "/policy/" + relative
+        case .symbols: return Self.folder + "/symbols.json"
         case .apiKeys: return Self.folder + "/keys.json"
         case .auditLog: return Self.folder + "/audit.log"
         }

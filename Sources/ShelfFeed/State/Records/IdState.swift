@@ -111,6 +111,11 @@ struct IdState: Sendable {
             add(v.archive.sha512)
             add(v.archive.path)
             add(v.listed ? "listed" : "unlisted")
+            if let symbols = v.symbols {
+                add(symbols.sha512)
+                add(symbols.path)
+                for f in symbols.files { add(f.key) }
+            }
             if let d = v.deprecation {
                 add(d.reasons.map(\.rawValue).joined(separator: ","))
                 add(d.message ?? "")

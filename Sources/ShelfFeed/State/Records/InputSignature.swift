@@ -9,8 +9,8 @@ import NuGetCore
 /// stops at once, reporting what the last one reported (`StateRecord.lastReport`).
 struct InputSignature {
     static func compute(
-        packages: [(relative: String, stamp: ReadCache.Stamp?)], symbolPackages: Int, policyFiles: [String],
-        settings: [String]
+        packages: [(relative: String, stamp: ReadCache.Stamp?)], symbolPackages: Int,
+        snupkgs: [(relative: String, stamp: ReadCache.Stamp?)] = [], policyFiles: [String], settings: [String]
     ) -> String {
         // One buffer, hashed once: cheaper than a hash update per field.
         var buffer: [UInt8] = []
@@ -21,6 +21,10 @@ struct InputSignature {
         }
         for s in settings { add(s) }
         add("symbols \(symbolPackages)")
+        for (rel, stamp) in snupkgs {
+            add(rel)
+            add(stamp.map { "\($0.size) \($0.mtime) \($0.ctime) \($0.inode) \($0.device)" } ?? "unreadable")
+        }
         for p in policyFiles {
             add(p)
             add(FileManager.default.contents(atPath: p).map { Hex.string(SHA256.hash(data: $0)) } ?? "missing")
@@ -47,6 +51,7 @@ struct InputSignature {
         var skipped: [Diagnostic]
         var warnings: [Diagnostic]
         var symbolPackages: Int
+        var symbolPackagesServed: Int? = nil
         var pruned: Int
         var files: Int
     }

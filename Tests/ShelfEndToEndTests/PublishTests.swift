@@ -24,21 +24,39 @@ struct PublishTests {
     }()
 
     final class Moto {
-        let process = Process()
         let port: Int
         let credentials: String
 
+        var process = Process()
         init(scratch: String) throws {
-            port = try freePort()
             credentials = scratch + "/credentials"
             try "[shelf-test]\naws_access_key_id = testing\naws_secret_access_key = testing\n".write(
                 toFile: credentials, atomically: true, encoding: .utf8)
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["moto_server", "-H", "127.0.0.1", "-p", String(port)]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            try waitUntilListening(port: port, process: process)
+            // Suites run side by side: a port picked free may be taken by another suite's server
+            // before this one binds it. Then this moto_server exits, and the port answers for the
+            // other one: a server is only ours if it is still running once the port answers.
+            var attempt = 0
+            while true {
+                let port = try freePort()
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                p.arguments = ["moto_server", "-H", "127.0.0.1", "-p", String(port)]
+                p.standardOutput = FileHandle.nullDevice
+                p.standardError = FileHandle.nullDevice
+                try p.run()
+                do {
+                    try waitUntilListening(port: port, process: p)
+                    Thread.sleep(forTimeInterval: 0.3)
+                    guard p.isRunning else { throw ServerError.didNotStart(port) }
+                    self.port = port
+                    process = p
+                    return
+                } catch {
+                    kill(p.processIdentifier, SIGKILL)
+                    attempt += 1
+                    if attempt >= 5 { throw error }
+                }
+            }
         }
 
         var endpoint: String { "http://127.0.0.1:\(port)" }

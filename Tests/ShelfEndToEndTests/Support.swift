@@ -267,7 +267,13 @@ func waitUntilListening(port: Int, process: Process) throws {
             }
         }
         close(fd)
-        if ok { return }
+        if ok {
+            // The port answers; it is this process's only if the process still runs (another
+            // suite's server may hold a port picked free a moment ago).
+            Thread.sleep(forTimeInterval: 0.1)
+            if process.isRunning { return }
+            break
+        }
         if !process.isRunning { break }
         Thread.sleep(forTimeInterval: 0.05)
     }

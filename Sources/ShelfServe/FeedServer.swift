@@ -94,7 +94,9 @@ public final class FeedServer: Sendable {
             }
             return body(data, status: 200, headers: h, head: isHead)
         }
-        guard let file = files.resolve(path) else { return plain(404, "not found\n", head: isHead) }
+        // The symbol store's keys are stored lowercased; clients may send them in any case (SSQP).
+        let wanted = path.lowercased().hasPrefix(FeedLayout.symbols) ? path.lowercased() : path
+        guard let file = files.resolve(wanted) else { return plain(404, "not found\n", head: isHead) }
 
         var h = Self.corsHeaders
         h.set("Content-Type", ServedFile.contentType(file.relative))

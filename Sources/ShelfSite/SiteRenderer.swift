@@ -336,6 +336,13 @@ struct PackagePage: Sendable {
             "tags": n.tags,
         ]
         if let readme { context["readme"] = readme }
+        if v.symbols != nil {
+            // The symbol server is the feed's symbols/ folder (a Simple Symbol Query Protocol store).
+            let feedBase =
+                site.feedURL.hasSuffix("index.json") ? String(site.feedURL.dropLast("index.json".count)) : site.feedURL
+            context["symbolServer"] = feedBase + FeedLayout.symbols
+            context["symbolsDownload"] = root + SiteRenderer.href(FeedLayout.snupkg(r.lowerId, v.lowerVersion))
+        }
         if let title = n.title, !title.isEmpty, title != n.id { context["showId"] = true }
         if v.version.isPrerelease { context["prerelease"] = true }
         let owners = r.owners

@@ -24,6 +24,7 @@ public struct FeedValidator: Sendable {
             case nuspecUnreadable, nuspecInvalid, nuspecMismatch
             case onlyInRegistration, onlyInFlatContainer, semVer2InSemVer1Hive, semVer2InOnlyHive
             case itemWithoutVersion, brokenPackageContent, brokenLeaf, noIdList
+            case symbolMissing, symbolMismatch
         }
 
         public var severity: Severity
@@ -246,9 +247,66 @@ public struct FeedValidator: Sendable {
                 }
             }
         }
+        if !isHTTP, let rel = Self.relativePath(flatURL, base: mapping.base) {
+            await checkSymbols(flat: target + "/" + rel, ids: allIds, collector)
+        }
         var report = await collector.report
         report.problems.sort { ($0.location, $0.message) < ($1.location, $1.message) }
         return report
+    }
+
+    /// The symbol store of a folder: every PDB of every `.snupkg` in the flat container is at
+    /// `symbols/{key}` with its bytes, and every file there is a portable PDB under its own key.
+    /// (Over HTTP a symbol store cannot be listed, and asking each version for a `.snupkg` would
+    /// double the requests: not checked.)
+    func checkSymbols(flat: String, ids: [String], _ collector: Collector) async {
+        let store = target + "/symbols"
+        for id in ids {
+            let idFolder = flat + "/" + id
+            for version in (try? FileManager.default.contentsOfDirectory(atPath: idFolder)) ?? [] {
+                let snupkg = "\(idFolder)/\(version)/\(id).\(version).snupkg"
+                guard FileManager.default.fileExists(atPath: snupkg) else { continue }
+                let at = "\(id) \(version)"
+                guard let symbols = try? PackageArchive.read(path: snupkg) else {
+                    await collector.add(.error(.symbolMismatch, at, "its .snupkg cannot be read"))
+                    continue
+                }
+                for entry in symbols.entries where entry.fullName.lowercased().hasSuffix(".pdb") {
+                    guard
+                        let pdb = try? PackageArchive.extractEntry(
+                            entry.fullName, fromPackageAt: snupkg, limit: SymbolPackage.maxEntry),
+                        let pdbId = PortablePdb.id([UInt8](pdb))
+                    else {
+                        await collector.add(.error(.symbolMismatch, at, "\(entry.fullName) is not a portable PDB"))
+                        continue
+                    }
+                    let key = SymbolKey.portablePdb(fileName: entry.name, id: pdbId)
+                    guard let served = FileManager.default.contents(atPath: store + "/" + key) else {
+                        await collector.add(.error(.symbolMissing, at, "symbols/\(key) (\(entry.fullName)) is missing"))
+                        continue
+                    }
+                    if served != pdb {
+                        await collector.add(
+                            .error(.symbolMismatch, at, "symbols/\(key) is not \(entry.fullName) of its .snupkg"))
+                    }
+                }
+            }
+        }
+        // Every file of the store under its own key.
+        guard let walker = FileManager.default.enumerator(atPath: store) else { return }
+        while let rel = walker.nextObject() as? String {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: store + "/" + rel, isDirectory: &isDir), !isDir.boolValue
+            else { continue }
+            let parts = rel.split(separator: "/").map(String.init)
+            guard parts.count == 3, let data = FileManager.default.contents(atPath: store + "/" + rel),
+                let pdbId = PortablePdb.id([UInt8](data)),
+                SymbolKey.portablePdb(fileName: parts[2], id: pdbId) == rel
+            else {
+                await collector.add(.error(.symbolMismatch, "symbols/" + rel, "not a portable PDB under its own key"))
+                continue
+            }
+        }
     }
 
     /// Fetches and decodes a document, reporting what is wrong with it.

@@ -472,22 +472,39 @@ public struct FeedPusher: Sendable {
 
     /// An id's packages as the feed serves them: its package record, or, when that is missing or
     /// damaged, its packages read back from the flat container.
-    func packages(of lowerId: String, previous: IdState) async throws -> [PackageArchive] {
+    func packages(of lowerId: String, previous: IdState) async throws -> [(PackageArchive, Symbols?)] {
         guard previous.entries[lowerId]?.digest != nil else { return [] }
         guard Self.isPlainId(lowerId) else {
             throw PushError.unsafeRecord(destination: destination, record: "the id records", path: lowerId)
         }
         if let data = await state.read(.packages(lowerId)),
             let record = PackageRecord.decode(data, root: localRoot ?? ""),
-            record.archives.allSatisfy({ a in
-                // Each names its own copy in the flat container, and nothing else.
-                let expected = FeedLayout.nupkg(lowerId, a.nuspec.version.normalizedString.lowercased())
-                return a.nuspec.id.lowercased() == lowerId && a.path == (localRoot.map { $0 + "/" } ?? "") + expected
+            zip(record.archives, record.symbols).allSatisfy({ a, s in
+                // Each names its own copy in the flat container, and nothing else; its symbols
+                // their own copy, and keys that are symbol keys.
+                let prefix = localRoot.map { $0 + "/" } ?? ""
+                let version = a.nuspec.version.pathSegment
+                return a.nuspec.id.lowercased() == lowerId && a.path == prefix + FeedLayout.nupkg(lowerId, version)
+                    && (s.map { s in
+                        s.path == prefix + FeedLayout.snupkg(lowerId, version)
+                            && s.files.allSatisfy { Self.isSymbolKey($0.key) && FeedLayout.isSafe($0.entry) }
+                    } ?? true)
             })
         {
-            return record.archives
+            return Array(zip(record.archives, record.symbols))
         }
-        return try await readBack(lowerId)
+        return try await readBack(lowerId).map { ($0, nil) }
+    }
+
+    /// Whether a key read from the records is an SSQP key of a portable PDB, as Shelf writes them:
+    /// `{name}.pdb/{32 hex}ffffffff/{name}.pdb`, lowercase.
+    static func isSymbolKey(_ key: String) -> Bool {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == parts[2], parts[0].hasSuffix(".pdb"), parts[0] == parts[0].lowercased(),
+            parts[1].count == 40, parts[1].hasSuffix("ffffffff"),
+            parts[1].allSatisfy({ $0.isHexDigit && !$0.isUppercase })
+        else { return false }
+        return FeedLayout.isSafe(key)
     }
 
     /// Whether an id read from the records can name a folder: a NuGet id's characters only.
@@ -543,6 +560,12 @@ struct PushInputs: PackageSource {
     static let noStamp = FileIdentity(size: -1, mtime: 0, ctime: 0, inode: 0, device: 0)
     private(set) var byId: [String: [(path: String, entry: ReadCache.Entry)]] = [:]
     private var loaded = Set<String>()
+    /// The versions' symbols, as the records have them (`lowerId/lowerVersion`).
+    private var symbols: [String: Symbols] = [:]
+
+    func recordedSymbols(_ lowerId: String, _ lowerVersion: String) -> Symbols? {
+        symbols[lowerId + "/" + lowerVersion]
+    }
 
     func files(of lowerId: String) -> [(path: String, entry: ReadCache.Entry)] { byId[lowerId] ?? [] }
     func has(_ lowerId: String) -> Bool { !(byId[lowerId] ?? []).isEmpty }
@@ -570,8 +593,9 @@ struct PushInputs: PackageSource {
     /// Loads the packages of these ids (once each).
     mutating func load(_ ids: [String], from pusher: FeedPusher, previous: IdState) async throws {
         for id in ids where loaded.insert(id).inserted {
-            for a in try await pusher.packages(of: id, previous: previous) {
+            for (a, s) in try await pusher.packages(of: id, previous: previous) {
                 add(id, path: a.path, entry: ReadCache.Entry(stamp: Self.noStamp, archive: a))
+                if let s { symbols[id + "/" + a.nuspec.version.pathSegment] = s }
             }
         }
     }

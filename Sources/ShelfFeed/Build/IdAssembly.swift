@@ -7,6 +7,13 @@ protocol PackageSource: Sendable {
     func files(of lowerId: String) -> [(path: String, entry: ReadCache.Entry)]
     /// Whether the id has any file.
     func has(_ lowerId: String) -> Bool
+    /// A version's symbols as the feed's records have them (a push's source); nil for a build,
+    /// which checks the symbol packages beside the packages (`SymbolInputs`).
+    func recordedSymbols(_ lowerId: String, _ lowerVersion: String) -> Symbols?
+}
+
+extension PackageSource {
+    func recordedSymbols(_ lowerId: String, _ lowerVersion: String) -> Symbols? { nil }
 }
 
 extension PackageInputs: PackageSource {
@@ -35,8 +42,11 @@ struct IdAssembly: Sendable {
                 id, files: inputs.files(of: id), root: settings.scanner.root, policy: settings.policy,
                 warnOnPrefixViolation: settings.options.warnOnPrefixViolation,
                 relativePath: settings.scanner.relative, started: started)
-            if var served = r, let symbols {
-                symbols.attach(&served)
+            if var served = r {
+                if let symbols { symbols.attach(&served) }
+                for i in served.versions.indices where served.versions[i].symbols == nil {
+                    served.versions[i].symbols = inputs.recordedSymbols(lowerId, served.versions[i].lowerVersion)
+                }
                 r = served
             }
             return (lowerId, r, e)

@@ -6,11 +6,14 @@ import NuGetCore
 /// A build writes it for every id it renders; `shelf push` puts an id together from it (and the
 /// packages pushed), so that it needs neither the packages folder nor the other ids' packages.
 struct PackageRecord: Sendable {
-    static let magic = Array("SHELFPK1".utf8)
+    static let magic = Array("SHELFPK2".utf8)
 
     /// The served versions' packages, their `path` the flat container copy's, relative to the
     /// feed's root.
     var archives: [PackageArchive]
+    /// Each version's symbols as served (as `archives`), named by the flat container's copy of
+    /// the `.snupkg`: a push that puts the id together again serves them as they were.
+    var symbols: [Symbols?]
 
     /// The packages of a registration as served (after the policy), named by their copies.
     init(served r: PackageRegistration) {
@@ -19,18 +22,40 @@ struct PackageRecord: Sendable {
             a.path = FeedLayout.nupkg(r.lowerId, v.lowerVersion)
             return a
         }
+        symbols = r.versions.map { v in
+            v.symbols.map { s in
+                var copy = s
+                copy.path = FeedLayout.snupkg(r.lowerId, v.lowerVersion)
+                return copy
+            }
+        }
     }
 
-    init(archives: [PackageArchive]) { self.archives = archives }
+    init(archives: [PackageArchive], symbols: [Symbols?]? = nil) {
+        self.archives = archives
+        self.symbols = symbols ?? Array(repeating: nil, count: archives.count)
+    }
 
     func encoded() -> Data {
         var w = CacheWriter()
         w.int(ReadCache.format)
         w.int(Int64(archives.count))
         var body: [UInt8] = []
-        for a in archives {
+        for (a, symbols) in zip(archives, symbols) {
             var r = CacheWriter()
             a.encode(into: &r, path: a.path)
+            r.bool(symbols != nil)
+            if let symbols {
+                r.string(symbols.path)
+                r.int(symbols.size)
+                r.string(symbols.sha512)
+                r.int(Int64(symbols.files.count))
+                for f in symbols.files {
+                    r.string(f.entry)
+                    r.int(f.size)
+                    r.string(f.key)
+                }
+            }
             let sealed = SplitFile.sealed(r.bytes)
             w.int(Int64(body.count))
             w.int(Int64(sealed.count))
@@ -51,16 +76,31 @@ struct PackageRecord: Sendable {
             let count = try r.int()
             guard count >= 0, count < Int64(head.count) else { return nil }
             var archives: [PackageArchive] = []
+            var symbols: [Symbols?] = []
             for _ in 0..<count {
                 guard let range = CacheReader.range(offset: try r.int(), length: try r.int(), within: body.length),
                     let bytes = body.read(range)
                 else { return nil }
                 var ar = CacheReader(bytes)
-                let a = try PackageArchive.decode(from: &ar, resolve: { root.isEmpty ? $0 : root + "/" + $0 })
+                let resolve = { (path: String) in root.isEmpty ? path : root + "/" + path }
+                let a = try PackageArchive.decode(from: &ar, resolve: resolve)
+                var s: Symbols?
+                if try ar.bool() {
+                    let path = resolve(try ar.string())
+                    let size = try ar.int()
+                    let sha512 = try ar.string()
+                    var files: [SymbolPackage.File] = []
+                    for _ in 0..<(try ar.count()) {
+                        files.append(
+                            SymbolPackage.File(entry: try ar.string(), size: try ar.int(), key: try ar.string()))
+                    }
+                    s = Symbols(path: path, size: size, sha512: sha512, files: files)
+                }
                 guard ar.atEnd else { return nil }
                 archives.append(a)
+                symbols.append(s)
             }
-            return r.atEnd ? PackageRecord(archives: archives) : nil
+            return r.atEnd ? PackageRecord(archives: archives, symbols: symbols) : nil
         } catch {
             return nil
         }

@@ -150,6 +150,23 @@ public enum PortableExecutable {
 
 /// Keys of the Simple Symbol Query Protocol (dotnet/symstore `docs/specs/SSQP_Key_Conventions.md`).
 public enum SymbolKey {
+    /// The file name of a package entry as a key names it: the last segment (after `/` or `\`),
+    /// percent-decoded as NuGet stores names (`My%20Data.pdb` is `My Data.pdb`).
+    public static func fileName(ofEntry entry: String) -> String {
+        let last = String(entry.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last ?? Substring(entry))
+        return last.removingPercentEncoding ?? last
+    }
+
+    /// Whether a key is one a symbol store may hold as a path: three segments, the first and last
+    /// the same file name (no `/`, `\`, NUL or control character, not `.` or `..`).
+    public static func isServable(_ key: String) -> Bool {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == parts[2], !parts[0].isEmpty, parts[0] != ".", parts[0] != "..",
+            !parts[0].unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\\" || $0.value == 0x7F })
+        else { return false }
+        return true
+    }
+
     /// A portable PDB's key: `<file name>/<guid>FFFFFFFF/<file name>`, lowercased whole (the
     /// form clients are told they may send; a server answers any case).
     public static func portablePdb(fileName: String, id: PdbId) -> String {
@@ -187,6 +204,7 @@ public enum SymbolPackage {
         case noBinary(String)
         case mismatch(pdb: String, binary: String)
         case noPdbs
+        case unservableName(String)
 
         public var description: String {
             switch self {
@@ -205,6 +223,7 @@ public enum SymbolPackage {
             case .mismatch(let pdb, let binary):
                 return "\(pdb) is not the PDB \(binary) was built with (their ids differ); pack them from one build"
             case .noPdbs: return "it holds no PDB"
+            case .unservableName(let e): return "\(e) has a file name a symbol store cannot serve; rename it"
             }
         }
     }
@@ -237,7 +256,8 @@ public enum SymbolPackage {
             return .failure(.notSymbolsPackage)
         }
         let binaries = Dictionary(
-            package.entries.map { ($0.fullName.lowercased(), $0.fullName) }, uniquingKeysWith: { a, _ in a })
+            package.entries.map { ($0.fullName.lowercased().replacingOccurrences(of: "\\", with: "/"), $0.fullName) },
+            uniquingKeysWith: { a, _ in a })
         var files: [File] = []
         for entry in symbols.entries where !entry.fullName.hasSuffix("/") && !isMetadata(entry.fullName) {
             let name = entry.fullName
@@ -245,16 +265,17 @@ public enum SymbolPackage {
             guard let pdb = try? PackageArchive.extractEntry(name, fromPackageAt: path, limit: maxEntry),
                 let id = PortablePdb.id([UInt8](pdb))
             else { return .failure(.notPortable(name)) }
-            let stem = String(name.dropLast(4)).lowercased()
+            let stem = String(name.dropLast(4)).lowercased().replacingOccurrences(of: "\\", with: "/")
             guard let binary = binaries[stem + ".dll"] ?? binaries[stem + ".exe"] else {
                 return .failure(.noBinary(name))
             }
             guard let pe = try? PackageArchive.extractEntry(binary, fromPackageAt: package.path, limit: maxEntry),
                 let entries = PortableExecutable.codeView([UInt8](pe)),
-                entries.contains(where: { $0.guid == id.guid && $0.isPortable })
+                entries.contains(where: { $0.guid == id.guid && $0.stamp == id.stamp && $0.isPortable })
             else { return .failure(.mismatch(pdb: name, binary: binary)) }
-            let fileName = String(name.split(separator: "/").last ?? Substring(name))
-            files.append(File(entry: name, size: entry.length, key: SymbolKey.portablePdb(fileName: fileName, id: id)))
+            let key = SymbolKey.portablePdb(fileName: SymbolKey.fileName(ofEntry: name), id: id)
+            guard SymbolKey.isServable(key) else { return .failure(.unservableName(name)) }
+            files.append(File(entry: name, size: entry.length, key: key))
         }
         guard !files.isEmpty else { return .failure(.noPdbs) }
         return .success(files)

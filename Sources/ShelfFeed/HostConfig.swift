@@ -106,7 +106,7 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
                 location ^~ \(p)\(StateRecord.folder)/ { return 404; }
 
                 # Packages and catalog leaves never change under their name.
-                location ~* \\.s?nupkg$ {
+                location ~* \\.nupkg$ {
                     add_header Cache-Control "\(Self.immutable)" always;
                     add_header Access-Control-Allow-Origin "*" always;
                 }
@@ -168,7 +168,7 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
             <IfModule mod_headers.c>
                 Header always set Access-Control-Allow-Origin "*"
                 Header always set Cache-Control "\(Self.shortCache)"
-                <FilesMatch "\\.s?nupkg$">
+                <FilesMatch "\\.nupkg$">
                     Header always set Cache-Control "\(Self.immutable)"
                 </FilesMatch>
                 <If "%{REQUEST_URI} =~ m#/(catalog/data|symbols)/#">
@@ -255,8 +255,6 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
           Cache-Control: \(Self.shortCache)
         /flatcontainer/*.nupkg
           Cache-Control: \(Self.immutable)
-        /flatcontainer/*.snupkg
-          Cache-Control: \(Self.immutable)
         /catalog/data/*
           Cache-Control: \(Self.immutable)
         /symbols/*
@@ -282,9 +280,8 @@ public enum ServedFile {
     /// and revalidated, so no client stays on a stale index.
     public static func cacheControl(_ path: String) -> String {
         let lower = path.lowercased()
-        if lower.hasSuffix(".nupkg") || lower.hasSuffix(".snupkg") || path.hasPrefix("catalog/data/")
-            || lower.hasPrefix(FeedLayout.symbols)
-        {
+        // A `.snupkg` may be replaced for its version (a symbol package fixed): not immutable.
+        if lower.hasSuffix(".nupkg") || path.hasPrefix("catalog/data/") || lower.hasPrefix(FeedLayout.symbols) {
             return HostConfigRenderer.immutable
         }
         return HostConfigRenderer.shortCache

@@ -132,8 +132,7 @@ enum SiteTemplates {
         {{#repositoryUrl}}<dt>Source</dt><dd><a href="{{repositoryUrl}}" rel="nofollow noopener noreferrer">{{repositoryUrl}}</a></dd>{{/repositoryUrl}}
         {{#copyright}}<dt>Copyright</dt><dd>{{copyright}}</dd>{{/copyright}}
         {{#hasTags}}<dt>Tags</dt><dd><ul class="tags">{{#tags}}<li>{{.}}</li>{{/tags}}</ul></dd>{{/hasTags}}
-        {{#symbolServer}}<dt>Symbols</dt><dd>Available. Symbol server: <code>{{symbolServer}}</code> (Visual Studio: Tools, Options, Debugging, Symbols: add this location; <code>dotnet-symbol --server-path {{symbolServer}}</code>). <a href="{{symbolsDownload}}">Download symbols</a></dd>{{/symbolServer}}
-        <dt>Size</dt><dd>{{size}}</dd>
+        {{#symbolServer}}<dt>Symbols</dt><dd>Available. Symbol server: <code>{{symbolServer}}</code> (Visual Studio: Tools, Options, Debugging, Symbols: add this location; <code>dotnet-symbol --server-path {{symbolServer}}</code>). <a href="{{symbolsDownload}}">Download symbols</a></dd>{{/symbolServer}}<dt>Size</dt><dd>{{size}}</dd>
         <dt>SHA-512</dt><dd><code class="hash">{{sha512}}</code></dd>
         <dt>Badge</dt><dd><img src="{{badge}}" alt="{{id}} version badge" height="20"></dd>
         </dl>

@@ -280,7 +280,7 @@ public struct FeedValidator: Sendable {
                         await collector.add(.error(.symbolMismatch, at, "\(entry.fullName) is not a portable PDB"))
                         continue
                     }
-                    let key = SymbolKey.portablePdb(fileName: entry.name, id: pdbId)
+                    let key = SymbolKey.portablePdb(fileName: SymbolKey.fileName(ofEntry: entry.fullName), id: pdbId)
                     guard let served = FileManager.default.contents(atPath: store + "/" + key) else {
                         await collector.add(.error(.symbolMissing, at, "symbols/\(key) (\(entry.fullName)) is missing"))
                         continue

@@ -194,4 +194,72 @@ struct SymbolsTests {
         #expect(r.status == 0, "\(r.stderr)")
         return folder + "/" + entry
     }
+
+    /// Symbol packages at the edges: an entry named with backslashes, two packages carrying the
+    /// same PDB (one key), one without its package, a second one for a version, one pushed.
+    static let edges = #"""
+        import sys, zipfile
+        src, out = sys.argv[1], sys.argv[2]
+        nu = zipfile.ZipFile(src + "/TestData.1.2.3.nupkg"); sn = zipfile.ZipFile(src + "/TestData.1.2.3.snupkg")
+        dll = nu.read("lib/net5.0/TestData.dll"); pdb = sn.read("lib/net5.0/TestData.pdb")
+        def nuspec(pid, symbols):
+            t = '<packageTypes><packageType name="SymbolsPackage" /></packageTypes>' if symbols else ""
+            return ('<?xml version="1.0"?><package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">'
+                    '<metadata><id>%s</id><version>1.0.0</version><authors>t</authors><description>d</description>%s'
+                    '</metadata></package>' % (pid, t))
+        def write(name, entries):
+            with zipfile.ZipFile(out + "/" + name, "w", zipfile.ZIP_DEFLATED) as z:
+                for n, d in entries: z.writestr(n, d)
+        write("Back.Slash.1.0.0.nupkg", [("Back.Slash.nuspec", nuspec("Back.Slash", False)), ("lib/net5.0/Back.Slash.dll", dll)])
+        write("Back.Slash.1.0.0.snupkg", [("Back.Slash.nuspec", nuspec("Back.Slash", True)), ("lib\\net5.0\\Back.Slash.pdb", pdb)])
+        for pid in ["Alpha.Sym", "Beta.Sym"]:
+            write(pid + ".1.0.0.nupkg", [(pid + ".nuspec", nuspec(pid, False)), ("lib/net5.0/Shared.dll", dll)])
+            write(pid + ".1.0.0.snupkg", [(pid + ".nuspec", nuspec(pid, True)), ("lib/net5.0/Shared.pdb", pdb)])
+        write("Orphan.Sym.1.0.0.snupkg", [("Orphan.Sym.nuspec", nuspec("Orphan.Sym", True)), ("lib/net5.0/Orphan.Sym.pdb", pdb)])
+        """#
+
+    @Test(
+        "symbol packages at the edges: backslash names, two packages with one PDB, one without a package, a second for a version, a push of one"
+    )
+    func edges() throws {
+        let tmp = try TemporaryFolder()
+        defer { tmp.cleanup() }
+        let input = tmp.sub("in")
+        try FileManager.default.createDirectory(atPath: input + "/sub", withIntermediateDirectories: true)
+        for name in ["TestData.1.2.3.nupkg", "TestData.1.2.3.snupkg"] {
+            try FileManager.default.copyItem(atPath: Repo.fixtures + "/" + name, toPath: input + "/" + name)
+        }
+        try FileManager.default.copyItem(
+            atPath: Repo.fixtures + "/TestData.1.2.3.snupkg", toPath: input + "/sub/TestData.1.2.3.snupkg")
+        #expect(try python(["-c", Self.edges, Repo.fixtures, input]).status == 0)
+        let out = tmp.sub("out")
+        let b = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL])
+        #expect(b.status == 2, "\(b.stderr)")
+        let errors = b.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        #expect(errors.count == 2, "\(errors)")
+        #expect(
+            errors.contains { $0.contains("Orphan.Sym.1.0.0.snupkg") && $0.contains("no package orphan.sym 1.0.0") })
+        #expect(errors.contains { $0.contains("sub/TestData.1.2.3.snupkg") && $0.contains("already") })
+        let key = "testdata.pdb/16f71ed8dd574aa2ad4a22d29e9c981bffffffff/testdata.pdb"
+        let shared = "shared.pdb/16f71ed8dd574aa2ad4a22d29e9c981bffffffff/shared.pdb"
+        let backslash = "back.slash.pdb/16f71ed8dd574aa2ad4a22d29e9c981bffffffff/back.slash.pdb"
+        for k in [key, shared, backslash] {
+            #expect(FileManager.default.fileExists(atPath: out + "/symbols/" + k), "\(k)")
+        }
+        // Beta leaves: the PDB Alpha carries too stays.
+        try FileManager.default.removeItem(atPath: input + "/Beta.Sym.1.0.0.snupkg")
+        _ = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL, "--quiet"])
+        #expect(FileManager.default.fileExists(atPath: out + "/symbols/" + shared))
+        #expect(!FileManager.default.fileExists(atPath: out + "/flatcontainer/beta.sym/1.0.0/beta.sym.1.0.0.snupkg"))
+        // The first of two symbol packages for a version leaves: the second is served, no error left.
+        try FileManager.default.removeItem(atPath: input + "/TestData.1.2.3.snupkg")
+        try FileManager.default.removeItem(atPath: input + "/Orphan.Sym.1.0.0.snupkg")
+        let again = try shelf(["build", input, "--out", out, "--base-url", Self.baseURL])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(FileManager.default.fileExists(atPath: out + "/symbols/" + key))
+        #expect(try shelf(["validate", out, "--quiet"]).status == 0)
+        // A symbol package pushed as a package is refused.
+        let pushed = try shelf(["push", Repo.fixtures + "/TestData.1.2.3.snupkg", out, "--quiet"])
+        #expect(pushed.status == 2 && pushed.stderr.contains("is a symbol package"), "\(pushed.stderr)")
+    }
 }

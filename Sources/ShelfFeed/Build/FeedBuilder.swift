@@ -141,7 +141,8 @@ public struct FeedBuilder: Sendable {
         let inputs = await PackageInputs.read(
             scan, cache: consume cache, started: started, concurrency: options.concurrency, progress: progress)
         report.add(inputs, cacheDamaged: cacheDamaged)
-        let symbols = SymbolInputs(scan, root: settings.scanner.root, previous: await state.read(.symbols))
+        let symbols = SymbolInputs(
+            scan, root: settings.scanner.root, previous: await state.read(.symbols), started: started)
         clock.mark("read")
 
         // 2. The plan, from the previous build's records and what this one found (pure).
@@ -166,7 +167,7 @@ public struct FeedBuilder: Sendable {
             digest: { [extras, layout = settings.layout] in FeedRenderer.digest($0, extras: extras, layout: layout) })
         let summary = feed.summary(policy: settings.policy)
         report.add(summary, rendered: feed.changed.count, notes: inputs.timestampsInFuture())
-        symbols.settle(assembled: feed.dirty)
+        symbols.settle(assembled: feed.dirty, present: feed.present)
         report.skipped += symbols.problems
         report.symbolPackagesServed = symbols.served
         let (catalog, added) = (feed.catalog, feed.catalogAdded)
@@ -182,6 +183,7 @@ public struct FeedBuilder: Sendable {
         let shown = feed.shownInSearch(summary.digests, assembly: assembly)
         var commit = await FeedCommit(
             sink: sink, state: state, leftovers: records.leftovers, sweep: plan.sweep, faults: options.faults)
+        commit.keep = symbols.servedPaths
         try await commit.run(
             &feed, previous: records.ids, renderer: renderer, clock: &clock, progress: progress,
             feedWide: {

@@ -15,6 +15,9 @@ import NuGetCore
 /// build wrote (what a sweep removes is named as Shelf names its own, where a build finished).
 struct FeedCommit {
     let sink: any FeedSink
+    /// Files no removal takes, whichever id named them: the symbol store's files that a served
+    /// symbol package still has (two packages may carry the same PDB, under one key).
+    var keep: Set<String> = []
     let state: any StateStore
     let faults: (@Sendable (FaultPoint) throws -> Void)?
     /// Files an earlier, unfinished build journaled (read before this build adds its own).
@@ -204,7 +207,7 @@ struct FeedCommit {
     /// files that could not be removed stay in it, for the next build to try again.
     mutating func removeStale(records: IdState, rendered: [PackageRegistration]) async throws {
         if !leftovers.isEmpty { stale += Removals.leftovers(leftovers, current: current ?? currentFiles(records)) }
-        var written = Set(feedWidePaths)
+        var written = Set(feedWidePaths).union(keep)
         for r in rendered { written.formUnion(records.entries[r.lowerId]?.paths ?? []) }
         let goners = Removals.goners(stale: stale, written: written)
         if !goners.isEmpty { try faults?(.beforeRemove) }

@@ -364,6 +364,17 @@ public struct FeedPusher: Sendable {
             case .failure(let e):
                 report.refused.append(Diagnostic(severity: .error, file: path, message: e.description))
             case .success(var a):
+                // A symbol package is not a package: it would be served as one.
+                if path.lowercased().hasSuffix(".snupkg")
+                    || a.nuspec.packageTypes.contains(where: { $0.name.lowercased() == "symbolspackage" })
+                {
+                    report.refused.append(
+                        Diagnostic(
+                            severity: .error, file: path,
+                            message: "is a symbol package; shelf push takes packages (put .snupkg files beside "
+                                + "the packages and build the feed)"))
+                    continue
+                }
                 let key = a.nuspec.id.lowercased() + "/" + a.nuspec.version.normalizedString.lowercased()
                 guard seen.insert(key).inserted else {
                     // The same version named twice (the same file through two folders, or two

@@ -34,7 +34,7 @@ struct InputScan: Sendable {
     /// Whether a package changed just before the build `started` (`FeedBuilder.isRacy`): then
     /// the build is not recorded as one the next build may skip as a no-op.
     func changed(justBefore started: Int64) -> Bool {
-        identities.contains { $0.stamp.map { FeedBuilder.isRacy($0, started: started) } ?? false }
+        (identities + snupkgIdentities).contains { $0.stamp.map { FeedBuilder.isRacy($0, started: started) } ?? false }
     }
 }
 

@@ -40,7 +40,7 @@ final class SymbolInputs: @unchecked Sendable {
     /// Ids whose symbol packages came, changed or went.
     let touched: Set<String>
 
-    init(_ scan: InputScan, root: String, previous: Data?) {
+    init(_ scan: InputScan, root: String, previous: Data?, started: Int64 = 0) {
         self.root = root
         let before =
             previous.flatMap { try? JSONDecoder().decode(Record.self, from: $0) }.map {
@@ -50,7 +50,9 @@ final class SymbolInputs: @unchecked Sendable {
         var touched = Set<String>()
         for (path, (relative, stamp)) in zip(scan.snupkgs, scan.snupkgIdentities) {
             let identity = stamp.map { "\($0.size) \($0.mtime) \($0.ctime) \($0.inode) \($0.device)" } ?? ""
-            if let old = before[relative], !identity.isEmpty, old.identity == identity {
+            // A file changed too recently for its identity to show a rewrite is checked again.
+            let racy = stamp.map { FeedBuilder.isRacy($0, started: started) } ?? true
+            if let old = before[relative], !identity.isEmpty, old.identity == identity, !racy {
                 now[relative] = old
                 continue
             }
@@ -97,6 +99,8 @@ final class SymbolInputs: @unchecked Sendable {
                 other.problem =
                     "\(e.relative) is the symbol package of \(r.id) \(v.version.normalizedString) already; remove one"
                 other.files = nil
+                // Checked again once it is the only one.
+                other.packageSha512 = nil
                 lock.withLock {
                     entries[other.relative] = other
                     matched.insert(other.relative)
@@ -126,11 +130,14 @@ final class SymbolInputs: @unchecked Sendable {
         }
     }
 
-    /// After the assembly: the symbol packages of the ids put together that found no version to
-    /// go with.
-    func settle(assembled: Set<String>) {
+    /// After the assembly: the symbol packages that found no version to go with (of the ids put
+    /// together, or of ids the feed does not have at all).
+    func settle(assembled: Set<String>, present: Set<String>) {
         lock.withLock {
-            for (relative, var e) in entries where assembled.contains(e.lowerId) && !matched.contains(relative) {
+            for (relative, var e) in entries
+            where !e.lowerId.isEmpty && !matched.contains(relative)
+                && (assembled.contains(e.lowerId) || !present.contains(e.lowerId))
+            {
                 e.files = nil
                 e.packageSha512 = nil
                 e.problem = "the feed has no package \(e.lowerId) \(e.lowerVersion) to serve it with"
@@ -152,6 +159,13 @@ final class SymbolInputs: @unchecked Sendable {
 
     /// How many symbol packages are served.
     var served: Int { lock.withLock { entries.values.filter { $0.files != nil }.count } }
+
+    /// The symbol store's files of every symbol package served.
+    var servedPaths: Set<String> {
+        lock.withLock {
+            Set(entries.values.flatMap { ($0.files ?? []).map { FeedLayout.symbolFile($0.key) } })
+        }
+    }
 
     /// The record for the next build.
     func encoded() -> Data {

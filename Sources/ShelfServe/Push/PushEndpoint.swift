@@ -210,6 +210,11 @@ public final class PushEndpoint: Sendable {
         let id = archive.nuspec.id
         let version = archive.nuspec.version
         (entry.id, entry.version) = (id, version.normalizedString)
+        // A symbol package (the client sends it here when the feed has no symbol endpoint) is
+        // not a package: stored as one, it would be served as one.
+        if archive.nuspec.packageTypes.contains(where: { $0.name.lowercased() == "symbolspackage" }) {
+            return .text(400, "this is a symbol package; this feed takes symbols as .snupkg files beside its packages")
+        }
         guard key.covers(id) else {
             return .text(
                 403, "the API key \(key.id) does not cover \(id) (its patterns: \(key.globs.joined(separator: ", ")))")

@@ -255,10 +255,44 @@ public struct FeedValidator: Sendable {
         return report
     }
 
+    /// A symbol package fetched over HTTP: each of its PDBs at `symbols/{key}` beside the
+    /// service index, with its bytes.
+    func checkRemoteSymbols(_ bytes: Data, at: String, mapping: Mapping, _ collector: Collector) async {
+        let scratch = NSTemporaryDirectory() + "/shelf-validate-\(UUID().uuidString).snupkg"
+        defer { unlink(scratch) }
+        guard FileManager.default.createFile(atPath: scratch, contents: bytes),
+            let symbols = try? PackageArchive.read(path: scratch)
+        else {
+            await collector.add(.error(.symbolMismatch, at, "its .snupkg cannot be read"))
+            return
+        }
+        let store =
+            String(target[..<(target.range(of: "/", options: .backwards)?.upperBound ?? target.endIndex)])
+            + "symbols/"
+        for entry in symbols.entries where entry.fullName.lowercased().hasSuffix(".pdb") {
+            guard
+                let pdb = try? PackageArchive.extractEntry(
+                    entry.fullName, fromPackageAt: scratch, limit: SymbolPackage.maxEntry),
+                let pdbId = PortablePdb.id([UInt8](pdb))
+            else {
+                await collector.add(.error(.symbolMismatch, at, "\(entry.fullName) is not a portable PDB"))
+                continue
+            }
+            let key = SymbolKey.portablePdb(fileName: SymbolKey.fileName(ofEntry: entry.fullName), id: pdbId)
+            guard let served = try? await fetch(store + key, mapping: mapping) else {
+                await collector.add(.error(.symbolMissing, at, "symbols/\(key) (\(entry.fullName)) is missing"))
+                continue
+            }
+            if served.bytes != pdb {
+                await collector.add(
+                    .error(.symbolMismatch, at, "symbols/\(key) is not \(entry.fullName) of its .snupkg"))
+            }
+        }
+    }
+
     /// The symbol store of a folder: every PDB of every `.snupkg` in the flat container is at
     /// `symbols/{key}` with its bytes, and every file there is a portable PDB under its own key.
-    /// (Over HTTP a symbol store cannot be listed, and asking each version for a `.snupkg` would
-    /// double the requests: not checked.)
+    /// (Over HTTP the store cannot be listed: each version's `.snupkg` is checked instead.)
     func checkSymbols(flat: String, ids: [String], _ collector: Collector) async {
         let store = target + "/symbols"
         for id in ids {
@@ -415,6 +449,11 @@ public struct FeedValidator: Sendable {
                 }
             } catch {
                 await collector.add(.error(.hashUnreadable, at, ".nupkg.sha512 cannot be read (\(error))"))
+            }
+            // Over HTTP, a version's symbol package, if it has one: its PDBs in the store.
+            // (A folder's store is checked whole, after the ids: `checkSymbols`.)
+            if isHTTP, let symbols = try? await fetch(folder + "\(id).\(v).snupkg", mapping: mapping) {
+                await checkRemoteSymbols(symbols.bytes, at: at, mapping: mapping, collector)
             }
             do {
                 let nuspec = try await fetch(folder + "\(id).nuspec", mapping: mapping)

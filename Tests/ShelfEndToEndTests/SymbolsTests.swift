@@ -186,6 +186,13 @@ struct SymbolsTests {
             try ServeTests.curl([
                 server.url + "symbols/testdata.pdb/00000000000000000000000000000000ffffffff/testdata.pdb"
             ]).status == 404)
+        // shelf validate over HTTP checks each version's symbol package against the store.
+        let overHTTP = try shelf(["validate", server.url + "index.json", "--base-url", Self.baseURL, "--quiet"])
+        #expect(overHTTP.status == 0, "\(overHTTP.stdout) \(overHTTP.stderr)")
+        try FileManager.default.removeItem(atPath: out + "/symbols/" + knownKey)
+        let broken = try shelf(["validate", server.url + "index.json", "--base-url", Self.baseURL, "--quiet"])
+        #expect(
+            broken.status != 0 && (broken.stdout + broken.stderr).contains("symbols/\(knownKey)"), "\(broken.stdout)")
     }
 
     static func extract(_ package: String, _ entry: String, into folder: String) throws -> String {

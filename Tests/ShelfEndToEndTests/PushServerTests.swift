@@ -348,7 +348,7 @@ struct PushServerTests {
         #expect(check.errors == 0, "\(check.output)")
     }
 
-    @Test("sixteen pushes at once all land, in few builds; the feed passes the checks")
+    @Test("sixteen pushes at once all land while reads go on; the feed passes the checks")
     func sixteenAtOnce() throws {
         var s = try Setup()
         defer {

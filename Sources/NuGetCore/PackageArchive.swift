@@ -381,6 +381,20 @@ extension PackageArchive {
         return try ZipEntryReader.extract(entry, fileDescriptor: fd, limit: limit)
     }
 
+    /// The first `count` bytes of one entry of a package (a header), inflated no further.
+    public static func extractPrefix(_ name: String, fromPackageAt path: String, count: Int) throws -> Data {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw PackageArchiveError.unreadable(String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw PackageArchiveError.unreadable(String(cString: strerror(errno))) }
+        let entries = try ZipAudit.audit(fileDescriptor: fd, fileSize: UInt64(st.st_size))
+        guard let entry = entries.first(where: { $0.name == name }) else {
+            throw PackageArchiveError.nuspecUnreadable("no entry \(name)")
+        }
+        return try ZipEntryReader.extractPrefix(entry, fileDescriptor: fd, count: count)
+    }
+
     /// Finds the entry a nuspec path names: `\` and `/` are the same separator, a leading `./`
     /// or `/` is ignored, entry names may be percent-encoded (OPC), and the match falls back to
     /// case-insensitive, as NuGet's `PackageArchiveReader` does.

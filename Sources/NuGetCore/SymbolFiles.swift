@@ -239,6 +239,22 @@ public enum SymbolPackage {
     /// The most a PDB or a binary is read to check it.
     public static let maxEntry: Int64 = 512 * 1024 * 1024
 
+    /// What `read` finds in the first `first` bytes of an entry, or, when that is not enough,
+    /// the entry is longer and starts as its kind does (`magic`), in the whole entry (up to
+    /// `maxEntry`): a large file that is not of the kind is never read whole.
+    static func readHeader<T>(
+        _ entry: String, of package: String, size: Int64, first: Int, magic: [UInt8], _ read: ([UInt8]) -> T?
+    ) -> T? {
+        guard let head = try? PackageArchive.extractPrefix(entry, fromPackageAt: package, count: first) else {
+            return nil
+        }
+        if let found = read([UInt8](head)) { return found }
+        guard size > Int64(first), head.starts(with: magic),
+            let whole = try? PackageArchive.extractEntry(entry, fromPackageAt: package, limit: maxEntry)
+        else { return nil }
+        return read([UInt8](whole))
+    }
+
     /// Checks the symbol package at `path` against `package`; its PDBs and their keys.
     public static func check(path: String, against package: PackageArchive) -> Result<[File], Problem> {
         let symbols: PackageArchive
@@ -262,17 +278,31 @@ public enum SymbolPackage {
         for entry in symbols.entries where !entry.fullName.hasSuffix("/") && !isMetadata(entry.fullName) {
             let name = entry.fullName
             guard name.lowercased().hasSuffix(".pdb") else { return .failure(.notAPdb(name)) }
-            guard let pdb = try? PackageArchive.extractEntry(name, fromPackageAt: path, limit: maxEntry),
-                let id = PortablePdb.id([UInt8](pdb))
-            else { return .failure(.notPortable(name)) }
+            // A PDB's id is in its first bytes (the metadata root and the #Pdb stream); a DLL's
+            // CodeView entry most often in its first megabytes: those are read first, the whole
+            // file only when they do not hold it.
+            guard
+                let id = readHeader(
+                    name, of: path, size: entry.length, first: 1 << 16, magic: Array("BSJB".utf8), PortablePdb.id)
+            else {
+                return .failure(.notPortable(name))
+            }
             let stem = String(name.dropLast(4)).lowercased().replacingOccurrences(of: "\\", with: "/")
             guard let binary = binaries[stem + ".dll"] ?? binaries[stem + ".exe"] else {
                 return .failure(.noBinary(name))
             }
-            guard let pe = try? PackageArchive.extractEntry(binary, fromPackageAt: package.path, limit: maxEntry),
-                let entries = PortableExecutable.codeView([UInt8](pe)),
-                entries.contains(where: { $0.guid == id.guid && $0.stamp == id.stamp && $0.isPortable })
-            else { return .failure(.mismatch(pdb: name, binary: binary)) }
+            let binarySize = package.entries.first { $0.fullName == binary }?.length ?? maxEntry
+            let matches = { (bytes: [UInt8]) -> Bool? in
+                guard let entries = PortableExecutable.codeView(bytes), !entries.isEmpty else { return nil }
+                return entries.contains(where: { $0.guid == id.guid && $0.stamp == id.stamp && $0.isPortable })
+            }
+            guard
+                readHeader(
+                    binary, of: package.path, size: binarySize, first: 4 << 20, magic: Array("MZ".utf8), matches)
+                    == true
+            else {
+                return .failure(.mismatch(pdb: name, binary: binary))
+            }
             let key = SymbolKey.portablePdb(fileName: SymbolKey.fileName(ofEntry: name), id: id)
             guard SymbolKey.isServable(key) else { return .failure(.unservableName(name)) }
             files.append(File(entry: name, size: entry.length, key: key))

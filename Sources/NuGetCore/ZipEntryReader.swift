@@ -25,19 +25,36 @@ public enum ZipEntryReader {
             throw Corrupt(why: "it is \(entry.uncompressedSize) bytes, over the \(limit)-byte limit")
         }
         var data = Data(capacity: Int(entry.uncompressedSize))
-        try inflate(entry, fileDescriptor: fd) { data.append(contentsOf: $0) }
+        try inflate(entry, fileDescriptor: fd) {
+            data.append(contentsOf: $0)
+            return true
+        }
+        return data
+    }
+
+    /// The first `count` bytes of an entry (all of it when it is shorter), inflated no further:
+    /// for reading a header without holding a large file. Not CRC-checked (only a whole entry is).
+    public static func extractPrefix(_ entry: ZipAudit.Entry, fileDescriptor fd: Int32, count: Int) throws(Corrupt)
+        -> Data
+    {
+        var data = Data(capacity: min(count, Int(min(entry.uncompressedSize, UInt64(Int.max)))))
+        try inflate(entry, fileDescriptor: fd) { bytes in
+            data.append(contentsOf: bytes.prefix(count - data.count))
+            return data.count < count
+        }
         return data
     }
 
     /// Inflates an entry and discards the bytes: only its CRC and size are checked.
     public static func verify(_ entry: ZipAudit.Entry, fileDescriptor fd: Int32) throws(Corrupt) {
-        try inflate(entry, fileDescriptor: fd) { _ in }
+        try inflate(entry, fileDescriptor: fd) { _ in true }
     }
 
     /// Streams an entry's inflated bytes to `consume`, at most its declared size, and checks the
-    /// total size and CRC-32 at the end.
+    /// total size and CRC-32 at the end. `consume` returns false to stop early (then nothing is
+    /// checked).
     public static func inflate(
-        _ entry: ZipAudit.Entry, fileDescriptor fd: Int32, _ consume: (UnsafeRawBufferPointer) -> Void
+        _ entry: ZipAudit.Entry, fileDescriptor fd: Int32, _ consume: (UnsafeRawBufferPointer) -> Bool
     ) throws(Corrupt) {
         if let damage = entry.damage { throw Corrupt(why: damage) }
         guard let start = entry.dataOffset else { throw Corrupt(why: "its local header cannot be read") }
@@ -47,6 +64,7 @@ public enum ZipEntryReader {
         defer { input.deallocate() }
         var crc = crc32(0, nil, 0)
         var produced: UInt64 = 0
+        var stopped = false
         var consumed: UInt64 = 0
 
         func readInput() throws(Corrupt) -> Int {
@@ -68,11 +86,11 @@ public enum ZipEntryReader {
                 throw Corrupt(why: "it inflates to more than the \(declared) bytes its header says")
             }
             crc = crc32(crc, bytes.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(bytes.count))
-            consume(bytes)
+            if !consume(bytes) { stopped = true }
         }
 
         if entry.method == 0 {
-            while true {
+            while !stopped {
                 let n = try readInput()
                 if n == 0 { break }
                 try emit(UnsafeRawBufferPointer(rebasing: input[0..<n]))
@@ -86,7 +104,7 @@ public enum ZipEntryReader {
             let output = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
             defer { output.deallocate() }
             var finished = false
-            while !finished {
+            while !finished && !stopped {
                 let n = try readInput()
                 if n == 0 { throw Corrupt(why: "its deflate data ends early") }
                 stream.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
@@ -108,9 +126,10 @@ public enum ZipEntryReader {
                     default:
                         throw Corrupt(why: "its deflate data is invalid")
                     }
-                } while !finished && (stream.avail_in > 0 || stream.avail_out == 0)
+                } while !finished && !stopped && (stream.avail_in > 0 || stream.avail_out == 0)
             }
         }
+        if stopped { return }
         guard produced == declared else {
             throw Corrupt(why: "it inflates to \(produced) bytes, not the \(declared) its header says")
         }

@@ -369,20 +369,20 @@ extension PackageArchive {
 
     /// Extracts one entry of a package into memory, checking the archive, its CRC and a size limit.
     public static func extractEntry(_ name: String, fromPackageAt path: String, limit: Int64) throws -> Data {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw PackageArchiveError.unreadable(String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw PackageArchiveError.unreadable(String(cString: strerror(errno))) }
-        let entries = try ZipAudit.audit(fileDescriptor: fd, fileSize: UInt64(st.st_size))
-        guard let entry = entries.first(where: { $0.name == name }) else {
-            throw PackageArchiveError.nuspecUnreadable("no entry \(name)")
+        try withEntry(name, of: path) { entry, fd throws in
+            try ZipEntryReader.extract(entry, fileDescriptor: fd, limit: limit)
         }
-        return try ZipEntryReader.extract(entry, fileDescriptor: fd, limit: limit)
     }
 
     /// The first `count` bytes of one entry of a package (a header), inflated no further.
     public static func extractPrefix(_ name: String, fromPackageAt path: String, count: Int) throws -> Data {
+        try withEntry(name, of: path) { entry, fd throws in
+            try ZipEntryReader.extractPrefix(entry, fileDescriptor: fd, count: count)
+        }
+    }
+
+    /// Opens a package, audits its archive, and gives `body` the named entry and the file.
+    static func withEntry<T>(_ name: String, of path: String, _ body: (ZipAudit.Entry, Int32) throws -> T) throws -> T {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw PackageArchiveError.unreadable(String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -392,7 +392,7 @@ extension PackageArchive {
         guard let entry = entries.first(where: { $0.name == name }) else {
             throw PackageArchiveError.nuspecUnreadable("no entry \(name)")
         }
-        return try ZipEntryReader.extractPrefix(entry, fileDescriptor: fd, count: count)
+        return try body(entry, fd)
     }
 
     /// Finds the entry a nuspec path names: `\` and `/` are the same separator, a leading `./`

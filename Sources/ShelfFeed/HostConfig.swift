@@ -227,22 +227,21 @@ public struct HostConfigRenderer: FeedDocumentRenderer {
                   </requestFiltering>
                 </security>
               </system.webServer>
-              <location path="catalog/data">
-                <system.webServer>
-                  <staticContent>
-                    <clientCache cacheControlMode="UseMaxAge" cacheControlMaxAge="365.00:00:00" />
-                  </staticContent>
-                </system.webServer>
-              </location>
-              <location path="symbols">
-                <system.webServer>
-                  <staticContent>
-                    <clientCache cacheControlMode="UseMaxAge" cacheControlMaxAge="365.00:00:00" />
-                  </staticContent>
-                </system.webServer>
-              </location>
 
             """
+        // Catalog leaves and the symbol store never change under their names.
+        for path in ["catalog/data", "symbols"] {
+            out += """
+                  <location path="\(path)">
+                    <system.webServer>
+                      <staticContent>
+                        <clientCache cacheControlMode="UseMaxAge" cacheControlMaxAge="365.00:00:00" />
+                      </staticContent>
+                    </system.webServer>
+                  </location>
+
+                """
+        }
         out += "</configuration>\n"
         return out
     }

@@ -133,11 +133,9 @@ actor Ledger {
             )
         }
         let policy: FeedFile
-        do {
-            let (file, all) = try self.policy()
-            policy = FeedFile(file: file, all: all)
-        } catch {
-            return .refused(500, "the feed's policy cannot be read: \(error)")
+        switch feedPolicy() {
+        case .success(let p): policy = p
+        case .failure(let error): return .refused(500, "the feed's policy cannot be read: \(error)")
         }
         let owners = Self.owners(of: id, policy.all)
         let ownerListed = owners.contains { Self.same($0, key.owner) }
@@ -214,11 +212,9 @@ actor Ledger {
             return .refused(404, "\(id) \(normalized) is not in the feed")
         }
         let policy: FeedFile
-        do {
-            let (file, all) = try self.policy()
-            policy = FeedFile(file: file, all: all)
-        } catch {
-            return .refused(500, "the feed's policy cannot be read: \(error)")
+        switch feedPolicy() {
+        case .success(let p): policy = p
+        case .failure(let error): return .refused(500, "the feed's policy cannot be read: \(error)")
         }
         let owners = Self.owners(of: id, policy.all)
         guard owners.contains(where: { Self.same($0, owner) }) else {
@@ -248,6 +244,16 @@ actor Ledger {
     struct FeedFile {
         var file: FeedPolicy?
         var all: FeedPolicy?
+    }
+
+    /// The policy file alone, and with `shelf.server.json`.
+    func feedPolicy() -> Result<FeedFile, PolicyError> {
+        do throws(PolicyError) {
+            let (file, all) = try policy()
+            return .success(FeedFile(file: file, all: all))
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// Reads `shelf.server.json`, changes it, and writes it whole (a temporary name, then a

@@ -279,6 +279,10 @@ struct PushServerTests {
             "-X", "PUT", "-H", "X-NuGet-ApiKey: \(good)", "-F", "package=@\(small)", s.url + "api/v2/package/",
         ])
         #expect(throttled.status == 429)
+        // The refusal is in the audit log once per window, however many come.
+        _ = try s.curlPush(small, key: good)
+        let logged = try String(contentsOfFile: s.out + "/.shelf/audit.log", encoding: .utf8)
+        #expect(logged.split(separator: "\n").filter { $0.contains("\"status\":429") }.count == 1, "\(logged)")
         #expect(Int(throttled.headers["retry-after"] ?? "") ?? 0 >= 1, "\(throttled.headers)")
         // Reads are not throttled.
         #expect(try ServeTests.curl([s.url + "index.json"]).status == 200)

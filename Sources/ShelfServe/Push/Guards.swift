@@ -33,6 +33,18 @@ actor KeyGuessThrottle {
         return max(1, Int((window - (now - oldest)).rounded(.up)))
     }
 
+    private var refusalsLogged: [String: TimeInterval] = [:]
+
+    /// Whether a 429 to this client goes to the audit log: the first of each window.
+    func logsRefusal(_ client: String) -> Bool {
+        let key = Self.bucket(client)
+        let now = Self.now
+        if let last = refusalsLogged[key], now - last < window { return false }
+        refusalsLogged[key] = now
+        if refusalsLogged.count > 100_000 { refusalsLogged = refusalsLogged.filter { now - $0.value < window } }
+        return true
+    }
+
     func failed(_ client: String) {
         let key = Self.bucket(client)
         failures[key, default: []].append(Self.now)

@@ -92,9 +92,10 @@ public final class PushEndpoint: Sendable {
         let reply = await answer(
             method: method, rawPath: rawPath, headers: headers, body: body, client: client, cutOff: cutOff,
             entry: &entry)
-        // What changes nothing and names no key (a preflight, a wrong method, a throttled
-        // client) is not logged: a flood of them must not fill the disk.
-        guard ![204, 405, 429].contains(reply.status) else { return reply }
+        // A preflight or a wrong method is not a push: not logged. A throttled client's refusals
+        // are logged once per window: a flood of them must not fill the disk.
+        guard ![204, 405].contains(reply.status) else { return reply }
+        if reply.status == 429, !(await throttle.logsRefusal(client)) { return reply }
         entry.status = reply.status
         entry.reason = reply.reason ?? ""
         audit.append(entry)

@@ -173,6 +173,11 @@ public struct Nuspec: Sendable, Hashable {
         get { storage.fields.packageTypes }
         set { storage.fields.packageTypes = newValue }
     }
+
+    /// A symbol package's nuspec (the `SymbolsPackage` package type), not a package's.
+    public var isSymbolsPackage: Bool {
+        packageTypes.contains { $0.name.lowercased() == "symbolspackage" }
+    }
     public var repository: Repository? {
         get { storage.fields.repository }
         set { storage.fields.repository = newValue }

@@ -157,12 +157,17 @@ public enum SymbolKey {
         return last.removingPercentEncoding ?? last
     }
 
-    /// Whether a key is one a symbol store may hold as a path: three segments, the first and last
-    /// the same file name (no `/`, `\`, NUL or control character, not `.` or `..`).
-    public static func isServable(_ key: String) -> Bool {
+    /// Whether a key is a portable PDB's as `portablePdb` makes them, and one a symbol store may
+    /// hold as a path: `{name}.pdb/{32 hex}ffffffff/{name}.pdb`, lowercase, the name with no `\`,
+    /// NUL or control character, not `.` or `..`. (For keys made here, and keys read back from a
+    /// feed's records.)
+    public static func isPortablePdbKey(_ key: String) -> Bool {
         let parts = key.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == parts[2], !parts[0].isEmpty, parts[0] != ".", parts[0] != "..",
-            !parts[0].unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\\" || $0.value == 0x7F })
+        guard parts.count == 3, parts[0] == parts[2], parts[0].hasSuffix(".pdb"), parts[0] == parts[0].lowercased(),
+            parts[0] != ".", parts[0] != "..",
+            !parts[0].unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\\" || $0.value == 0x7F }),
+            parts[1].count == 40, parts[1].hasSuffix("ffffffff"),
+            parts[1].allSatisfy({ $0.isHexDigit && !$0.isUppercase })
         else { return false }
         return true
     }
@@ -257,6 +262,19 @@ public enum SymbolPackage {
 
     /// Checks the symbol package at `path` against `package`; its PDBs and their keys.
     public static func check(path: String, against package: PackageArchive) -> Result<[File], Problem> {
+        checked(path: path, against: package).map(\.files)
+    }
+
+    /// A symbol package that passed: its PDBs, and the SHA-512 (base64) and size of the file, as
+    /// its read found them.
+    public struct Checked: Sendable {
+        public var files: [File]
+        public var sha512: String
+        public var size: Int64
+    }
+
+    /// `check`, with what reading the symbol package found of the file itself.
+    public static func checked(path: String, against package: PackageArchive) -> Result<Checked, Problem> {
         let symbols: PackageArchive
         do throws(PackageArchiveError) {
             symbols = try PackageArchive.read(path: path)
@@ -268,7 +286,7 @@ public enum SymbolPackage {
         else {
             return .failure(.otherPackage(id: nuspec.id, version: nuspec.version.normalizedString))
         }
-        guard nuspec.packageTypes.contains(where: { $0.name.lowercased() == "symbolspackage" }) else {
+        guard nuspec.isSymbolsPackage else {
             return .failure(.notSymbolsPackage)
         }
         let binaries = Dictionary(
@@ -304,10 +322,10 @@ public enum SymbolPackage {
                 return .failure(.mismatch(pdb: name, binary: binary))
             }
             let key = SymbolKey.portablePdb(fileName: SymbolKey.fileName(ofEntry: name), id: id)
-            guard SymbolKey.isServable(key) else { return .failure(.unservableName(name)) }
+            guard SymbolKey.isPortablePdbKey(key) else { return .failure(.unservableName(name)) }
             files.append(File(entry: name, size: entry.length, key: key))
         }
         guard !files.isEmpty else { return .failure(.noPdbs) }
-        return .success(files)
+        return .success(Checked(files: files, sha512: symbols.sha512, size: symbols.size))
     }
 }

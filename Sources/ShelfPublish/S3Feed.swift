@@ -61,7 +61,7 @@ public struct S3StateStore: StateStore {
     func open(path: String) async -> StoredRecordOpening {
         guard let r = try? await feed.client.send("GET", key: feed.key(path)) else { return .unreadable }
         switch r.status {
-        case 200: return .opened(DataRecord(r.body))
+        case 200: return .opened(InMemoryRecord(r.body))
         case 404: return .missing
         default: return .unreadable
         }
@@ -324,16 +324,6 @@ final class HeldLease: @unchecked Sendable {
     var lease: S3Lease? {
         get { mutex.withLock { value } }
         set { mutex.withLock { value = newValue } }
-    }
-}
-
-/// A record fetched whole.
-struct DataRecord: StoredRecord {
-    let bytes: [UInt8]
-    init(_ data: Data) { bytes = [UInt8](data) }
-    var size: Int { bytes.count }
-    func read(_ range: Range<Int>) -> [UInt8]? {
-        range.lowerBound >= 0 && range.upperBound <= bytes.count ? Array(bytes[range]) : nil
     }
 }
 

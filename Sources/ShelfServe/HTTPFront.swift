@@ -105,7 +105,7 @@ public final class ServeFront: Sendable {
     }
 
     /// The base URL documents are served with: this server's, or as built behind a proxy.
-    func servingBaseURL() async -> String {
+    func servingBaseURL() -> String {
         options.behindProxy ? feed.feedBaseURL : baseURL
     }
 
@@ -120,7 +120,7 @@ public final class ServeFront: Sendable {
                 body: request.body, client: client,
                 cutOff: { [channel = context.channel] in channel.close(promise: nil) })
         } else {
-            let base = await servingBaseURL()
+            let base = servingBaseURL()
             let extra = push.map { [$0.serviceIndexResource(base: base)] } ?? []
             reply = feed.respond(
                 method: method, rawPath: rawPath, query: FeedServer.queryItems(request.uri.query ?? ""),

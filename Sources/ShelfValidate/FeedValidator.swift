@@ -260,30 +260,42 @@ public struct FeedValidator: Sendable {
     func checkRemoteSymbols(_ bytes: Data, at: String, mapping: Mapping, _ collector: Collector) async {
         let scratch = NSTemporaryDirectory() + "/shelf-validate-\(UUID().uuidString).snupkg"
         defer { unlink(scratch) }
-        guard FileManager.default.createFile(atPath: scratch, contents: bytes),
-            let symbols = try? PackageArchive.read(path: scratch)
-        else {
+        guard FileManager.default.createFile(atPath: scratch, contents: bytes) else {
             await collector.add(.error(.symbolMismatch, at, "its .snupkg cannot be read"))
             return
         }
         let store =
             String(target[..<(target.range(of: "/", options: .backwards)?.upperBound ?? target.endIndex)])
             + "symbols/"
+        await checkSymbolPackage(scratch, at: at, collector) { key in
+            try? await self.fetch(store + key, mapping: mapping).bytes
+        }
+    }
+
+    /// Each PDB of the symbol package at `path` is in the store (`served` gives a key's bytes)
+    /// with its bytes.
+    func checkSymbolPackage(
+        _ path: String, at: String, _ collector: Collector, served: (String) async -> Data?
+    ) async {
+        guard let symbols = try? PackageArchive.read(path: path) else {
+            await collector.add(.error(.symbolMismatch, at, "its .snupkg cannot be read"))
+            return
+        }
         for entry in symbols.entries where entry.fullName.lowercased().hasSuffix(".pdb") {
             guard
                 let pdb = try? PackageArchive.extractEntry(
-                    entry.fullName, fromPackageAt: scratch, limit: SymbolPackage.maxEntry),
+                    entry.fullName, fromPackageAt: path, limit: SymbolPackage.maxEntry),
                 let pdbId = PortablePdb.id([UInt8](pdb))
             else {
                 await collector.add(.error(.symbolMismatch, at, "\(entry.fullName) is not a portable PDB"))
                 continue
             }
             let key = SymbolKey.portablePdb(fileName: SymbolKey.fileName(ofEntry: entry.fullName), id: pdbId)
-            guard let served = try? await fetch(store + key, mapping: mapping) else {
+            guard let bytes = await served(key) else {
                 await collector.add(.error(.symbolMissing, at, "symbols/\(key) (\(entry.fullName)) is missing"))
                 continue
             }
-            if served.bytes != pdb {
+            if bytes != pdb {
                 await collector.add(
                     .error(.symbolMismatch, at, "symbols/\(key) is not \(entry.fullName) of its .snupkg"))
             }
@@ -300,29 +312,8 @@ public struct FeedValidator: Sendable {
             for version in (try? FileManager.default.contentsOfDirectory(atPath: idFolder)) ?? [] {
                 let snupkg = "\(idFolder)/\(version)/\(id).\(version).snupkg"
                 guard FileManager.default.fileExists(atPath: snupkg) else { continue }
-                let at = "\(id) \(version)"
-                guard let symbols = try? PackageArchive.read(path: snupkg) else {
-                    await collector.add(.error(.symbolMismatch, at, "its .snupkg cannot be read"))
-                    continue
-                }
-                for entry in symbols.entries where entry.fullName.lowercased().hasSuffix(".pdb") {
-                    guard
-                        let pdb = try? PackageArchive.extractEntry(
-                            entry.fullName, fromPackageAt: snupkg, limit: SymbolPackage.maxEntry),
-                        let pdbId = PortablePdb.id([UInt8](pdb))
-                    else {
-                        await collector.add(.error(.symbolMismatch, at, "\(entry.fullName) is not a portable PDB"))
-                        continue
-                    }
-                    let key = SymbolKey.portablePdb(fileName: SymbolKey.fileName(ofEntry: entry.fullName), id: pdbId)
-                    guard let served = FileManager.default.contents(atPath: store + "/" + key) else {
-                        await collector.add(.error(.symbolMissing, at, "symbols/\(key) (\(entry.fullName)) is missing"))
-                        continue
-                    }
-                    if served != pdb {
-                        await collector.add(
-                            .error(.symbolMismatch, at, "symbols/\(key) is not \(entry.fullName) of its .snupkg"))
-                    }
+                await checkSymbolPackage(snupkg, at: "\(id) \(version)", collector) { key in
+                    FileManager.default.contents(atPath: store + "/" + key)
                 }
             }
         }

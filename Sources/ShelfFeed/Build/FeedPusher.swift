@@ -365,9 +365,7 @@ public struct FeedPusher: Sendable {
                 report.refused.append(Diagnostic(severity: .error, file: path, message: e.description))
             case .success(var a):
                 // A symbol package is not a package: it would be served as one.
-                if path.lowercased().hasSuffix(".snupkg")
-                    || a.nuspec.packageTypes.contains(where: { $0.name.lowercased() == "symbolspackage" })
-                {
+                if path.lowercased().hasSuffix(".snupkg") || a.nuspec.isSymbolsPackage {
                     report.refused.append(
                         Diagnostic(
                             severity: .error, file: path,
@@ -442,15 +440,6 @@ public struct FeedPusher: Sendable {
         }
     }
 
-    /// Whether a path read from the destination's records stays inside a folder: relative, and
-    /// no segment empty, `.` or `..`.
-    static func staysInside(_ path: String) -> Bool {
-        !path.isEmpty && !path.hasPrefix("/")
-            && path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy {
-                !$0.isEmpty && $0 != "." && $0 != ".."
-            }
-    }
-
     /// The policy this push applies, as a local file: the one given, or a copy of the feed's own
     /// (with the advisory files it imports) in `scratch`; nil when there is none. The names come
     /// from the destination, which others may write: a name that would leave `scratch` is
@@ -460,7 +449,7 @@ public struct FeedPusher: Sendable {
         if let given = options.policyPath { return given }
         guard let name = recorded.policy else { return nil }
         let record = StateRecord.buildOptions.path
-        guard !name.contains("/"), Self.staysInside(name) else {
+        guard !name.contains("/"), FeedLayout.isSafe(name) else {
             throw PushError.unsafeRecord(destination: destination, record: record, path: name)
         }
         guard let data = await state.read(.policy(name)) else { throw PushError.policyFileMissing(name) }
@@ -469,7 +458,7 @@ public struct FeedPusher: Sendable {
         let advisories =
             ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["advisories"] as? [String] ?? []
         for relative in advisories {
-            guard Self.staysInside(relative) else {
+            guard FeedLayout.isSafe(relative) else {
                 throw PushError.unsafeRecord(destination: destination, record: name, path: relative)
             }
             guard let bytes = await state.read(.policy(relative)) else { throw PushError.policyFileMissing(relative) }
@@ -485,7 +474,7 @@ public struct FeedPusher: Sendable {
     /// damaged, its packages read back from the flat container.
     func packages(of lowerId: String, previous: IdState) async throws -> [(PackageArchive, Symbols?)] {
         guard previous.entries[lowerId]?.digest != nil else { return [] }
-        guard Self.isPlainId(lowerId) else {
+        guard PackageId.isValid(lowerId), lowerId == lowerId.lowercased() else {
             throw PushError.unsafeRecord(destination: destination, record: "the id records", path: lowerId)
         }
         if let data = await state.read(.packages(lowerId)),
@@ -498,33 +487,13 @@ public struct FeedPusher: Sendable {
                 return a.nuspec.id.lowercased() == lowerId && a.path == prefix + FeedLayout.nupkg(lowerId, version)
                     && (s.map { s in
                         s.path == prefix + FeedLayout.snupkg(lowerId, version)
-                            && s.files.allSatisfy { Self.isSymbolKey($0.key) && FeedLayout.isSafe($0.entry) }
+                            && s.files.allSatisfy { SymbolKey.isPortablePdbKey($0.key) && FeedLayout.isSafe($0.entry) }
                     } ?? true)
             })
         {
             return Array(zip(record.archives, record.symbols))
         }
         return try await readBack(lowerId).map { ($0, nil) }
-    }
-
-    /// Whether a key read from the records is an SSQP key of a portable PDB, as Shelf writes them:
-    /// `{name}.pdb/{32 hex}ffffffff/{name}.pdb`, lowercase.
-    static func isSymbolKey(_ key: String) -> Bool {
-        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == parts[2], parts[0].hasSuffix(".pdb"), parts[0] == parts[0].lowercased(),
-            parts[1].count == 40, parts[1].hasSuffix("ffffffff"),
-            parts[1].allSatisfy({ $0.isHexDigit && !$0.isUppercase })
-        else { return false }
-        return FeedLayout.isSafe(key)
-    }
-
-    /// Whether an id read from the records can name a folder: a NuGet id's characters only.
-    static func isPlainId(_ lowerId: String) -> Bool {
-        !lowerId.isEmpty && lowerId != "." && lowerId != ".." && !lowerId.hasPrefix(".")
-            && lowerId.utf8.allSatisfy { b in
-                (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2E || b == 0x2D || b == 0x5F
-                    || b >= 0x80
-            }
     }
 
     /// An id's packages read from the feed's flat container (its `index.json` names the versions).

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import NuGetCore
 
@@ -75,12 +74,6 @@ final class SymbolInputs: @unchecked Sendable {
         self.touched = touched
     }
 
-    /// A symbol package's SHA-512 (base64, as NuGet writes a package's) and size.
-    static func hash(_ path: String) -> (String, Int64)? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return (Data(SHA512.hash(data: data)).base64EncodedString(), Int64(data.count))
-    }
-
     /// Gives each version of a registration its symbols, checking the symbol package when it or
     /// the package changed since the record's check. Called for the ids put together, on any
     /// thread.
@@ -109,13 +102,9 @@ final class SymbolInputs: @unchecked Sendable {
             if e.packageSha512 != v.archive.sha512 || (e.files == nil && e.problem == nil) {
                 let path = root + "/" + e.relative
                 e.packageSha512 = v.archive.sha512
-                switch SymbolPackage.check(path: path, against: v.archive) {
-                case .success(let files):
-                    if let (sha, size) = Self.hash(path) {
-                        (e.files, e.sha512, e.size, e.problem) = (files, sha, size, nil)
-                    } else {
-                        (e.files, e.problem) = (nil, "cannot be read")
-                    }
+                switch SymbolPackage.checked(path: path, against: v.archive) {
+                case .success(let c):
+                    (e.files, e.sha512, e.size, e.problem) = (c.files, c.sha512, c.size, nil)
                 case .failure(let problem):
                     (e.files, e.problem) = (nil, problem.description)
                 }

@@ -111,7 +111,7 @@ actor BuildQueue<Outcome: Sendable> {
         let before = running
         let task = Task<Outcome, Never> {
             _ = await before?.value
-            await self.started()
+            self.started()
             return await self.build()
         }
         if before == nil { running = task } else { waiting = task }

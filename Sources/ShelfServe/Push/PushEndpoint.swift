@@ -213,7 +213,7 @@ public final class PushEndpoint: Sendable {
         (entry.id, entry.version) = (id, version.normalizedString)
         // A symbol package (the client sends it here when the feed has no symbol endpoint) is
         // not a package: stored as one, it would be served as one.
-        if archive.nuspec.packageTypes.contains(where: { $0.name.lowercased() == "symbolspackage" }) {
+        if archive.nuspec.isSymbolsPackage {
             return .text(400, "this is a symbol package; this feed takes symbols as .snupkg files beside its packages")
         }
         guard key.covers(id) else {

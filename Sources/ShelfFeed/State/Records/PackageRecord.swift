@@ -107,12 +107,13 @@ struct PackageRecord: Sendable {
     }
 }
 
-/// A record held in memory, read as a stored one.
-struct InMemoryRecord: StoredRecord {
+/// A record held in memory (decoded from bytes, or fetched whole from a bucket), read as a
+/// stored one.
+public struct InMemoryRecord: StoredRecord {
     let bytes: [UInt8]
-    init(_ data: Data) { bytes = [UInt8](data) }
-    var size: Int { bytes.count }
-    func read(_ range: Range<Int>) -> [UInt8]? {
+    public init(_ data: Data) { bytes = [UInt8](data) }
+    public var size: Int { bytes.count }
+    public func read(_ range: Range<Int>) -> [UInt8]? {
         range.lowerBound >= 0 && range.upperBound <= bytes.count ? Array(bytes[range]) : nil
     }
 }

@@ -265,6 +265,11 @@ struct SymbolsTests {
         #expect(again.status == 0, "\(again.stderr)")
         #expect(FileManager.default.fileExists(atPath: out + "/symbols/" + key))
         #expect(try shelf(["validate", out, "--quiet"]).status == 0)
+        // A push that puts Back.Slash together again (a policy unlisting it) keeps its symbols.
+        let policy = tmp.sub("policy.json")
+        try Data(#"{"unlisted": {"Back.Slash": "[1.0.0]"}}"#.utf8).write(to: URL(fileURLWithPath: policy))
+        #expect(try shelf(["push", "--policy", policy, out, "--quiet"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: out + "/symbols/" + backslash))
         // A symbol package pushed as a package is refused.
         let pushed = try shelf(["push", Repo.fixtures + "/TestData.1.2.3.snupkg", out, "--quiet"])
         #expect(pushed.status == 2 && pushed.stderr.contains("is a symbol package"), "\(pushed.stderr)")

@@ -481,13 +481,17 @@ public struct FeedPusher: Sendable {
             let record = PackageRecord.decode(data, root: localRoot ?? ""),
             zip(record.archives, record.symbols).allSatisfy({ a, s in
                 // Each names its own copy in the flat container, and nothing else; its symbols
-                // their own copy, and keys that are symbol keys.
+                // their own copy, and keys that are symbol keys. A PDB's entry is a name inside
+                // that copy (extracted by name, never a path written; `lib\net5.0\X.pdb` is
+                // one), so only an empty or NUL-holding one is refused.
                 let prefix = localRoot.map { $0 + "/" } ?? ""
                 let version = a.nuspec.version.pathSegment
                 return a.nuspec.id.lowercased() == lowerId && a.path == prefix + FeedLayout.nupkg(lowerId, version)
                     && (s.map { s in
                         s.path == prefix + FeedLayout.snupkg(lowerId, version)
-                            && s.files.allSatisfy { SymbolKey.isPortablePdbKey($0.key) && FeedLayout.isSafe($0.entry) }
+                            && s.files.allSatisfy {
+                                SymbolKey.isPortablePdbKey($0.key) && !$0.entry.isEmpty && !$0.entry.contains("\0")
+                            }
                     } ?? true)
             })
         {

@@ -202,21 +202,16 @@ struct PushS3Tests {
         let out = tmp.sub("out")
         #expect(try shelf(["build", input, "--out", out, "--base-url", base, "--quiet"]).status == 0)
         try bucket.publish(out, "nuget")
-        let processes = try packages.map { name -> Process in
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: Repo.shelf)
-            p.arguments = [
-                "push", Repo.sampleFeed + "/" + name, "s3://feed/nuget", "--endpoint", moto.endpoint, "--quiet",
-                "--wait", "180",
-            ]
-            p.environment = moto.env
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            return p
-        }
-        for p in processes { p.waitUntilExit() }
-        #expect(processes.allSatisfy { $0.terminationStatus == 0 }, "\(processes.map(\.terminationStatus))")
+        let statuses = try StartedTogether(
+            Repo.shelf,
+            packages.map {
+                [
+                    "push", Repo.sampleFeed + "/" + $0, "s3://feed/nuget", "--endpoint", moto.endpoint, "--quiet",
+                    "--wait", "180",
+                ]
+            }, environment: moto.env
+        ).wait().map(\.status)
+        #expect(statuses.allSatisfy { $0 == 0 }, "\(statuses)")
         let versions = try moto.keys(bucket: "feed", prefix: "nuget/flatcontainer/").filter { $0.hasSuffix(".nupkg") }
         #expect(versions.count == 9, "\(versions)")
         // The feed as a folder (for the checkers that list ids) and over HTTP.

@@ -361,18 +361,14 @@ struct PushServerTests {
         }
         let key = try s.key("ci")
         let files = try (0..<16).map { try s.package("Concurrent.P\($0 % 5)", "1.0.\($0)") }
-        let processes = try files.map { file -> Process in
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            p.arguments = [
-                "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", "X-NuGet-ApiKey: \(key)",
-                "-H", "Transfer-Encoding: chunked", "-F", "package=@\(file)", s.url + "api/v2/package/",
-            ]
-            let out = Pipe()
-            p.standardOutput = out
-            try p.run()
-            return p
-        }
+        let pushes = try StartedTogether(
+            "/usr/bin/curl",
+            files.map {
+                [
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", "X-NuGet-ApiKey: \(key)",
+                    "-H", "Transfer-Encoding: chunked", "-F", "package=@\($0)", s.url + "api/v2/package/",
+                ]
+            })
         // Reads go on while the pushes are built.
         var reads: [String] = []
         for _ in 0..<20 {
@@ -380,12 +376,7 @@ struct PushServerTests {
                 try run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", s.url + "index.json"]).stdout)
         }
         #expect(reads.allSatisfy { $0 == "200" }, "\(reads)")
-        var codes: [String] = []
-        for p in processes {
-            p.waitUntilExit()
-            let out = (p.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
-            codes.append(String(decoding: out, as: UTF8.self))
-        }
+        let codes = pushes.wait().map(\.stdout)
         #expect(codes.allSatisfy { $0 == "201" }, "\(codes)")
         for i in 0..<5 {
             let versions = try s.registration("Concurrent.P\(i)")
@@ -549,22 +540,15 @@ struct PushServerTests {
             atPath: (b as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let other = try s.package("dup.lib", "1.0.0.0", padding: 10)
         try FileManager.default.moveItem(atPath: other, toPath: b)
-        let processes = try [a, b].map { file -> (Process, Pipe) in
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            p.arguments = [
-                "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", "X-NuGet-ApiKey: \(bob)", "-F",
-                "package=@\(file)", s.url + "api/v2/package/",
-            ]
-            let out = Pipe()
-            p.standardOutput = out
-            try p.run()
-            return (p, out)
-        }
-        let statuses = processes.map { p, out -> Int in
-            p.waitUntilExit()
-            return Int(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)) ?? 0
-        }.sorted()
+        let statuses = try StartedTogether(
+            "/usr/bin/curl",
+            [a, b].map {
+                [
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", "X-NuGet-ApiKey: \(bob)", "-F",
+                    "package=@\($0)", s.url + "api/v2/package/",
+                ]
+            }
+        ).wait().map { Int($0.stdout) ?? 0 }.sorted()
         #expect(statuses == [201, 409], "\(statuses)")
         let dups = try FileManager.default.contentsOfDirectory(atPath: s.packages).filter {
             $0.lowercased().hasPrefix("dup.lib")

@@ -215,17 +215,11 @@ struct PushTests {
         var s = try Setup(versions: 40, seed: 33, initially: 20)
         defer { s.tmp.cleanup() }
         let files = Array(s.pool.prefix(8))
-        let processes = try files.map { file -> Process in
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: Repo.shelf)
-            p.arguments = ["push", file, s.pushed, "--quiet", "--wait", "120"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            return p
-        }
-        for p in processes { p.waitUntilExit() }
-        #expect(processes.allSatisfy { $0.terminationStatus == 0 }, "\(processes.map(\.terminationStatus))")
+        let statuses = try StartedTogether(
+            Repo.shelf, files.map { ["push", $0, s.pushed, "--quiet", "--wait", "120"] }
+        )
+        .wait().map(\.status)
+        #expect(statuses.allSatisfy { $0 == 0 }, "\(statuses)")
         for f in files {
             try FileManager.default.copyItem(atPath: f, toPath: s.input + "/" + (f as NSString).lastPathComponent)
         }
@@ -333,17 +327,10 @@ struct PushClientTests {
         let out = tmp.sub("feed")
         let built = try shelf(["build", input, "--out", out, "--base-url", base, "--host", "nginx", "--quiet"])
         #expect(built.status == 0, "\(built.stderr)")
-        let processes = try later.map { name -> Process in
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: Repo.shelf)
-            p.arguments = ["push", Repo.sampleFeed + "/" + name, out, "--quiet", "--wait", "120"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            return p
-        }
-        for p in processes { p.waitUntilExit() }
-        #expect(processes.allSatisfy { $0.terminationStatus == 0 }, "\(processes.map(\.terminationStatus))")
+        let statuses = try StartedTogether(
+            Repo.shelf, later.map { ["push", Repo.sampleFeed + "/" + $0, out, "--quiet", "--wait", "120"] }
+        ).wait().map(\.status)
+        #expect(statuses.allSatisfy { $0 == 0 }, "\(statuses)")
         let server = try HostingTests.Nginx(feed: out, port: port, scratch: tmp.sub("nginx"))
         defer { server.stop() }
         let r = try run(

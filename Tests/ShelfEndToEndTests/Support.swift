@@ -95,6 +95,35 @@ func killShelf(_ arguments: [String], environment: [String: String]? = nil, afte
     return wasRunning
 }
 
+/// Processes started at the same moment, one per argument list (eight pushes at once, say),
+/// then waited for: each one's exit status and standard output (a short one, such as curl's
+/// status code; standard error is dropped).
+final class StartedTogether {
+    private let processes: [(Process, Pipe)]
+
+    init(_ executable: String, _ argumentLists: [[String]], environment: [String: String]? = nil) throws {
+        processes = try argumentLists.map { arguments in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: executable)
+            p.arguments = arguments
+            if let environment { p.environment = environment }
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return (p, out)
+        }
+    }
+
+    func wait() -> [(status: Int32, stdout: String)] {
+        processes.map { p, out in
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
 func shelf(_ arguments: [String]) throws -> ProcessResult {
     try run(Repo.shelf, arguments)
 }

@@ -26,6 +26,9 @@ public struct FileIdentity: Sendable, Hashable {
     }
 
     /// The identity of the file at `path` (following links); nil when it cannot be read.
+    /// The identity as one line of text, for records that keep it (`size mtime ctime inode device`).
+    public var text: String { "\(size) \(mtime) \(ctime) \(inode) \(device)" }
+
     public static func of(_ path: String) -> FileIdentity? {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }

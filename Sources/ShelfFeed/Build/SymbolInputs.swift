@@ -48,7 +48,7 @@ final class SymbolInputs: @unchecked Sendable {
         var now: [String: Entry] = [:]
         var touched = Set<String>()
         for (path, (relative, stamp)) in zip(scan.snupkgs, scan.snupkgIdentities) {
-            let identity = stamp.map { "\($0.size) \($0.mtime) \($0.ctime) \($0.inode) \($0.device)" } ?? ""
+            let identity = stamp?.text ?? ""
             // A file changed too recently for its identity to show a rewrite is checked again.
             let racy = stamp.map { FeedBuilder.isRacy($0, started: started) } ?? true
             if let old = before[relative], !identity.isEmpty, old.identity == identity, !racy {

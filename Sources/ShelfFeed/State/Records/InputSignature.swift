@@ -23,7 +23,7 @@ struct InputSignature {
         add("symbols \(symbolPackages)")
         for (rel, stamp) in snupkgs {
             add(rel)
-            add(stamp.map { "\($0.size) \($0.mtime) \($0.ctime) \($0.inode) \($0.device)" } ?? "unreadable")
+            add(stamp?.text ?? "unreadable")
         }
         for p in policyFiles {
             add(p)
